@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs the Debian packages that building and testing dnsblkit need,
+# only when some are missing, so `make run` and `make test` work on a fresh
+# Debian 12 machine. Run as root (or with sudo available).
+set -eu
+
+PKGS="
+build-essential cmake pkg-config clang llvm libclang-rt-14-dev clang-format
+zlib1g-dev libinih-dev libcmocka-dev liburcu-dev
+python3 python3-pytest python3-dnspython
+knot-dnsutils dnsutils rbldnsd
+"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "deps.sh: missing packages:$missing; run as root to install them" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >&2
+# rbldnsd's package starts a system service on install; tests run their own.
+if command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl stop rbldnsd >/dev/null 2>&1 || true
+fi
