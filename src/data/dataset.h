@@ -66,10 +66,17 @@ struct ds_query {
     uint32_t client_ip4;
     uint8_t client_ip6[16];
 
-    /* Text that replaces '$' in TXT templates: the address in question (or
-     * the domain name for name datasets), filled by ds_query_init. */
-    char subject[NAME_MAXTEXT];
-    size_t subject_len;
+    /* Texts that replace '$' in TXT templates, filled by ds_query_init:
+     * ip_text is the address in question ("1.2.3.4", RFC 5952 for IPv6)
+     * when the name is a full IPv4 or IPv6 address, else empty; name_text
+     * is `sub` as text without the zone ("example.com"); client_text is the
+     * client address (ds_query_set_client). */
+    char ip_text[48];
+    size_t ip_text_len;
+    char name_text[NAME_MAXTEXT];
+    size_t name_text_len;
+    char client_text[48];
+    size_t client_text_len;
 };
 
 /* Decode the labels left of the zone apex. sub/sublen as in struct
@@ -106,6 +113,11 @@ enum ds_acl_action {
 
 struct ds_result {
     bool exists;            /* the name exists: listed, or an empty non-terminal */
+    const char *subject;    /* what '$' in this result's TXT templates stands
+                               for (one of the ds_query texts); set by the
+                               type, defaulted by dataset_query from the
+                               type's family */
+    size_t subject_len;
     enum ds_acl_action acl; /* acl datasets only */
     unsigned nrr;
     struct ds_rr rr[DS_MAX_RR];
