@@ -74,6 +74,9 @@ struct wire_reply {
      * (owner names, SOA/NS/MX targets) can point at their suffixes. */
     unsigned ncomp;
     uint16_t comp[16];
+    /* Upper 8 bits of a 12-bit rcode (BADVERS), carried in the OPT record
+     * that wire_reply_finish writes. */
+    uint8_t ext_rcode;
 };
 
 /* Start a reply to q: header (id, QR=1, opcode, RD copied, AA set), and
