@@ -4,14 +4,14 @@
 
 enum {
     ERR_OK = 0,
-    ERR_NOMEM = -1,   /* allocation failed */
-    ERR_INVAL = -2,   /* malformed input (a data line, a name, an option) */
-    ERR_IO = -3,      /* a file or socket operation failed; errno tells more */
-    ERR_RANGE = -4,   /* a number or length out of bounds */
+    ERR_NOMEM = -1, /* allocation failed */
+    ERR_INVAL = -2, /* malformed input (a data line, a name, an option) */
+    ERR_IO = -3,    /* a file or socket operation failed; errno tells more */
+    ERR_RANGE = -4, /* a number or length out of bounds */
     ERR_NOTFOUND = -5,
-    ERR_SPACE = -6,   /* an output buffer is full (e.g. a DNS reply) */
-    ERR_FORMAT = -7,  /* malformed DNS message */
-    ERR_LIMIT = -8,   /* a configured safety limit refused the operation */
+    ERR_SPACE = -6,  /* an output buffer is full (e.g. a DNS reply) */
+    ERR_FORMAT = -7, /* malformed DNS message */
+    ERR_LIMIT = -8,  /* a configured safety limit refused the operation */
     ERR_EXISTS = -9,
     ERR_UNSUPP = -10, /* valid but not supported */
 };

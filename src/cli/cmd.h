@@ -1,0 +1,10 @@
+/* Subcommand entry points: each parses its options and calls the layers. */
+#ifndef DBK_CLI_CMD_H
+#define DBK_CLI_CMD_H
+
+/* Exit codes shared by every subcommand (documented in dnsblkit(1)). */
+enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2 };
+
+int cmd_serve(int argc, char **argv);
+
+#endif

@@ -1,0 +1,272 @@
+/* The answer path: RFC 1035/2308/5782/6891/8482 semantics on top of the
+ * zone's datasets. */
+#include "server/answer.h"
+#include "common/err.h"
+#include "wire/wire.h"
+
+#include <string.h>
+
+enum { DNS_CLASS_IN = 1, DNS_CLASS_ANY = 255, DNS_TYPE_MAILB = 253, DNS_TYPE_MAILA = 254 };
+
+#define ANSWER_MAX_WRITTEN 128
+
+/* What has been written to the answer section, to skip duplicates when
+ * several datasets list the same address with the same value. */
+struct answer_seen {
+    unsigned n;
+    struct {
+        uint16_t type;
+        uint16_t len;
+        const uint8_t *rdata;
+        const char *subject;
+    } rr[ANSWER_MAX_WRITTEN];
+};
+
+static bool answer_seen_dup(struct answer_seen *seen, const struct ds_rr *rr, const char *subject)
+{
+    for (unsigned i = 0; i < seen->n; i++) {
+        if (seen->rr[i].type == rr->type && seen->rr[i].len == rr->rdlen &&
+            (seen->rr[i].rdata == rr->rdata || !memcmp(seen->rr[i].rdata, rr->rdata, rr->rdlen)) &&
+            (rr->type != DNS_TYPE_TXT || seen->rr[i].subject == subject))
+            return true;
+    }
+    if (seen->n < ANSWER_MAX_WRITTEN) {
+        seen->rr[seen->n].type = rr->type;
+        seen->rr[seen->n].len = rr->rdlen;
+        seen->rr[seen->n].rdata = rr->rdata;
+        seen->rr[seen->n].subject = subject;
+        seen->n++;
+    }
+    return false;
+}
+
+static uint32_t answer_ttl(const struct answer_opts *o, uint32_t ttl)
+{
+    if (ttl < o->ttl_min)
+        return o->ttl_min;
+    if (ttl > o->ttl_max)
+        return o->ttl_max;
+    return ttl;
+}
+
+struct answer_state {
+    struct wire_reply r;
+    const struct answer_opts *opts;
+    uint16_t qtype;
+    uint16_t any_type; /* for ANY: the one RRset type we answer (RFC 8482) */
+    unsigned answered;
+    bool exists;
+    bool full; /* a record did not fit: stop adding */
+    struct answer_seen seen;
+};
+
+/* Copy the records of one dataset result that match the query type. */
+static void answer_add_result(struct answer_state *st, const struct ds_result *res)
+{
+    if (res->exists)
+        st->exists = true;
+    for (unsigned i = 0; i < res->nrr && !st->full; i++) {
+        const struct ds_rr *rr = &res->rr[i];
+        if (st->qtype == DNS_TYPE_ANY) {
+            if (st->any_type == 0)
+                st->any_type = rr->type;
+            if (rr->type != st->any_type)
+                continue;
+        } else if (rr->type != st->qtype) {
+            continue;
+        }
+        if (answer_seen_dup(&st->seen, rr, res->subject))
+            continue;
+        uint32_t ttl = answer_ttl(st->opts, rr->ttl);
+        int rc;
+        if (rr->type == DNS_TYPE_TXT)
+            rc = wire_reply_add_txt(&st->r, WIRE_ANSWER, NULL, ttl, (const char *)rr->rdata,
+                                    rr->rdlen, res->subject ? res->subject : "",
+                                    res->subject ? res->subject_len : 0);
+        else
+            rc = wire_reply_add(&st->r, WIRE_ANSWER, NULL, rr->type, ttl, rr->rdata, rr->rdlen);
+        if (rc == ERR_SPACE) {
+            st->full = true;
+            return;
+        }
+        if (rc == 0)
+            st->answered++;
+    }
+}
+
+static void answer_apex(struct answer_state *st, const struct zone *z)
+{
+    uint16_t t = st->qtype;
+    st->exists = true;
+    if (t == DNS_TYPE_SOA || t == DNS_TYPE_ANY) {
+        if (wire_reply_add(&st->r, WIRE_ANSWER, NULL, DNS_TYPE_SOA,
+                           answer_ttl(st->opts, z->soa_ttl), z->soa_rdata, z->soa_rdlen) == 0)
+            st->answered++;
+        if (t == DNS_TYPE_ANY)
+            st->any_type = DNS_TYPE_SOA;
+    } else if (t == DNS_TYPE_NS) {
+        for (unsigned i = 0; i < z->ns.count; i++) {
+            if (wire_reply_add(&st->r, WIRE_ANSWER, NULL, DNS_TYPE_NS,
+                               answer_ttl(st->opts, z->ns.ttl ? z->ns.ttl : z->soa_ttl),
+                               z->ns.name[i], (uint16_t)name_wire_len(z->ns.name[i])) == 0)
+                st->answered++;
+            else
+                break;
+        }
+    }
+}
+
+static void answer_authority_soa(struct answer_state *st, const struct zone *z)
+{
+    wire_reply_add(&st->r, WIRE_AUTHORITY, z->apex, DNS_TYPE_SOA, answer_ttl(st->opts, z->neg_ttl),
+                   z->soa_rdata, z->soa_rdlen);
+}
+
+static void answer_authority_ns(struct answer_state *st, const struct zone *z)
+{
+    for (unsigned i = 0; i < z->ns.count; i++)
+        if (wire_reply_add(&st->r, WIRE_AUTHORITY, z->apex, DNS_TYPE_NS,
+                           answer_ttl(st->opts, z->ns.ttl ? z->ns.ttl : z->soa_ttl), z->ns.name[i],
+                           (uint16_t)name_wire_len(z->ns.name[i])) < 0)
+            break;
+}
+
+static size_t answer_finish(struct answer_state *st, struct answer_stats *stats)
+{
+    size_t len = wire_reply_finish(&st->r);
+    if (st->r.truncated)
+        stats->truncated++;
+    return len;
+}
+
+static size_t answer_rcode(struct answer_state *st, enum wire_rcode rc, struct answer_stats *stats)
+{
+    wire_reply_set_rcode(&st->r, rc);
+    if (rc == WIRE_RCODE_REFUSED)
+        stats->refused++;
+    else if (rc == WIRE_RCODE_SERVFAIL)
+        stats->servfail++;
+    else if (rc == WIRE_RCODE_FORMERR)
+        stats->formerr++;
+    else if (rc == WIRE_RCODE_NOTIMP)
+        stats->notimp++;
+    return answer_finish(st, stats);
+}
+
+size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts,
+                     const uint8_t *req, size_t reqlen, const struct sockaddr *client, bool tcp,
+                     uint8_t *out, size_t outcap, struct answer_stats *stats)
+{
+    struct wire_query q;
+    struct answer_state st;
+    stats->queries++;
+
+    int prc = wire_parse_query(req, reqlen, &q);
+    if (prc == WIRE_DROP) {
+        stats->dropped++;
+        return 0;
+    }
+    if (prc == WIRE_FORMERR || prc == WIRE_NOTIMP || prc < 0) {
+        wire_reply_error(&st.r, out, outcap, &q,
+                         prc == WIRE_NOTIMP ? WIRE_RCODE_NOTIMP : WIRE_RCODE_FORMERR);
+        if (prc == WIRE_NOTIMP)
+            stats->notimp++;
+        else
+            stats->formerr++;
+        return wire_reply_finish(&st.r);
+    }
+
+    size_t limit = tcp ? WIRE_TCP_MAX : (q.edns ? q.edns_udp : WIRE_UDP_MIN);
+    if (limit > outcap)
+        limit = outcap;
+    wire_reply_init(&st.r, out, outcap, limit, &q);
+    st.opts = opts;
+    st.qtype = q.qtype;
+    st.any_type = 0;
+    st.answered = 0;
+    st.exists = false;
+    st.full = false;
+    st.seen.n = 0;
+
+    if (q.edns && q.edns_version > 0)
+        return answer_rcode(&st, WIRE_RCODE_BADVERS, stats);
+    if (q.qtype == DNS_TYPE_OPT)
+        return answer_rcode(&st, WIRE_RCODE_FORMERR, stats);
+    if (q.qclass != DNS_CLASS_IN && q.qclass != DNS_CLASS_ANY)
+        return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+
+    size_t apex_off;
+    const struct zone *z = snap ? snapshot_find(snap, q.lname, &apex_off) : NULL;
+    if (!z) {
+        wire_reply_set_aa(&st.r, false);
+        return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+    }
+    if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR)
+        return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+    if (q.qtype == DNS_TYPE_MAILA || q.qtype == DNS_TYPE_MAILB)
+        return answer_rcode(&st, WIRE_RCODE_NOTIMP, stats);
+    if (!z->loaded)
+        return answer_rcode(&st, WIRE_RCODE_SERVFAIL, stats);
+
+    struct ds_query dq;
+    struct ds_result res;
+    ds_query_init(&dq, q.lname, apex_off);
+    ds_query_set_client(&dq, client);
+
+    /* ACLs speak first: the first entry matching the client decides. */
+    enum ds_acl_action acl = DS_ACL_NONE;
+    struct ds_result acl_res;
+    for (unsigned i = 0; i < z->nacl && acl == DS_ACL_NONE; i++) {
+        ds_result_reset(&acl_res);
+        if (dataset_query(z->acl[i], &dq, &acl_res) == 0)
+            acl = acl_res.acl;
+    }
+    if (acl == DS_ACL_IGNORE) {
+        stats->dropped++;
+        return 0;
+    }
+    if (acl == DS_ACL_REFUSE)
+        return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+
+    if (apex_off == 0)
+        answer_apex(&st, z);
+    if (acl == DS_ACL_LISTED && apex_off > 0) {
+        acl_res.exists = true;
+        answer_add_result(&st, &acl_res);
+    } else if (acl != DS_ACL_EMPTY) {
+        for (unsigned i = 0; i < z->nds && !st.full; i++) {
+            ds_result_reset(&res);
+            if (dataset_query(z->ds[i], &dq, &res) == 0)
+                answer_add_result(&st, &res);
+        }
+    }
+
+    if (st.answered > 0) {
+        stats->listed++;
+        if (opts->full_authority)
+            answer_authority_ns(&st, z);
+    } else if (st.exists || st.full) {
+        stats->nodata++;
+        if (!st.full)
+            answer_authority_soa(&st, z);
+    } else {
+        stats->nxdomain++;
+        wire_reply_set_rcode(&st.r, WIRE_RCODE_NXDOMAIN);
+        answer_authority_soa(&st, z);
+    }
+    return answer_finish(&st, stats);
+}
+
+void answer_stats_add(struct answer_stats *a, const struct answer_stats *b)
+{
+    a->queries += b->queries;
+    a->listed += b->listed;
+    a->nodata += b->nodata;
+    a->nxdomain += b->nxdomain;
+    a->refused += b->refused;
+    a->formerr += b->formerr;
+    a->notimp += b->notimp;
+    a->servfail += b->servfail;
+    a->truncated += b->truncated;
+    a->dropped += b->dropped;
+}

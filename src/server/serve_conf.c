@@ -1,0 +1,437 @@
+/* Parsing the serve configuration from rbldnsd-style options and INI. */
+#include "server/serve_conf.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* rbldnsd refuses entries shorter than nothing; we refuse /0../7 and more
+ * than 2^28 IPv4 addresses per zone unless told otherwise. */
+#define SERVE_MIN_PREFIX 8
+#define SERVE_MAX_IP4 (1ull << 28)
+
+void serve_conf_init(struct serve_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->ttl_default = SERVE_DEFAULT_TTL;
+    c->ttl_min = 0;
+    c->ttl_max = UINT32_MAX;
+    c->check_interval = 60;
+    c->tcp_idle = 10;
+    c->tcp_max_clients = 512;
+    c->log_level = LOG_INFO;
+}
+
+void serve_conf_free(struct serve_conf *c)
+{
+    for (unsigned i = 0; i < c->nzones; i++) {
+        for (unsigned j = 0; j < c->zones[i].nspecs; j++)
+            free(c->zones[i].specs[j]);
+        free(c->zones[i].specs);
+        free(c->zones[i].name);
+    }
+    free(c->zones);
+    free(c->pidfile);
+    free(c->workdir);
+    memset(c, 0, sizeof(*c));
+}
+
+int serve_conf_add_listen(struct serve_conf *c, const char *spec)
+{
+    if (c->nlisten >= SERVE_MAX_LISTEN)
+        return ERR_LIMIT;
+    int rc = addr_sock_parse(spec, SERVE_DEFAULT_PORT, &c->listen[c->nlisten]);
+    if (rc < 0)
+        return rc;
+    c->nlisten++;
+    return 0;
+}
+
+static struct serve_zone_conf *serve_conf_zone(struct serve_conf *c, const char *name, size_t len)
+{
+    /* Zone names compare without case and without a trailing dot. */
+    while (len > 1 && name[len - 1] == '.')
+        len--;
+    for (unsigned i = 0; i < c->nzones; i++) {
+        const char *zn = c->zones[i].name;
+        if (strlen(zn) == len && strncasecmp(zn, name, len) == 0)
+            return &c->zones[i];
+    }
+    struct serve_zone_conf *nz = realloc(c->zones, (c->nzones + 1) * sizeof(*nz));
+    if (!nz)
+        return NULL;
+    c->zones = nz;
+    struct serve_zone_conf *z = &c->zones[c->nzones];
+    memset(z, 0, sizeof(*z));
+    z->name = strndup(name, len);
+    if (!z->name)
+        return NULL;
+    z->limits.min_prefix4 = SERVE_MIN_PREFIX;
+    z->limits.min_prefix6 = SERVE_MIN_PREFIX;
+    z->limits.max_ip4_total = SERVE_MAX_IP4;
+    c->nzones++;
+    return z;
+}
+
+static int serve_conf_zone_add_spec(struct serve_zone_conf *z, const char *spec)
+{
+    char **ns = realloc(z->specs, (z->nspecs + 1) * sizeof(*ns));
+    if (!ns)
+        return ERR_NOMEM;
+    z->specs = ns;
+    z->specs[z->nspecs] = strdup(spec);
+    if (!z->specs[z->nspecs])
+        return ERR_NOMEM;
+    z->nspecs++;
+    return 0;
+}
+
+static bool serve_conf_valid_spec(const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    if (!colon || colon == spec || colon[1] == '\0')
+        return false;
+    char type[32];
+    size_t tl = (size_t)(colon - spec);
+    if (tl >= sizeof(type))
+        return false;
+    memcpy(type, spec, tl);
+    type[tl] = '\0';
+    return dataset_type(type) != NULL;
+}
+
+int serve_conf_add_zonespec(struct serve_conf *c, const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    if (!colon || colon == spec || !serve_conf_valid_spec(colon + 1))
+        return ERR_INVAL;
+    struct serve_zone_conf *z = serve_conf_zone(c, spec, (size_t)(colon - spec));
+    if (!z)
+        return ERR_NOMEM;
+    return serve_conf_zone_add_spec(z, colon + 1);
+}
+
+int serve_conf_parse_duration(const char *s, uint32_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return ERR_INVAL;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned long long mul = 1;
+    switch (*end) {
+    case '\0':
+        break;
+    case 's':
+    case 'S':
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mul = 60, end++;
+        break;
+    case 'h':
+    case 'H':
+        mul = 3600, end++;
+        break;
+    case 'd':
+    case 'D':
+        mul = 86400, end++;
+        break;
+    case 'w':
+    case 'W':
+        mul = 604800, end++;
+        break;
+    default:
+        return ERR_INVAL;
+    }
+    if (*end != '\0' || v * mul > UINT32_MAX)
+        return ERR_RANGE;
+    *out = (uint32_t)(v * mul);
+    return 0;
+}
+
+int serve_conf_parse_ttl(struct serve_conf *c, const char *spec)
+{
+    char buf[64];
+    if (strlen(spec) >= sizeof(buf))
+        return ERR_INVAL;
+    strcpy(buf, spec);
+    char *parts[3] = {buf, NULL, NULL};
+    char *p = strchr(buf, ':');
+    if (p) {
+        *p = '\0';
+        parts[1] = p + 1;
+        p = strchr(parts[1], ':');
+        if (p) {
+            *p = '\0';
+            parts[2] = p + 1;
+        }
+    }
+    uint32_t v[3] = {c->ttl_default, c->ttl_min, c->ttl_max};
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i] || parts[i][0] == '\0')
+            continue;
+        int rc = serve_conf_parse_duration(parts[i], &v[i]);
+        if (rc < 0)
+            return rc;
+    }
+    if (v[1] > v[2])
+        return ERR_RANGE;
+    c->ttl_default = v[0];
+    c->ttl_min = v[1];
+    c->ttl_max = v[2];
+    return 0;
+}
+
+static int serve_conf_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
+        !strcasecmp(v, "on")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+        !strcasecmp(v, "off")) {
+        *out = false;
+        return 0;
+    }
+    return ERR_INVAL;
+}
+
+static int serve_conf_uint(const char *v, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    if (*v < '0' || *v > '9')
+        return ERR_INVAL;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*end != '\0' || x > max)
+        return ERR_RANGE;
+    *out = x;
+    return 0;
+}
+
+struct serve_ini_state {
+    struct serve_conf *c;
+    const char *path;
+    char *err;
+    size_t errsz;
+    FILE *f;
+    int line; /* Debian's inih passes no line numbers: the reader counts */
+};
+
+static int serve_ini_fail(struct serve_ini_state *st, int line, const char *fmt, const char *a,
+                          const char *b)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), fmt, a, b);
+    snprintf(st->err, st->errsz, "%s:%d: %s", st->path, line, msg);
+    return 0;
+}
+
+static int serve_ini_server(struct serve_ini_state *st, const char *key, const char *value,
+                            int line)
+{
+    struct serve_conf *c = st->c;
+    unsigned long long n;
+    bool b;
+    if (!strcmp(key, "listen")) {
+        char buf[1024];
+        snprintf(buf, sizeof(buf), "%s", value);
+        for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
+             tok = strtok_r(NULL, " \t,", &save))
+            if (serve_conf_add_listen(c, tok) < 0)
+                return serve_ini_fail(st, line, "bad listen address '%s'%s", tok, "");
+        return 1;
+    }
+    if (!strcmp(key, "ttl")) {
+        if (serve_conf_parse_ttl(c, value) < 0)
+            return serve_ini_fail(st, line, "bad ttl '%s' (want defttl[:minttl[:maxttl]])%s", value,
+                                  "");
+        return 1;
+    }
+    if (!strcmp(key, "check-interval")) {
+        uint32_t v;
+        if (serve_conf_parse_duration(value, &v) < 0)
+            return serve_ini_fail(st, line, "bad check-interval '%s'%s", value, "");
+        c->check_interval = v;
+        return 1;
+    }
+    if (!strcmp(key, "threads")) {
+        if (!strcmp(value, "auto")) {
+            c->threads = 0;
+            return 1;
+        }
+        if (serve_conf_uint(value, 64, &n) < 0)
+            return serve_ini_fail(st, line, "bad threads '%s' (1..64 or auto)%s", value, "");
+        c->threads = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "tcp-idle-timeout")) {
+        uint32_t v;
+        if (serve_conf_parse_duration(value, &v) < 0 || v == 0)
+            return serve_ini_fail(st, line, "bad tcp-idle-timeout '%s'%s", value, "");
+        c->tcp_idle = v;
+        return 1;
+    }
+    if (!strcmp(key, "tcp-clients")) {
+        if (serve_conf_uint(value, 65536, &n) < 0 || n == 0)
+            return serve_ini_fail(st, line, "bad tcp-clients '%s'%s", value, "");
+        c->tcp_max_clients = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "log")) {
+        if (!strcmp(value, "syslog"))
+            c->use_syslog = true;
+        else if (!strcmp(value, "stderr"))
+            c->use_syslog = false;
+        else
+            return serve_ini_fail(st, line, "bad log '%s' (stderr or syslog)%s", value, "");
+        return 1;
+    }
+    if (!strcmp(key, "log-level")) {
+        static const struct {
+            const char *name;
+            int level;
+        } levels[] = {
+            {"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}};
+        for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+            if (!strcmp(value, levels[i].name)) {
+                c->log_level = levels[i].level;
+                return 1;
+            }
+        return serve_ini_fail(st, line, "bad log-level '%s'%s", value, "");
+    }
+    if (!strcmp(key, "allow-world")) {
+        if (serve_conf_bool(value, &b) < 0)
+            return serve_ini_fail(st, line, "bad allow-world '%s' (yes or no)%s", value, "");
+        c->allow_world = b;
+        return 1;
+    }
+    if (!strcmp(key, "pidfile")) {
+        free(c->pidfile);
+        c->pidfile = strdup(value);
+        return c->pidfile ? 1 : 0;
+    }
+    return serve_ini_fail(st, line, "unknown key '%s' in [server]%s", key, "");
+}
+
+static int serve_ini_zone(struct serve_ini_state *st, const char *zone, const char *key,
+                          const char *value, int line)
+{
+    struct serve_zone_conf *z = serve_conf_zone(st->c, zone, strlen(zone));
+    unsigned long long n;
+    bool b;
+    if (!z)
+        return serve_ini_fail(st, line, "out of memory%s%s", "", "");
+    if (!strcmp(key, "data")) {
+        if (!serve_conf_valid_spec(value))
+            return serve_ini_fail(st, line, "bad data '%s' (want type:file[,file])%s", value, "");
+        if (serve_conf_zone_add_spec(z, value) < 0)
+            return serve_ini_fail(st, line, "out of memory%s%s", "", "");
+        return 1;
+    }
+    if (!strcmp(key, "allow-world")) {
+        if (serve_conf_bool(value, &b) < 0)
+            return serve_ini_fail(st, line, "bad allow-world '%s' (yes or no)%s", value, "");
+        z->limits.allow_world = b;
+        return 1;
+    }
+    if (!strcmp(key, "min-prefix4") || !strcmp(key, "min-prefix6")) {
+        bool v4 = key[10] == '4';
+        if (serve_conf_uint(value, v4 ? 32 : 128, &n) < 0)
+            return serve_ini_fail(st, line, "bad %s '%s'", key, value);
+        if (v4)
+            z->limits.min_prefix4 = (unsigned)n;
+        else
+            z->limits.min_prefix6 = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "max-ip4-addresses")) {
+        if (serve_conf_uint(value, 1ull << 32, &n) < 0)
+            return serve_ini_fail(st, line, "bad max-ip4-addresses '%s'%s", value, "");
+        z->limits.max_ip4_total = n;
+        return 1;
+    }
+    return serve_ini_fail(st, line, "unknown key '%s' in [zone %s]", key, zone);
+}
+
+static int serve_ini_handler(void *user, const char *section, const char *key, const char *value)
+{
+    struct serve_ini_state *st = user;
+    int line = st->line;
+    if (st->err[0])
+        return 0;
+    if (!strcmp(section, "server"))
+        return serve_ini_server(st, key, value, line);
+    if (!strncmp(section, "zone ", 5) && section[5])
+        return serve_ini_zone(st, section + 5, key, value, line);
+    /* Sections of other subcommands share the file; serve ignores them. */
+    static const char *const others[] = {"listing", "http", "check", "policyd"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (!strcmp(section, others[i]))
+            return 1;
+    if (!strncmp(section, "list ", 5))
+        return 1;
+    return serve_ini_fail(st, line, "unknown section [%s]%s", section, "");
+}
+
+static char *serve_ini_reader(char *buf, int size, void *stream)
+{
+    struct serve_ini_state *st = stream;
+    char *r = fgets(buf, size, st->f);
+    if (r)
+        st->line++;
+    return r;
+}
+
+int serve_conf_load_file(struct serve_conf *c, const char *path, char *errbuf, size_t errsz)
+{
+    struct serve_ini_state st = {c, path, errbuf, errsz, NULL, 0};
+    errbuf[0] = '\0';
+    st.f = fopen(path, "r");
+    if (!st.f) {
+        snprintf(errbuf, errsz, "%s: cannot open: %m", path);
+        return ERR_IO;
+    }
+    int rc = ini_parse_stream(serve_ini_reader, &st, serve_ini_handler, &st);
+    fclose(st.f);
+    if (rc == -2) {
+        snprintf(errbuf, errsz, "%s: out of memory", path);
+        return ERR_NOMEM;
+    }
+    if (rc != 0) {
+        if (!errbuf[0])
+            snprintf(errbuf, errsz, "%s:%d: syntax error", path, rc);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
+{
+    if (c->nlisten == 0) {
+        snprintf(errbuf, errsz, "no listen address (use -b addr/port or [server] listen)");
+        return ERR_INVAL;
+    }
+    if (c->nzones == 0) {
+        snprintf(errbuf, errsz, "no zones (give zone:type:file specs or [zone NAME] sections)");
+        return ERR_INVAL;
+    }
+    for (unsigned i = 0; i < c->nzones; i++) {
+        struct serve_zone_conf *z = &c->zones[i];
+        if (z->nspecs == 0) {
+            snprintf(errbuf, errsz, "zone %s has no data", z->name);
+            return ERR_INVAL;
+        }
+        if (c->allow_world)
+            z->limits.allow_world = true;
+        z->ctx.zone = z->name;
+        z->ctx.default_ttl = c->ttl_default;
+        z->ctx.limits = z->limits;
+    }
+    return 0;
+}

@@ -1,0 +1,68 @@
+/* Configuration of `dnsblkit serve`: rbldnsd-style command-line zone
+ * specs and options, and the [server] / [zone NAME] sections of
+ * dnsblkit.conf(5). */
+#ifndef DBK_SERVER_SERVE_CONF_H
+#define DBK_SERVER_SERVE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "data/dataset.h"
+
+#define SERVE_MAX_LISTEN 32
+#define SERVE_DEFAULT_PORT 53
+#define SERVE_DEFAULT_TTL 2100 /* rbldnsd's 35 minutes */
+
+struct serve_zone_conf {
+    char *name;   /* as given */
+    char **specs; /* "type:file[,file]" in order */
+    unsigned nspecs;
+    struct ds_limits limits;
+    struct ds_load_ctx ctx; /* filled by serve_conf_finish */
+};
+
+struct serve_conf {
+    struct addr_sock listen[SERVE_MAX_LISTEN];
+    unsigned nlisten;
+    uint32_t ttl_default, ttl_min, ttl_max;
+    unsigned check_interval; /* seconds, 0 = never poll */
+    bool quickstart;
+    bool allow_hostbits; /* -e */
+    bool allow_world;    /* --allow-world: default for every zone */
+    bool full_authority; /* -A: NS records in the authority section */
+    unsigned threads;    /* UDP workers per listen address, 0 = one per core */
+    unsigned tcp_idle;   /* seconds */
+    unsigned tcp_max_clients;
+    bool use_syslog;
+    int log_level;
+    char *pidfile;
+    char *workdir;
+    struct serve_zone_conf *zones;
+    unsigned nzones;
+};
+
+void serve_conf_init(struct serve_conf *c);
+void serve_conf_free(struct serve_conf *c);
+
+/* Add a listen address ("addr[/port]"). */
+int serve_conf_add_listen(struct serve_conf *c, const char *spec);
+
+/* Add an rbldnsd zone spec "zone:type:file[,file]"; a repeated zone name
+ * adds a dataset to the same zone. */
+int serve_conf_add_zonespec(struct serve_conf *c, const char *spec);
+
+/* Parse rbldnsd's -t "defttl[:minttl[:maxttl]]" (units s m h d w). */
+int serve_conf_parse_ttl(struct serve_conf *c, const char *spec);
+
+/* Parse a duration like "35m" or "3600" into seconds. */
+int serve_conf_parse_duration(const char *s, uint32_t *out);
+
+/* Read an INI file. On error errbuf holds "file:line: reason". */
+int serve_conf_load_file(struct serve_conf *c, const char *path, char *errbuf, size_t errsz);
+
+/* Validate and fill derived fields (load contexts). */
+int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz);
+
+#endif

@@ -1,0 +1,249 @@
+/* Server lifecycle: load, bind, start workers, then wait for signals and
+ * the check timer, publishing each new snapshot with one atomic store and
+ * freeing the old one once every worker has moved on. */
+#include "server/server.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "server/server_internal.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int server_socket(const struct addr_sock *a, int type, char *err, size_t errsz)
+{
+    char name[80];
+    addr_sock_format((const struct sockaddr *)&a->ss, name, sizeof(name));
+    int fd =
+        socket(a->ss.ss_family, type | SOCK_CLOEXEC | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0), 0);
+    if (fd < 0)
+        goto fail;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+        goto fail;
+    if (a->ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (type == SOCK_DGRAM) {
+        /* Workers wake up this often to notice a stop request. */
+        struct timeval tv = {0, 250000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        int rcvbuf = 4 * 1024 * 1024;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+        goto fail;
+    if (type == SOCK_STREAM && listen(fd, 256) < 0)
+        goto fail;
+    return fd;
+fail:
+    snprintf(err, errsz, "cannot listen on %s (%s): %s", name, type == SOCK_STREAM ? "tcp" : "udp",
+             strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static unsigned server_threads(const struct serve_conf *conf)
+{
+    if (conf->threads)
+        return conf->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static void server_publish(struct server *srv, struct snapshot *next)
+{
+    struct snapshot *old = atomic_exchange_explicit(&srv->snap, next, memory_order_acq_rel);
+    if (!old)
+        return;
+    epoch_synchronize(&srv->epoch);
+    snapshot_free(old);
+}
+
+static void server_reload(struct server *srv, bool force)
+{
+    struct snapshot *cur = atomic_load(&srv->snap);
+    struct snapshot *next;
+    struct snapshot_stats st;
+    char err[1024];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = snapshot_build(srv->conf, cur, force, &next, &st, err, sizeof(err));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc < 0) {
+        log_error("reload failed, still serving the previous data: %s", err);
+        return;
+    }
+    if (st.loaded == 0 && !force && cur && cur->nzones && cur->zones[0]->loaded) {
+        /* Nothing new (e.g. a file was touched back): keep the old one. */
+        snapshot_free(next);
+        return;
+    }
+    server_publish(srv, next);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    log_info("reload: %u datasets loaded, %u unchanged, %u refused (%.1f ms)", st.loaded, st.reused,
+             st.failed, ms);
+}
+
+static int server_write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return ERR_IO;
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f) == 0 ? 0 : ERR_IO;
+}
+
+int server_run(struct serve_conf *conf)
+{
+    struct server srv;
+    memset(&srv, 0, sizeof(srv));
+    srv.conf = conf;
+    srv.opts.ttl_min = conf->ttl_min;
+    srv.opts.ttl_max = conf->ttl_max;
+    srv.opts.full_authority = conf->full_authority;
+    epoch_init(&srv.epoch);
+    atomic_store(&srv.snap, NULL);
+
+    int status = 1;
+    unsigned nthreads = server_threads(conf);
+    unsigned nudp = conf->nlisten * nthreads;
+    int *udp_fds = calloc(nudp, sizeof(int));
+    int *tcp_fds = calloc(conf->nlisten, sizeof(int));
+    struct udp_worker **workers = calloc(nudp, sizeof(*workers));
+    struct tcp_server *tcp = NULL;
+    unsigned nudp_open = 0, ntcp_open = 0, nworkers = 0;
+    char err[1024];
+    if (!udp_fds || !tcp_fds || !workers) {
+        log_error("out of memory");
+        goto out;
+    }
+
+    /* Signals are taken synchronously by this thread only; workers never
+     * see them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (conf->workdir && chdir(conf->workdir) < 0) {
+        log_error("cannot change to %s: %s", conf->workdir, strerror(errno));
+        goto out;
+    }
+
+    struct snapshot *first = NULL;
+    if (conf->quickstart) {
+        if (snapshot_build_pending(conf, &first) < 0) {
+            log_error("out of memory");
+            goto out;
+        }
+    } else {
+        struct snapshot_stats st;
+        if (snapshot_build(conf, NULL, true, &first, &st, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
+    atomic_store(&srv.snap, first);
+
+    for (unsigned i = 0; i < conf->nlisten; i++) {
+        for (unsigned j = 0; j < nthreads; j++) {
+            int fd = server_socket(&conf->listen[i], SOCK_DGRAM, err, sizeof(err));
+            if (fd < 0) {
+                log_error("%s", err);
+                goto out;
+            }
+            udp_fds[nudp_open++] = fd;
+        }
+        int fd = server_socket(&conf->listen[i], SOCK_STREAM, err, sizeof(err));
+        if (fd < 0) {
+            log_error("%s", err);
+            goto out;
+        }
+        tcp_fds[ntcp_open++] = fd;
+    }
+    if (conf->pidfile && server_write_pidfile(conf->pidfile) < 0) {
+        log_error("cannot write pid file %s: %s", conf->pidfile, strerror(errno));
+        goto out;
+    }
+
+    for (unsigned i = 0; i < nudp_open; i++) {
+        if (udp_worker_start(&srv, udp_fds[i], &workers[nworkers]) < 0) {
+            log_error("cannot start UDP worker");
+            goto stop;
+        }
+        nworkers++;
+    }
+    if (tcp_server_start(&srv, tcp_fds, ntcp_open, &tcp) < 0) {
+        log_error("cannot start TCP thread");
+        goto stop;
+    }
+    for (unsigned i = 0; i < conf->nlisten; i++) {
+        char name[80];
+        addr_sock_format((const struct sockaddr *)&conf->listen[i].ss, name, sizeof(name));
+        log_info("listening on %s (udp x%u, tcp)", name, nthreads);
+    }
+    if (conf->quickstart)
+        server_reload(&srv, true);
+
+    status = 0;
+    for (;;) {
+        siginfo_t si;
+        int sig;
+        if (conf->check_interval) {
+            struct timespec ts = {(time_t)conf->check_interval, 0};
+            sig = sigtimedwait(&sigs, &si, &ts);
+        } else {
+            sig = sigwaitinfo(&sigs, &si);
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("stopping on signal %d", sig);
+            break;
+        }
+        if (sig == SIGHUP || sig == SIGUSR1) {
+            server_reload(&srv, sig == SIGUSR1);
+            continue;
+        }
+        if (sig < 0 && errno == EAGAIN) {
+            const struct snapshot *cur = atomic_load(&srv.snap);
+            if (snapshot_changed(cur))
+                server_reload(&srv, false);
+        }
+    }
+
+stop:
+    atomic_store(&srv.stop, true);
+    struct answer_stats total = {0};
+    for (unsigned i = 0; i < nworkers; i++)
+        udp_worker_join(workers[i], &total);
+    if (tcp)
+        tcp_server_join(tcp, &total);
+    log_info("served %llu queries: %llu listed, %llu nxdomain, %llu refused, %llu formerr, "
+             "%llu truncated",
+             (unsigned long long)total.queries, (unsigned long long)total.listed,
+             (unsigned long long)total.nxdomain, (unsigned long long)total.refused,
+             (unsigned long long)total.formerr, (unsigned long long)total.truncated);
+    if (conf->pidfile)
+        unlink(conf->pidfile);
+out:
+    for (unsigned i = 0; i < nudp_open; i++)
+        close(udp_fds[i]);
+    for (unsigned i = 0; i < ntcp_open; i++)
+        close(tcp_fds[i]);
+    snapshot_free(atomic_load(&srv.snap));
+    free(udp_fds);
+    free(tcp_fds);
+    free(workers);
+    return status;
+}

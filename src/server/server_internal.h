@@ -1,0 +1,41 @@
+/* State shared by the server's threads (server.c, udp.c, tcp.c). */
+#ifndef DBK_SERVER_SERVER_INTERNAL_H
+#define DBK_SERVER_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "server/answer.h"
+#include "server/epoch.h"
+#include "server/serve_conf.h"
+#include "server/snapshot.h"
+
+struct server {
+    const struct serve_conf *conf;
+    struct answer_opts opts;
+    struct snapshot *_Atomic snap; /* the published snapshot */
+    struct epoch_domain epoch;
+    atomic_bool stop;
+};
+
+/* Load the current snapshot; valid until the reader's next offline or
+ * quiescent point. */
+static inline const struct snapshot *server_snapshot(struct server *s)
+{
+    return atomic_load_explicit(&s->snap, memory_order_acquire);
+}
+
+/* UDP: one worker per socket; all sockets of one address share the port
+ * through SO_REUSEPORT so the kernel spreads packets over workers. */
+struct udp_worker;
+int udp_worker_start(struct server *srv, int fd, struct udp_worker **out);
+void udp_worker_join(struct udp_worker *w, struct answer_stats *total);
+
+/* TCP: one thread multiplexing every connection (RFC 7766). */
+struct tcp_server;
+int tcp_server_start(struct server *srv, const int *listen_fds, unsigned nfds,
+                     struct tcp_server **out);
+void tcp_server_join(struct tcp_server *t, struct answer_stats *total);
+
+#endif

@@ -1,0 +1,190 @@
+/* Building, sharing and looking up snapshots of the served zones. */
+#include "server/snapshot.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic uint64_t snapshot_generation;
+
+static int snapshot_cmp_labels(const void *a, const void *b)
+{
+    const struct zone *za = *(const struct zone *const *)a;
+    const struct zone *zb = *(const struct zone *const *)b;
+    return (int)zb->apex_labels - (int)za->apex_labels;
+}
+
+static struct snapshot *snapshot_alloc(unsigned nzones)
+{
+    struct snapshot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->zones = calloc(nzones ? nzones : 1, sizeof(*s->zones));
+    if (!s->zones) {
+        free(s);
+        return NULL;
+    }
+    s->generation = atomic_fetch_add(&snapshot_generation, 1) + 1;
+    s->built = time(NULL);
+    return s;
+}
+
+static const struct zone *snapshot_zone_by_name(const struct snapshot *s, const char *name)
+{
+    if (!s)
+        return NULL;
+    uint8_t wire[NAME_MAXWIRE];
+    size_t len;
+    if (name_from_text(name, wire, &len) < 0)
+        return NULL;
+    for (unsigned i = 0; i < s->nzones; i++)
+        if (name_equal(s->zones[i]->apex, wire))
+            return s->zones[i];
+    return NULL;
+}
+
+/* The previous dataset for the same spec of the same zone, if any. */
+static struct dataset *snapshot_prev_dataset(const struct zone *pz, const char *spec)
+{
+    if (!pz)
+        return NULL;
+    for (unsigned i = 0; i < pz->nall; i++)
+        if (strcmp(pz->all[i]->spec, spec) == 0)
+            return pz->all[i];
+    return NULL;
+}
+
+static int snapshot_build_zone(const struct serve_conf *conf, const struct serve_zone_conf *zc,
+                               const struct zone *pz, bool force, struct zone **out,
+                               struct snapshot_stats *st, char *errbuf, size_t errsz)
+{
+    struct dataset **ds = calloc(zc->nspecs, sizeof(*ds));
+    if (!ds)
+        return ERR_NOMEM;
+    int rc = 0;
+    for (unsigned i = 0; i < zc->nspecs && rc == 0; i++) {
+        struct dataset *prev = pz && pz->loaded ? snapshot_prev_dataset(pz, zc->specs[i]) : NULL;
+        if (prev && !force && !dataset_changed(prev)) {
+            dataset_ref(prev);
+            ds[i] = prev;
+            st->reused++;
+            continue;
+        }
+        char err[1024];
+        rc = dataset_load(zc->specs[i], &zc->ctx, &ds[i], err, sizeof(err));
+        if (rc == 0) {
+            st->loaded++;
+            log_info("zone %s: loaded %s: %llu entries", zc->name, zc->specs[i],
+                     (unsigned long long)ds[i]->entries);
+            continue;
+        }
+        st->failed++;
+        if (prev) {
+            log_error("zone %s: refused new data, still serving the previous data: %s", zc->name,
+                      err);
+            dataset_ref(prev);
+            ds[i] = prev;
+            rc = 0;
+        } else {
+            snprintf(errbuf, errsz, "%s", err);
+        }
+    }
+    if (rc == 0) {
+        rc = zone_build(zc->name, ds, zc->nspecs, &zc->limits, conf->ttl_default, out, errbuf,
+                        errsz);
+        if (rc < 0 && pz && pz->loaded) {
+            /* The zone as a whole broke a limit: keep serving the old one. */
+            log_error("zone %s: refused new data, still serving the previous data: %s", zc->name,
+                      errbuf);
+            st->failed++;
+            rc = zone_build(zc->name, pz->all, pz->nall, NULL, conf->ttl_default, out, errbuf,
+                            errsz);
+        }
+    }
+    for (unsigned i = 0; i < zc->nspecs; i++)
+        if (ds[i])
+            dataset_unref(ds[i]);
+    free(ds);
+    return rc;
+}
+
+int snapshot_build(const struct serve_conf *conf, const struct snapshot *prev, bool force,
+                   struct snapshot **out, struct snapshot_stats *stats, char *errbuf, size_t errsz)
+{
+    struct snapshot_stats st = {0};
+    struct snapshot *s = snapshot_alloc(conf->nzones);
+    if (!s)
+        return ERR_NOMEM;
+    int rc = 0;
+    for (unsigned i = 0; i < conf->nzones; i++) {
+        const struct serve_zone_conf *zc = &conf->zones[i];
+        rc = snapshot_build_zone(conf, zc, snapshot_zone_by_name(prev, zc->name), force,
+                                 &s->zones[s->nzones], &st, errbuf, errsz);
+        if (rc < 0)
+            goto fail;
+        s->nzones++;
+    }
+    qsort(s->zones, s->nzones, sizeof(*s->zones), snapshot_cmp_labels);
+    if (stats)
+        *stats = st;
+    *out = s;
+    return 0;
+fail:
+    snapshot_free(s);
+    return rc;
+}
+
+int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
+{
+    struct snapshot *s = snapshot_alloc(conf->nzones);
+    if (!s)
+        return ERR_NOMEM;
+    for (unsigned i = 0; i < conf->nzones; i++) {
+        int rc = zone_build_pending(conf->zones[i].name, conf->ttl_default, &s->zones[i]);
+        if (rc < 0) {
+            snapshot_free(s);
+            return rc;
+        }
+        s->nzones++;
+    }
+    qsort(s->zones, s->nzones, sizeof(*s->zones), snapshot_cmp_labels);
+    *out = s;
+    return 0;
+}
+
+bool snapshot_changed(const struct snapshot *s)
+{
+    for (unsigned i = 0; i < s->nzones; i++) {
+        const struct zone *z = s->zones[i];
+        if (!z->loaded)
+            return true;
+        for (unsigned j = 0; j < z->nall; j++)
+            if (dataset_changed(z->all[j]))
+                return true;
+    }
+    return false;
+}
+
+const struct zone *snapshot_find(const struct snapshot *s, const uint8_t *lname, size_t *apex_off)
+{
+    for (unsigned i = 0; i < s->nzones; i++) {
+        int off = name_suffix_offset(lname, s->zones[i]->apex);
+        if (off >= 0) {
+            *apex_off = (size_t)off;
+            return s->zones[i];
+        }
+    }
+    return NULL;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; i < s->nzones; i++)
+        zone_free(s->zones[i]);
+    free(s->zones);
+    free(s);
+}

@@ -1,0 +1,54 @@
+/* A served zone: its apex, the datasets that answer below it, and the
+ * apex records (SOA, NS) prepared in wire form. Immutable once built. */
+#ifndef DBK_SERVER_ZONE_H
+#define DBK_SERVER_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/name.h"
+#include "data/dataset.h"
+
+#define ZONE_SOA_RDMAX (2 * NAME_MAXWIRE + 20)
+
+struct zone {
+    char *name; /* text, lower case, no trailing dot */
+    uint8_t apex[NAME_MAXWIRE];
+    size_t apex_len;
+    unsigned apex_labels;
+
+    struct dataset **all; /* every dataset in configuration order (owns refs) */
+    unsigned nall;
+    struct dataset **ds; /* answering datasets, in the order given */
+    unsigned nds;
+    struct dataset **acl; /* acl datasets, checked first */
+    unsigned nacl;
+    bool loaded; /* false while a quickstart load is pending */
+
+    /* Apex records. The SOA comes from the first dataset with $SOA, or is
+     * made up; its serial follows the newest data when not given. */
+    uint8_t soa_rdata[ZONE_SOA_RDMAX];
+    uint16_t soa_rdlen;
+    uint32_t soa_ttl;
+    uint32_t neg_ttl; /* TTL of the SOA in negative answers (RFC 2308) */
+    uint32_t serial;
+    struct ds_ns ns;
+
+    uint64_t entries;
+    uint64_t ip4_total;
+};
+
+/* Build a zone named `name` over already loaded datasets (references are
+ * taken; NULL entries are skipped). Returns ERR_LIMIT with a message when the zone as a whole
+ * breaks a limit (more IPv4 addresses than limits->max_ip4_total). */
+int zone_build(const char *name, struct dataset *const *ds, unsigned nds,
+               const struct ds_limits *limits, uint32_t default_ttl, struct zone **out,
+               char *errbuf, size_t errsz);
+
+/* A placeholder for a zone whose data is still loading (-q). */
+int zone_build_pending(const char *name, uint32_t default_ttl, struct zone **out);
+
+void zone_free(struct zone *z);
+
+#endif

@@ -1,0 +1,208 @@
+/* Unit tests for the serve configuration: rbldnsd options and INI files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "server/serve_conf.h"
+
+static void test_ttl_spec(void **state)
+{
+    (void)state;
+    struct serve_conf c;
+    serve_conf_init(&c);
+    assert_int_equal(c.ttl_default, 2100);
+    assert_int_equal(serve_conf_parse_ttl(&c, "1h:5m:1d"), 0);
+    assert_int_equal(c.ttl_default, 3600);
+    assert_int_equal(c.ttl_min, 300);
+    assert_int_equal(c.ttl_max, 86400);
+    assert_int_equal(serve_conf_parse_ttl(&c, "90"), 0);
+    assert_int_equal(c.ttl_default, 90);
+    assert_int_equal(c.ttl_min, 300); /* unchanged parts stay */
+    assert_int_not_equal(serve_conf_parse_ttl(&c, "x"), 0);
+    assert_int_not_equal(serve_conf_parse_ttl(&c, "10:100:50"), 0); /* min > max */
+    assert_int_not_equal(serve_conf_parse_ttl(&c, "5q"), 0);
+    serve_conf_free(&c);
+}
+
+static void test_duration(void **state)
+{
+    (void)state;
+    uint32_t v;
+    assert_int_equal(serve_conf_parse_duration("35m", &v), 0);
+    assert_int_equal(v, 2100);
+    assert_int_equal(serve_conf_parse_duration("2w", &v), 0);
+    assert_int_equal(v, 1209600);
+    assert_int_not_equal(serve_conf_parse_duration("", &v), 0);
+    assert_int_not_equal(serve_conf_parse_duration("-1", &v), 0);
+    assert_int_not_equal(serve_conf_parse_duration("99999999999", &v), 0);
+}
+
+static void test_listen(void **state)
+{
+    (void)state;
+    struct serve_conf c;
+    serve_conf_init(&c);
+    assert_int_equal(serve_conf_add_listen(&c, "127.0.0.1/5353"), 0);
+    assert_int_equal(serve_conf_add_listen(&c, "::1/5354"), 0);
+    assert_int_equal(serve_conf_add_listen(&c, "[::1]"), 0);
+    assert_int_equal(c.nlisten, 3);
+    const struct sockaddr_in *a = (const struct sockaddr_in *)&c.listen[0].ss;
+    assert_int_equal(a->sin_family, AF_INET);
+    assert_int_equal(ntohs(a->sin_port), 5353);
+    const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&c.listen[2].ss;
+    assert_int_equal(b->sin6_family, AF_INET6);
+    assert_int_equal(ntohs(b->sin6_port), 53);
+    assert_int_not_equal(serve_conf_add_listen(&c, "localhost/53"), 0);
+    assert_int_not_equal(serve_conf_add_listen(&c, "127.0.0.1/0"), 0);
+    assert_int_not_equal(serve_conf_add_listen(&c, "127.0.0.1/70000"), 0);
+    assert_int_not_equal(serve_conf_add_listen(&c, "/53"), 0);
+    serve_conf_free(&c);
+}
+
+static void test_zonespec(void **state)
+{
+    (void)state;
+    struct serve_conf c;
+    serve_conf_init(&c);
+    assert_int_equal(serve_conf_add_zonespec(&c, "bl.example:ip4set:a.txt,b.txt"), 0);
+    assert_int_equal(serve_conf_add_zonespec(&c, "BL.example.:dnset:c.txt"), 0);
+    assert_int_equal(serve_conf_add_zonespec(&c, "other.example:ip4tset:d.txt"), 0);
+    assert_int_equal(c.nzones, 2); /* the same zone, whatever the case */
+    assert_int_equal(c.zones[0].nspecs, 2);
+    assert_string_equal(c.zones[0].specs[0], "ip4set:a.txt,b.txt");
+    assert_string_equal(c.zones[0].specs[1], "dnset:c.txt");
+    assert_int_not_equal(serve_conf_add_zonespec(&c, "bl.example:nosuchtype:a"), 0);
+    assert_int_not_equal(serve_conf_add_zonespec(&c, "bl.example"), 0);
+    assert_int_not_equal(serve_conf_add_zonespec(&c, ":ip4set:a"), 0);
+    assert_int_not_equal(serve_conf_add_zonespec(&c, "bl.example:ip4set:"), 0);
+    serve_conf_free(&c);
+}
+
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/dnsblkit-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_ini_good(void **state)
+{
+    (void)state;
+    char *path = write_temp("; comment\n"
+                            "[server]\n"
+                            "listen = 127.0.0.1/5300 ::1/5300\n"
+                            "ttl = 1h:1m:1d\n"
+                            "check-interval = 5\n"
+                            "threads = 3\n"
+                            "tcp-idle-timeout = 7\n"
+                            "[zone bl.example]\n"
+                            "data = ip4set:/tmp/a\n"
+                            "data = dnset:/tmp/b\n"
+                            "allow-world = yes\n"
+                            "min-prefix4 = 12\n"
+                            "max-ip4-addresses = 1000\n"
+                            "[listing]\n"
+                            "database = var/x.db\n");
+    struct serve_conf c;
+    char err[256];
+    serve_conf_init(&c);
+    assert_int_equal(serve_conf_load_file(&c, path, err, sizeof(err)), 0);
+    assert_int_equal(c.nlisten, 2);
+    assert_int_equal(c.ttl_default, 3600);
+    assert_int_equal(c.check_interval, 5);
+    assert_int_equal(c.threads, 3);
+    assert_int_equal(c.tcp_idle, 7);
+    assert_int_equal(c.nzones, 1);
+    assert_int_equal(c.zones[0].nspecs, 2);
+    assert_true(c.zones[0].limits.allow_world);
+    assert_int_equal(c.zones[0].limits.min_prefix4, 12);
+    assert_int_equal(c.zones[0].limits.min_prefix6, 8);
+    assert_int_equal(c.zones[0].limits.max_ip4_total, 1000);
+    assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
+    assert_int_equal(c.zones[0].ctx.default_ttl, 3600);
+    serve_conf_free(&c);
+    unlink(path);
+    free(path);
+}
+
+/* Each bad file must be refused with "file:line: reason" naming the line. */
+static void expect_ini_error(const char *text, int line, const char *reason)
+{
+    char *path = write_temp(text);
+    struct serve_conf c;
+    char err[512], want[512];
+    serve_conf_init(&c);
+    assert_int_not_equal(serve_conf_load_file(&c, path, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "%s:%d: ", path, line);
+    assert_memory_equal(err, want, strlen(want));
+    assert_non_null(strstr(err, reason));
+    serve_conf_free(&c);
+    unlink(path);
+    free(path);
+}
+
+static void test_ini_errors(void **state)
+{
+    (void)state;
+    expect_ini_error("[server]\nlisten = 127.0.0.1/5300\nbogus = 1\n", 3, "unknown key 'bogus'");
+    expect_ini_error("[server]\n\nlisten = nowhere\n", 3, "bad listen address");
+    expect_ini_error("[zone bl.example]\ndata = ip4set\n", 2, "bad data");
+    expect_ini_error("[zone bl.example]\ndata = ip4set:/a\nallow-world = maybe\n", 3,
+                     "bad allow-world");
+    expect_ini_error("[nonsense]\nx = 1\n", 2, "unknown section");
+    expect_ini_error("[server]\nttl = 1:9:3\n", 2, "bad ttl");
+    expect_ini_error("[zone bl.example]\nmin-prefix4 = 33\n", 2, "bad min-prefix4");
+}
+
+static void test_ini_missing_file(void **state)
+{
+    (void)state;
+    struct serve_conf c;
+    char err[256];
+    serve_conf_init(&c);
+    assert_int_equal(serve_conf_load_file(&c, "/nonexistent/dnsblkit.conf", err, sizeof(err)),
+                     ERR_IO);
+    assert_non_null(strstr(err, "/nonexistent/dnsblkit.conf: cannot open"));
+    serve_conf_free(&c);
+}
+
+static void test_finish_requires(void **state)
+{
+    (void)state;
+    struct serve_conf c;
+    char err[256];
+    serve_conf_init(&c);
+    assert_int_not_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "no listen address"));
+    assert_int_equal(serve_conf_add_listen(&c, "127.0.0.1/5300"), 0);
+    assert_int_not_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "no zones"));
+    c.allow_world = true;
+    assert_int_equal(serve_conf_add_zonespec(&c, "bl.example:ip4set:a"), 0);
+    assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
+    assert_true(c.zones[0].ctx.limits.allow_world);
+    serve_conf_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ttl_spec),         cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_listen),           cmocka_unit_test(test_zonespec),
+        cmocka_unit_test(test_ini_good),         cmocka_unit_test(test_ini_errors),
+        cmocka_unit_test(test_ini_missing_file), cmocka_unit_test(test_finish_requires),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
