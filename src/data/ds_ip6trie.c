@@ -1,14 +1,155 @@
-/* The ip6trie dataset type (stub until implemented). */
+/* The ip6trie dataset type: IPv6 CIDR ranges with a value each and
+ * exclusions; the longest matching prefix decides. */
 #include "common/err.h"
+#include "data/btrie.h"
+#include "data/datafile.h"
 #include "data/dataset.h"
+#include "data/ip6parse.h"
+#include "data/value.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Exclusions are stored as BTRIE_NOVALUE, so a lookup that lands on one
+ * means "not listed" and btrie_any_under can skip them. */
+struct ip6trie {
+    struct btrie *trie;
+    struct vtab *vt;
+};
 
 static int ip6trie_create(struct dataset *ds)
 {
-    (void)ds;
-    return ERR_UNSUPP;
+    struct ip6trie *t = calloc(1, sizeof(*t));
+    if (!t)
+        return ERR_NOMEM;
+    if (btrie_new(&t->trie) < 0 || vtab_new(&t->vt) < 0) {
+        btrie_free(t->trie);
+        free(t);
+        return ERR_NOMEM;
+    }
+    ds->priv = t;
+    return 0;
+}
+
+static void ip6trie_destroy(struct dataset *ds)
+{
+    struct ip6trie *t = ds->priv;
+    if (!t)
+        return;
+    btrie_free(t->trie);
+    vtab_free(t->vt);
+    free(t);
+    ds->priv = NULL;
+}
+
+/* A ":a:txt" line sets the default value, as datafile does for other
+ * types; ip6trie reads those lines itself because "::1" is an address. */
+static int set_default_value(struct datafile *df, const char *line)
+{
+    struct ds_value v;
+    /* The base template applies to entries, not to the default itself. */
+    char *base = df->base_template;
+    df->base_template = NULL;
+    int rc = datafile_value(df, line, &v);
+    df->base_template = base;
+    if (rc < 0)
+        return rc;
+    char *txt = NULL;
+    if (v.has_txt) {
+        if (!(txt = malloc((size_t)v.txtlen + 1)))
+            return ERR_NOMEM;
+        memcpy(txt, v.txt, v.txtlen);
+        txt[v.txtlen] = '\0';
+    }
+    free(df->defval_txt);
+    df->defval_txt = txt;
+    df->defval = v;
+    df->defval.txt = txt;
+    return 0;
+}
+
+static int ip6trie_line(struct dataset *ds, struct datafile *df, char *line)
+{
+    struct ip6trie *t = ds->priv;
+    uint8_t addr[16];
+    unsigned bits;
+    const char *end;
+    uint32_t value = BTRIE_NOVALUE;
+    int rc;
+
+    if (line[0] == ':' && line[1] != ':')
+        return set_default_value(df, line);
+    bool excl = line[0] == '!';
+    if (excl) {
+        line++;
+        while (*line == ' ' || *line == '\t')
+            line++;
+    }
+    if (ip6parse_cidr(line, addr, &bits, &end) < 0 || !ip6parse_tail_ok(*end))
+        return datafile_error(df, "invalid IPv6 address or range");
+    if (ip6parse_mask(addr, bits))
+        return datafile_error(df, "invalid range (non-zero host part)");
+    if (!excl) {
+        const struct ds_limits *lim = &ds->ctx->limits;
+        if (!lim->allow_world && bits < lim->min_prefix6)
+            return datafile_error(df, "/%u is shorter than the minimum prefix length /%u", bits,
+                                  lim->min_prefix6);
+        struct ds_value v;
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (*end == '#' || *end == ';')
+            end = ""; /* a comment: the default value */
+        if ((rc = datafile_value(df, end, &v)) < 0)
+            return rc;
+        if ((rc = vtab_intern(t->vt, &v, &value)) < 0)
+            return rc;
+    }
+    rc = btrie_insert(t->trie, addr, bits, value, NULL);
+    if (rc == ERR_EXISTS) {
+        /* rbldnsd keeps the first value given for a range. */
+        datafile_warn(df, "duplicate entry for this range ignored");
+        return 0;
+    }
+    return rc;
+}
+
+static int ip6trie_finish(struct dataset *ds)
+{
+    struct ip6trie *t = ds->priv;
+    ds->entries = btrie_count(t->trie);
+    ds->mem_bytes = sizeof(*t) + btrie_bytes(t->trie) + vtab_bytes(t->vt);
+    return 0;
+}
+
+static int ip6trie_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
+{
+    const struct ip6trie *t = ds->priv;
+    unsigned bits = q->ip6_nibbles * 4;
+    uint32_t value;
+
+    res->exists = false;
+    if (q->ip6_nibbles == 0)
+        return 0;
+    bool hit = btrie_lookup(t->trie, q->ip6, bits, &value, NULL) && value != BTRIE_NOVALUE;
+    if (bits == 128) {
+        if (!hit)
+            return 0;
+        res->exists = true;
+        int rc = vtab_emit(t->vt, value, ds->ttl, res);
+        return rc == ERR_SPACE ? 0 : rc;
+    }
+    /* A partial name exists inside a listed range or above a listed one. */
+    res->exists = hit || btrie_any_under(t->trie, q->ip6, bits, BTRIE_NOVALUE);
+    return 0;
 }
 
 const struct dataset_ops ds_ip6trie_ops = {
     .name = "ip6trie",
+    .family = DS_FAM_IP6,
+    .uses_values = false, /* value lines are read by ip6trie_line */
     .create = ip6trie_create,
+    .line = ip6trie_line,
+    .finish = ip6trie_finish,
+    .query = ip6trie_query,
+    .destroy = ip6trie_destroy,
 };
