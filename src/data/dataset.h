@@ -123,6 +123,11 @@ struct ds_result {
     struct ds_rr rr[DS_MAX_RR];
 };
 
+/* Clear a result: nothing exists, no records, no subject, no ACL verdict.
+ * dataset_query and the types only add to a result, so a caller may
+ * collect the answers of several datasets in one; reset it per query. */
+void ds_result_reset(struct ds_result *res);
+
 /* Add a record to a result; returns ERR_SPACE when rr[] is full. */
 int ds_result_add(struct ds_result *res, uint16_t type, uint32_t ttl, const void *rdata,
                   uint16_t rdlen);
@@ -202,6 +207,8 @@ struct dataset {
     struct ds_soa soa;
     struct ds_ns ns;
     time_t timestamp; /* newest file mtime or $TIMESTAMP */
+    time_t expires;   /* $TIMESTAMP expiry: past it the data must not be
+                         served (rbldnsd answers SERVFAIL); 0 = never */
 
     uint64_t entries;   /* entries loaded (for logs and limits) */
     uint64_t ip4_total; /* IPv4 addresses listed (for the world guard) */
