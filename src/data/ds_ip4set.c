@@ -1,14 +1,324 @@
-/* The ip4set dataset type (stub until implemented). */
+/* The ip4set dataset type: IPv4 ranges with per-entry values and
+ * exclusions, answered as rbldnsd does: ranges are cut into octet-aligned
+ * blocks (/32, /24, /16, /8) kept in one sorted array per level, the most
+ * specific level holding the address decides, and there every value listed
+ * for that block is returned unless one of its entries is an exclusion. */
 #include "common/err.h"
+#include "data/datafile.h"
 #include "data/dataset.h"
+#include "data/ip4parse.h"
+#include "data/value.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IP4SET_EXCLUDED UINT32_MAX
+#define IP4SET_LEVELS 4 /* index 0 = /32, 1 = /24, 2 = /16, 3 = /8 */
+
+struct ip4set_entry {
+    uint32_t addr;  /* block start, host order */
+    uint32_t value; /* vtab index, or IP4SET_EXCLUDED */
+};
+
+struct ip4set_level {
+    struct ip4set_entry *e;
+    size_t n, cap;
+};
+
+struct ip4set {
+    struct ip4set_level lv[IP4SET_LEVELS];
+    struct vtab *vt;
+};
+
+static unsigned level_bits(unsigned level)
+{
+    return 32 - 8 * level;
+}
+
+static uint32_t level_mask(unsigned level)
+{
+    return level == 3 ? 0xFF000000u : 0xFFFFFFFFu << (8 * level);
+}
 
 static int ip4set_create(struct dataset *ds)
 {
-    (void)ds;
-    return ERR_UNSUPP;
+    struct ip4set *s = calloc(1, sizeof(*s));
+    if (!s)
+        return ERR_NOMEM;
+    int rc = vtab_new(&s->vt);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    ds->priv = s;
+    return 0;
+}
+
+static void ip4set_destroy(struct dataset *ds)
+{
+    struct ip4set *s = ds->priv;
+    for (unsigned l = 0; l < IP4SET_LEVELS; l++)
+        free(s->lv[l].e);
+    vtab_free(s->vt);
+    free(s);
+    ds->priv = NULL;
+}
+
+static int level_add(struct ip4set_level *lv, uint32_t addr, uint32_t value)
+{
+    if (lv->n == lv->cap) {
+        size_t ncap = lv->cap ? lv->cap * 2 : 256;
+        struct ip4set_entry *ne = realloc(lv->e, ncap * sizeof(*ne));
+        if (!ne)
+            return ERR_NOMEM;
+        lv->e = ne;
+        lv->cap = ncap;
+    }
+    lv->e[lv->n].addr = addr;
+    lv->e[lv->n].value = value;
+    lv->n++;
+    return 0;
+}
+
+struct add_ctx {
+    struct ip4set *s;
+    uint32_t value;
+};
+
+/* Store one CIDR block at the level of the next octet boundary at or
+ * below it: a /20 becomes sixteen /24 entries, a /7 two /8 entries. */
+static int add_block(uint32_t addr, unsigned bits, void *arg)
+{
+    struct add_ctx *c = arg;
+    unsigned level = bits > 24 ? 0 : bits > 16 ? 1 : bits > 8 ? 2 : 3;
+    unsigned lbits = level_bits(level);
+    uint64_t count = (uint64_t)1 << (lbits - bits);
+    uint64_t step = (uint64_t)1 << (32 - lbits);
+    for (uint64_t i = 0; i < count; i++) {
+        int rc = level_add(&c->s->lv[level], (uint32_t)(addr + i * step), c->value);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int ip4set_line(struct dataset *ds, struct datafile *df, char *line)
+{
+    struct ip4set *s = ds->priv;
+    const struct ds_limits *lim = &ds->ctx->limits;
+    bool exclude = false;
+    char *p = line;
+    if (*p == '!') {
+        exclude = true;
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+    }
+    uint32_t first, last;
+    int bits;
+    const char *end, *why;
+    if (ip4parse_range(p, 0, &first, &last, &bits, &end, &why) != 0)
+        return datafile_error(df, "%s", why);
+
+    struct add_ctx c = {s, IP4SET_EXCLUDED};
+    if (!exclude) {
+        uint64_t size = (uint64_t)last - first + 1;
+        if (!lim->allow_world && lim->min_prefix4 > 0 &&
+            size > ((uint64_t)1 << (32 - lim->min_prefix4)))
+            return datafile_error(df, "entry shorter than /%u refused", lim->min_prefix4);
+        if (df->maxrange4 && size > df->maxrange4) {
+            datafile_warn(df, "entry larger than $MAXRANGE4 (%u addresses), ignored",
+                          df->maxrange4);
+            return 0;
+        }
+        struct ds_value v;
+        int rc = datafile_value(df, end, &v);
+        if (rc)
+            return rc;
+        rc = vtab_intern(s->vt, &v, &c.value);
+        if (rc)
+            return rc;
+    }
+    return ip4parse_blocks(first, last, add_block, &c);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const struct ip4set_entry *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return x->value < y->value ? -1 : x->value > y->value;
+}
+
+/* Index of the first entry with addr >= a. */
+static size_t lower_bound(const struct ip4set_level *lv, uint32_t a)
+{
+    size_t lo = 0, hi = lv->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lv->e[mid].addr < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Whether the block at e[i] (all entries with that addr) is an exclusion.
+ * Entries are sorted by value and IP4SET_EXCLUDED is the largest, so it
+ * is the last entry of its block. */
+static bool block_excluded(const struct ip4set_level *lv, size_t i, size_t *next)
+{
+    size_t j = i;
+    while (j + 1 < lv->n && lv->e[j + 1].addr == lv->e[i].addr)
+        j++;
+    if (next)
+        *next = j + 1;
+    return lv->e[j].value == IP4SET_EXCLUDED;
+}
+
+/* The number of addresses listed, exactly: a block counts for the part of
+ * it that no more specific block (listed or excluded) overrides. */
+static int count_listed(struct ip4set *s, uint64_t *total)
+{
+    uint64_t *covered[IP4SET_LEVELS] = {NULL};
+    int rc = 0;
+    *total = 0;
+    for (unsigned l = 1; l < IP4SET_LEVELS; l++) {
+        if (s->lv[l].n && !(covered[l] = calloc(s->lv[l].n, sizeof(uint64_t)))) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
+    }
+    /* Charge each block to its nearest enclosing block, if any. */
+    for (unsigned l = 0; l + 1 < IP4SET_LEVELS; l++) {
+        const struct ip4set_level *lv = &s->lv[l];
+        uint64_t size = (uint64_t)1 << (32 - level_bits(l));
+        for (size_t i = 0; i < lv->n; i++) {
+            if (i > 0 && lv->e[i].addr == lv->e[i - 1].addr)
+                continue;
+            for (unsigned up = l + 1; up < IP4SET_LEVELS; up++) {
+                const struct ip4set_level *ul = &s->lv[up];
+                uint32_t key = lv->e[i].addr & level_mask(up);
+                size_t j = lower_bound(ul, key);
+                if (j < ul->n && ul->e[j].addr == key) {
+                    covered[up][j] += size;
+                    break;
+                }
+            }
+        }
+    }
+    for (unsigned l = 0; l < IP4SET_LEVELS; l++) {
+        const struct ip4set_level *lv = &s->lv[l];
+        uint64_t size = (uint64_t)1 << (32 - level_bits(l));
+        size_t i = 0, next;
+        while (i < lv->n) {
+            if (!block_excluded(lv, i, &next))
+                *total += size - (covered[l] ? covered[l][i] : 0);
+            i = next;
+        }
+    }
+out:
+    for (unsigned l = 0; l < IP4SET_LEVELS; l++)
+        free(covered[l]);
+    return rc;
+}
+
+static int ip4set_finish(struct dataset *ds)
+{
+    struct ip4set *s = ds->priv;
+    ds->entries = 0;
+    ds->mem_bytes = sizeof(*s) + vtab_bytes(s->vt);
+    for (unsigned l = 0; l < IP4SET_LEVELS; l++) {
+        struct ip4set_level *lv = &s->lv[l];
+        if (lv->n > 1) {
+            qsort(lv->e, lv->n, sizeof(*lv->e), cmp_entry);
+            size_t w = 1;
+            for (size_t r = 1; r < lv->n; r++)
+                if (lv->e[r].addr != lv->e[w - 1].addr || lv->e[r].value != lv->e[w - 1].value)
+                    lv->e[w++] = lv->e[r];
+            lv->n = w;
+        }
+        if (lv->n && lv->n < lv->cap) {
+            struct ip4set_entry *ne = realloc(lv->e, lv->n * sizeof(*ne));
+            if (ne) {
+                lv->e = ne;
+                lv->cap = lv->n;
+            }
+        }
+        ds->entries += lv->n;
+        ds->mem_bytes += lv->cap * sizeof(*lv->e);
+    }
+    return count_listed(s, &ds->ip4_total);
+}
+
+static int ip4set_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
+{
+    const struct ip4set *s = ds->priv;
+    if (q->ip4_octets == 0)
+        return 0;
+    if (q->ip4_octets == 4) {
+        for (unsigned l = 0; l < IP4SET_LEVELS; l++) {
+            const struct ip4set_level *lv = &s->lv[l];
+            uint32_t key = q->ip4 & level_mask(l);
+            size_t i = lower_bound(lv, key), end;
+            if (i == lv->n || lv->e[i].addr != key)
+                continue;
+            if (block_excluded(lv, i, &end))
+                return 0;
+            res->exists = true;
+            for (; i < end; i++) {
+                int rc = vtab_emit(s->vt, lv->e[i].value, ds->ttl, res);
+                if (rc == ERR_SPACE)
+                    break;
+                if (rc)
+                    return rc;
+            }
+            return 0;
+        }
+        return 0;
+    }
+
+    /* A partial name: it exists when listed addresses lie below it. */
+    unsigned qbits = 8 * q->ip4_octets;
+    uint64_t span = (uint64_t)1 << (32 - qbits);
+    for (unsigned l = 0; l < IP4SET_LEVELS; l++) {
+        const struct ip4set_level *lv = &s->lv[l];
+        if (level_bits(l) >= qbits) {
+            /* Blocks inside the name's prefix (or equal to it). */
+            size_t i = lower_bound(lv, q->ip4), next;
+            while (i < lv->n && lv->e[i].addr < (uint64_t)q->ip4 + span) {
+                if (!block_excluded(lv, i, &next)) {
+                    res->exists = true;
+                    return 0;
+                }
+                /* An exclusion of exactly this prefix hides the less
+                 * specific blocks around it. */
+                if (level_bits(l) == qbits)
+                    return 0;
+                i = next;
+            }
+        } else {
+            /* A block containing the whole prefix decides for it. */
+            uint32_t key = q->ip4 & level_mask(l);
+            size_t i = lower_bound(lv, key);
+            if (i < lv->n && lv->e[i].addr == key) {
+                if (!block_excluded(lv, i, NULL))
+                    res->exists = true;
+                return 0;
+            }
+        }
+    }
+    return 0;
 }
 
 const struct dataset_ops ds_ip4set_ops = {
     .name = "ip4set",
+    .family = DS_FAM_IP4,
+    .uses_values = true,
     .create = ip4set_create,
+    .line = ip4set_line,
+    .finish = ip4set_finish,
+    .query = ip4set_query,
+    .destroy = ip4set_destroy,
 };

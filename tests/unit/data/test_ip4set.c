@@ -1,0 +1,319 @@
+/* Unit tests for the ip4set dataset type, with expectations taken from
+ * rbldnsd's behaviour on the same data. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/name.h"
+#include "data/dataset.h"
+
+static struct ds_load_ctx ctx = {
+    .zone = "bl.example",
+    .default_ttl = 2100,
+    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
+};
+
+static char path[64];
+static char spec[96];
+static char err[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(path, "/tmp/dbk_test_ip4set_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    snprintf(spec, sizeof(spec), "ip4set:%s", path);
+    ctx.limits.allow_world = false;
+    ctx.limits.max_ip4_total = 1u << 28;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    return 0;
+}
+
+static struct dataset *load(const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    struct dataset *ds = NULL;
+    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
+    if (rc)
+        fail_msg("load failed: %s", err);
+    return ds;
+}
+
+static int load_error(const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    struct dataset *ds = (struct dataset *)1;
+    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
+    assert_int_not_equal(rc, 0);
+    assert_null(ds);
+    return rc;
+}
+
+/* Query a reversed name ("4.3.2.1") and return the result. */
+static struct ds_result res;
+static struct ds_query q;
+static uint8_t qbuf[NAME_MAXWIRE];
+
+static const struct ds_result *ask(const struct dataset *ds, const char *rev)
+{
+    size_t len;
+    assert_int_equal(name_from_text(rev, qbuf, &len), 0);
+    ds_query_init(&q, qbuf, len - 1);
+    ds_result_reset(&res);
+    assert_int_equal(dataset_query(ds, &q, &res), 0);
+    return &res;
+}
+
+static void expect_a(const struct ds_result *r, unsigned i, uint8_t last)
+{
+    assert_true(i < r->nrr);
+    assert_int_equal(r->rr[i].type, DNS_TYPE_A);
+    const uint8_t want[4] = {127, 0, 0, last};
+    assert_memory_equal(r->rr[i].rdata, want, 4);
+}
+
+static void expect_txt(const struct ds_result *r, unsigned i, const char *txt)
+{
+    assert_true(i < r->nrr);
+    assert_int_equal(r->rr[i].type, DNS_TYPE_TXT);
+    assert_int_equal(r->rr[i].rdlen, strlen(txt));
+    assert_memory_equal(r->rr[i].rdata, txt, strlen(txt));
+}
+
+static const char overlap_data[] = ":2:default $\n"
+                                   "10.0.0.0/8 :3:eight\n"
+                                   "10.1.0.0/16 :4:sixteen\n"
+                                   "10.1.0.0/16 :5:sixteen-b\n"
+                                   "10.1.2.3\n"
+                                   "!10.1.2.4\n"
+                                   "10.2.3.0/24\n"
+                                   "10.2.3.7 :6:\n"
+                                   "127.16-31\n";
+
+static void test_most_specific_level_answers(void **state)
+{
+    (void)state;
+    struct dataset *ds = load(overlap_data);
+    const struct ds_result *r;
+
+    r = ask(ds, "5.5.5.10"); /* only 10/8 */
+    assert_true(r->exists);
+    assert_int_equal(r->nrr, 2);
+    expect_a(r, 0, 3);
+    expect_txt(r, 1, "eight");
+    assert_string_equal(r->subject, "10.5.5.5");
+
+    r = ask(ds, "5.5.1.10"); /* both /16 values, not the /8 */
+    assert_int_equal(r->nrr, 4);
+    expect_a(r, 0, 4);
+    expect_txt(r, 1, "sixteen");
+    expect_a(r, 2, 5);
+    expect_txt(r, 3, "sixteen-b");
+
+    r = ask(ds, "3.2.1.10"); /* the /32 with the default value */
+    assert_int_equal(r->nrr, 2);
+    expect_a(r, 0, 2);
+    expect_txt(r, 1, "default $");
+    assert_int_equal(r->rr[0].ttl, 2100);
+
+    r = ask(ds, "4.2.1.10"); /* excluded, though /16 and /8 cover it */
+    assert_false(r->exists);
+    assert_int_equal(r->nrr, 0);
+
+    r = ask(ds, "7.3.2.10"); /* ":6:" = A without TXT */
+    assert_int_equal(r->nrr, 1);
+    expect_a(r, 0, 6);
+
+    r = ask(ds, "5.0.20.127"); /* 127.16-31 short range */
+    assert_true(r->exists);
+    r = ask(ds, "5.0.40.127");
+    assert_false(r->exists);
+    r = ask(ds, "1.1.1.11");
+    assert_false(r->exists);
+    assert_int_equal(r->nrr, 0);
+
+    /* 2^24 for 10/8, with the /16, /24 and /32 entries inside it changing
+     * nothing but the one excluded address; 127.16-31 adds 2^20. */
+    assert_int_equal(ds->ip4_total, (1u << 24) - 1 + (1u << 20));
+    dataset_unref(ds);
+}
+
+static void test_partial_names(void **state)
+{
+    (void)state;
+    struct dataset *ds = load("10.2.3.4\n"
+                              "11.0.0.0/16\n"
+                              "!11.0.5.0/24\n"
+                              "!12.1.1.1\n");
+    assert_true(ask(ds, "3.2.10")->exists);
+    assert_true(ask(ds, "2.10")->exists);
+    assert_true(ask(ds, "10")->exists);
+    assert_false(ask(ds, "4.2.10")->exists);
+    assert_false(ask(ds, "9")->exists);
+    assert_true(ask(ds, "7.0.11")->exists);  /* inside the listed /16 */
+    assert_false(ask(ds, "5.0.11")->exists); /* the excluded /24 */
+    assert_false(ask(ds, "1.1.12")->exists); /* only an exclusion below */
+    /* Partial names carry no records. */
+    assert_int_equal(ask(ds, "3.2.10")->nrr, 0);
+    dataset_unref(ds);
+}
+
+static void test_ranges_split(void **state)
+{
+    (void)state;
+    struct dataset *ds = load("10.0.0.250-10.0.1.5 :7:r\n");
+    assert_true(ask(ds, "250.0.0.10")->exists);
+    assert_true(ask(ds, "255.0.0.10")->exists);
+    assert_true(ask(ds, "0.1.0.10")->exists);
+    assert_true(ask(ds, "5.1.0.10")->exists);
+    assert_false(ask(ds, "6.1.0.10")->exists);
+    assert_false(ask(ds, "249.0.0.10")->exists);
+    assert_int_equal(ds->ip4_total, 12);
+    /* A /20 becomes sixteen /24 entries. */
+    dataset_unref(ds);
+    ds = load("10.16.0.0/20\n");
+    assert_int_equal(ds->entries, 16);
+    assert_int_equal(ds->ip4_total, 4096);
+    assert_true(ask(ds, "1.1.31.16.10")->exists == false); /* 5 labels: not IPv4 */
+    assert_true(ask(ds, "1.15.16.10")->exists);
+    assert_false(ask(ds, "1.16.16.10")->exists);
+    dataset_unref(ds);
+}
+
+static void test_duplicates_collapse(void **state)
+{
+    (void)state;
+    struct dataset *ds = load("1.2.3.4 :3:x\n1.2.3.4 :3:x\n1.2.3.4\n");
+    const struct ds_result *r = ask(ds, "4.3.2.1");
+    assert_int_equal(r->nrr, 3); /* A+TXT of one value, A of the other */
+    assert_int_equal(ds->entries, 2);
+    assert_int_equal(ds->ip4_total, 1);
+    dataset_unref(ds);
+}
+
+static void test_test_entries(void **state)
+{
+    (void)state;
+    /* The data lists all of 127/8: 127.0.0.1 must still not be listed. */
+    struct dataset *ds = load("127.0.0.0/8 :4:loop\n");
+    assert_false(ask(ds, "1.0.0.127")->exists);
+    assert_int_equal(res.nrr, 0);
+    const struct ds_result *r = ask(ds, "2.0.0.127");
+    assert_true(r->exists);
+    expect_a(r, 0, 4); /* the data's own value wins */
+    dataset_unref(ds);
+
+    ds = load("1.2.3.4\n");
+    r = ask(ds, "2.0.0.127");
+    assert_true(r->exists);
+    assert_int_equal(r->nrr, 2);
+    expect_a(r, 0, 2);
+    assert_int_equal(r->rr[1].type, DNS_TYPE_TXT);
+    assert_true(ask(ds, "0.0.127")->exists);
+    assert_true(ask(ds, "0.127")->exists);
+    assert_true(ask(ds, "127")->exists);
+    assert_false(ask(ds, "1.0.127")->exists);
+    /* IPv6 test entries belong to IPv6 types only. */
+    assert_false(
+        ask(ds, "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0")->exists);
+    dataset_unref(ds);
+}
+
+static void test_bad_lines(void **state)
+{
+    (void)state;
+    char want[256];
+    load_error("1.2.3.4\n1.2.3.256\n");
+    snprintf(want, sizeof(want), "%s:2: invalid IPv4 address", path);
+    assert_string_equal(err, want);
+
+    load_error("1.2.3.4\n\n12.0.0.5/24\n");
+    snprintf(want, sizeof(want), "%s:3: IPv4 prefix has host bits set", path);
+    assert_string_equal(err, want);
+
+    load_error("1.2.3.4 :0:zero\n");
+    snprintf(want, sizeof(want), "%s:1: invalid A value in '0:zero'", path);
+    assert_string_equal(err, want);
+}
+
+static void test_min_prefix(void **state)
+{
+    (void)state;
+    char want[256];
+    assert_int_equal(load_error("4.0.0.0/7\n"), ERR_INVAL);
+    snprintf(want, sizeof(want), "%s:1: entry shorter than /8 refused", path);
+    assert_string_equal(err, want);
+    load_error("# a range wider than a /8\n1.0.0.0-2.0.0.0\n");
+    snprintf(want, sizeof(want), "%s:2: entry shorter than /8 refused", path);
+    assert_string_equal(err, want);
+    /* Exclusions may be as wide as they like. */
+    struct dataset *ds = load("!0.0.0.0/0\n1.2.3.4\n");
+    assert_true(ask(ds, "4.3.2.1")->exists);
+    dataset_unref(ds);
+    /* allow_world lifts the limits. */
+    ctx.limits.allow_world = true;
+    ds = load("0/0\n");
+    assert_true(ask(ds, "4.3.2.1")->exists);
+    assert_int_equal(ds->ip4_total, 1ull << 32);
+    dataset_unref(ds);
+}
+
+static void test_total_guard(void **state)
+{
+    (void)state;
+    ctx.limits.max_ip4_total = 1000;
+    struct dataset *ds = load("10.0.0.0/23\n!10.0.1.0/24\n10.0.9.0/24\n"); /* 512 listed */
+    assert_int_equal(ds->ip4_total, 512);
+    dataset_unref(ds);
+    assert_int_equal(load_error("10.0.0.0/22\n"), ERR_LIMIT);
+    assert_non_null(strstr(err, "lists 1024 IPv4 addresses, more than the limit of 1000"));
+    assert_true(strncmp(err, spec, strlen(spec)) == 0);
+}
+
+static void test_maxrange_skips(void **state)
+{
+    (void)state;
+    struct dataset *ds = load("$MAXRANGE4 /24\n10.0.0.0/16\n10.1.1.0/24\n");
+    assert_false(ask(ds, "1.0.0.10")->exists);
+    assert_true(ask(ds, "1.1.1.10")->exists);
+    dataset_unref(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_most_specific_level_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ranges_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_collapse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_test_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_min_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_total_guard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maxrange_skips, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
