@@ -1,0 +1,267 @@
+/* Unit tests for the combined dataset type: $DATASET sections, routing to
+ * subzones, per-section $TTL and $n, $SOA/$NS on the base zone, test
+ * entries per sub-dataset, subjects, and errors for bad lines. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/name.h"
+#include "data/datafile.h"
+#include "data/dataset.h"
+
+static const struct ds_load_ctx ctx = {
+    .zone = "bl.ex.com",
+    .default_ttl = 2100,
+    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
+};
+
+static char errbuf[DATAFILE_ERRLEN];
+
+static int load(const char *const *lines, struct dataset **out)
+{
+    struct dataset *ds;
+    struct datafile df;
+    char buf[1024];
+    int rc = dataset_create(&ds_combined_ops, &ctx, &ds);
+    if (rc < 0)
+        return rc;
+    errbuf[0] = '\0';
+    datafile_init(&df, ds, "comb.txt");
+    for (unsigned i = 0; lines[i]; i++) {
+        snprintf(buf, sizeof(buf), "%s", lines[i]);
+        if ((rc = datafile_feed(&df, buf)) < 0) {
+            snprintf(errbuf, sizeof(errbuf), "%s", df.err);
+            break;
+        }
+    }
+    datafile_cleanup(&df);
+    if (rc == 0)
+        rc = dataset_finish(ds, errbuf, sizeof(errbuf));
+    if (rc < 0) {
+        dataset_unref(ds);
+        return rc;
+    }
+    *out = ds;
+    return 0;
+}
+
+struct lookup {
+    uint8_t wire[NAME_MAXWIRE];
+    struct ds_query q;
+    struct ds_result res;
+};
+
+static void lookup(const struct dataset *ds, const char *name, struct lookup *l)
+{
+    size_t len = 1;
+    if (strcmp(name, "@") != 0)
+        assert_int_equal(name_from_text(name, l->wire, &len), 0);
+    ds_query_init(&l->q, l->wire, len - 1);
+    ds_result_reset(&l->res);
+    assert_int_equal(dataset_query(ds, &l->q, &l->res), 0);
+}
+
+static const struct ds_rr *find_rr(const struct ds_result *res, uint16_t type, unsigned n)
+{
+    for (unsigned i = 0; i < res->nrr; i++)
+        if (res->rr[i].type == type && n-- == 0)
+            return &res->rr[i];
+    return NULL;
+}
+
+static bool txt_is(const struct ds_result *res, const char *txt)
+{
+    const struct ds_rr *rr = find_rr(res, DNS_TYPE_TXT, 0);
+    return rr && rr->rdlen == strlen(txt) && memcmp(rr->rdata, txt, rr->rdlen) == 0;
+}
+
+static bool subject_is(const struct ds_result *res, const char *s)
+{
+    return res->subject && res->subject_len == strlen(s) &&
+           memcmp(res->subject, s, res->subject_len) == 0;
+}
+
+/* The example of rbldnsd(8), with $TTL and $1 inside sections. */
+static const char *const data[] = {
+    "# common section",
+    "$NS 1w ns1.ex.com ns2.ex.com",
+    "$TTL 100",
+    "$1 common",
+    "$DATASET ip4set:proxy proxies @",
+    ":2:Open proxy $1, see http://bl.ex.com/proxy/$",
+    "127.0.0.10",
+    "$DATASET ip4set:relay relays @ # a comment",
+    "$TTL 200",
+    "$1 relayvar",
+    "$SOA 1w ns1.ex.com admin.ex.com 0 2h 2h 1w 1h",
+    ":3:Open relay $1 $",
+    "127.0.2.10",
+    "$DATASET dnset:names names.sub",
+    "example.com :5:name $",
+    "$DATASET ip6tset v6",
+    "2001:db8:1:2",
+    "$DATASET generic:common proxies relays multihop @",
+    "@ A 127.0.0.8",
+    "www A 127.0.0.8",
+    "@ MX 10 mx.ex.com",
+    NULL,
+};
+
+static void test_routing(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(data, &ds), 0);
+
+    /* The proxy list answers in "proxies" and at the base. */
+    lookup(ds, "10.0.0.127.proxies", &l);
+    assert_true(l.res.exists);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    assert_true(txt_is(&l.res, "Open proxy common, see http://bl.ex.com/proxy/$"));
+    assert_true(subject_is(&l.res, "127.0.0.10"));
+    lookup(ds, "10.0.0.127", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    assert_true(subject_is(&l.res, "127.0.0.10"));
+
+    /* The relay list answers in "relays" and at the base, not "proxies". */
+    lookup(ds, "10.2.0.127.relays", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 3);
+    lookup(ds, "10.2.0.127", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 3);
+    lookup(ds, "10.2.0.127.proxies", &l);
+    assert_false(l.res.exists);
+    lookup(ds, "10.0.0.127.relays", &l);
+    assert_false(l.res.exists);
+    assert_int_equal(l.res.nrr, 0);
+
+    /* A subzone of two labels, holding a dnset; '$' is the entry. */
+    lookup(ds, "example.com.names.sub", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 5);
+    assert_true(subject_is(&l.res, "example.com"));
+    lookup(ds, "www.example.com.names.sub", &l);
+    assert_false(l.res.exists);
+
+    /* generic records in every subzone it names. */
+    lookup(ds, "www.multihop", &l);
+    assert_true(l.res.exists);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 8);
+    lookup(ds, "@", &l);
+    assert_non_null(find_rr(&l.res, DNS_TYPE_MX, 0));
+    assert_non_null(find_rr(&l.res, DNS_TYPE_A, 0));
+
+    /* IPv6 in its subzone. */
+    {
+        static const char v6[] =
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.v6";
+        lookup(ds, v6, &l);
+        assert_true(l.res.exists);
+        assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    }
+    assert_int_equal(ds->entries, 2 + 1 + 3 + 1);
+    dataset_unref(ds);
+}
+
+static void test_ttl_vars_soa_ns(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(data, &ds), 0);
+    /* $TTL in a section stays there; the common one reaches the rest. */
+    lookup(ds, "10.2.0.127.relays", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->ttl, 200);
+    /* $1 set in the common part wins over the section's own. */
+    assert_true(txt_is(&l.res, "Open relay common $"));
+    lookup(ds, "10.0.0.127.proxies", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->ttl, 100);
+    lookup(ds, "www", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->ttl, 100);
+    assert_int_equal(ds->ttl, 100);
+    /* $SOA and $NS belong to the base zone wherever they stand. */
+    assert_true(ds->soa.present);
+    assert_int_equal(ds->soa.minimum, 3600);
+    assert_int_equal(ds->ns.count, 2);
+    dataset_unref(ds);
+}
+
+static void test_names_that_exist(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(data, &ds), 0);
+    /* A subzone's own name exists even without records of its own. */
+    lookup(ds, "names.sub", &l);
+    assert_true(l.res.exists);
+    assert_int_equal(l.res.nrr, 0);
+    /* Above a subzone: an empty non-terminal. */
+    lookup(ds, "sub", &l);
+    assert_true(l.res.exists);
+    lookup(ds, "nothing.sub", &l);
+    assert_false(l.res.exists);
+    dataset_unref(ds);
+}
+
+static void test_test_entries_per_dataset(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {"$DATASET ip4set only", "127.0.0.10", NULL};
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(lines, &ds), 0);
+    lookup(ds, "2.0.0.127.only", &l);
+    assert_true(l.res.exists);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    lookup(ds, "1.0.0.127.only", &l);
+    assert_int_equal(l.res.nrr, 0);
+    /* No dataset at the base: nothing answers there. */
+    lookup(ds, "2.0.0.127", &l);
+    assert_false(l.res.exists);
+    assert_int_equal(l.res.nrr, 0);
+    dataset_unref(ds);
+}
+
+static void test_bad_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lines[4];
+        const char *why;
+        unsigned line;
+    } cases[] = {
+        {{"127.0.0.2", NULL}, "outside a dataset", 1},
+        {{":2:x", NULL}, "outside a dataset", 1},
+        {{"$DATASET nosuch x", NULL}, "unknown dataset type", 1},
+        {{"$DATASET combined x", NULL}, "cannot be used inside combined", 1},
+        {{"$DATASET acl x", NULL}, "cannot be used inside combined", 1},
+        {{"$DATASET", NULL}, "needs a dataset type", 1},
+        {{"$DATASET ip4set a..b", NULL}, "invalid subzone", 1},
+        {{"$FOO bar", NULL}, "unknown directive", 1},
+        {{"$DATASET dnset x", "ok.example", "bad..name", NULL}, "invalid domain name", 3},
+    };
+    struct dataset *ds;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char where[32];
+        assert_int_equal(load(cases[i].lines, &ds), ERR_INVAL);
+        snprintf(where, sizeof(where), "comb.txt:%u: ", cases[i].line);
+        if (!strstr(errbuf, cases[i].why) || !strstr(errbuf, where))
+            fail_msg("case %zu: '%s' lacks '%s%s'", i, errbuf, where, cases[i].why);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routing),          cmocka_unit_test(test_ttl_vars_soa_ns),
+        cmocka_unit_test(test_names_that_exist), cmocka_unit_test(test_test_entries_per_dataset),
+        cmocka_unit_test(test_bad_lines),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
