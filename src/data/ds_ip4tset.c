@@ -1,14 +1,162 @@
-/* The ip4tset dataset type (stub until implemented). */
+/* The ip4tset dataset type: single IPv4 addresses sharing one value, kept
+ * as a sorted array of 4-byte addresses searched by bisection. */
 #include "common/err.h"
+#include "data/datafile.h"
 #include "data/dataset.h"
+#include "data/ip4parse.h"
+#include "data/value.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ip4tset {
+    uint32_t *addrs;
+    size_t n, cap;
+    struct vtab *vt;
+    bool have_value; /* the first ':' line of the dataset sets the value */
+    uint32_t value;
+};
 
 static int ip4tset_create(struct dataset *ds)
 {
-    (void)ds;
-    return ERR_UNSUPP;
+    struct ip4tset *s = calloc(1, sizeof(*s));
+    if (!s)
+        return ERR_NOMEM;
+    int rc = vtab_new(&s->vt);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    ds->priv = s;
+    return 0;
+}
+
+static void ip4tset_destroy(struct dataset *ds)
+{
+    struct ip4tset *s = ds->priv;
+    vtab_free(s->vt);
+    free(s->addrs);
+    free(s);
+    ds->priv = NULL;
+}
+
+static int ip4tset_line(struct dataset *ds, struct datafile *df, char *line)
+{
+    struct ip4tset *s = ds->priv;
+    if (line[0] == ':') {
+        /* As in rbldnsd, only the first default line counts: every entry
+         * of the set answers with the same value. */
+        if (s->have_value)
+            return 0;
+        struct ds_value v;
+        int rc = datafile_value(df, line, &v);
+        if (rc)
+            return rc;
+        rc = vtab_intern(s->vt, &v, &s->value);
+        if (rc)
+            return rc;
+        s->have_value = true;
+        return 0;
+    }
+    uint32_t first, last;
+    int bits;
+    const char *end, *why;
+    if (ip4parse_range(line, 0, &first, &last, &bits, &end, &why) != 0)
+        return datafile_error(df, "%s", why);
+    if (bits != 32)
+        return datafile_error(df, "ip4tset takes single IPv4 addresses only");
+    /* Anything after the address is a value, which ip4tset ignores like
+     * rbldnsd does: all entries share the dataset's one value. */
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 1024;
+        uint32_t *na = realloc(s->addrs, ncap * sizeof(*na));
+        if (!na)
+            return ERR_NOMEM;
+        s->addrs = na;
+        s->cap = ncap;
+    }
+    s->addrs[s->n++] = first;
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int ip4tset_finish(struct dataset *ds)
+{
+    struct ip4tset *s = ds->priv;
+    if (!s->have_value) {
+        static const struct ds_value def = {.a = {127, 0, 0, 2}};
+        int rc = vtab_intern(s->vt, &def, &s->value);
+        if (rc)
+            return rc;
+        s->have_value = true;
+    }
+    if (s->n > 1) {
+        qsort(s->addrs, s->n, sizeof(*s->addrs), cmp_u32);
+        size_t w = 1;
+        for (size_t r = 1; r < s->n; r++)
+            if (s->addrs[r] != s->addrs[w - 1])
+                s->addrs[w++] = s->addrs[r];
+        s->n = w;
+    }
+    if (s->n && s->n < s->cap) {
+        uint32_t *na = realloc(s->addrs, s->n * sizeof(*na));
+        if (na) {
+            s->addrs = na;
+            s->cap = s->n;
+        }
+    }
+    ds->entries = s->n;
+    ds->ip4_total = s->n;
+    ds->mem_bytes = sizeof(*s) + s->cap * sizeof(*s->addrs) + vtab_bytes(s->vt);
+    return 0;
+}
+
+/* Index of the first address >= a. */
+static size_t lower_bound(const struct ip4tset *s, uint32_t a)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->addrs[mid] < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int ip4tset_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
+{
+    const struct ip4tset *s = ds->priv;
+    if (q->ip4_octets == 0)
+        return 0;
+    size_t i = lower_bound(s, q->ip4);
+    if (q->ip4_octets == 4) {
+        if (i == s->n || s->addrs[i] != q->ip4)
+            return 0;
+        res->exists = true;
+        int rc = vtab_emit(s->vt, s->value, ds->ttl, res);
+        return rc == ERR_SPACE ? 0 : rc;
+    }
+    /* A partial name exists when some address lies below it. */
+    uint64_t span = (uint64_t)1 << (32 - 8 * q->ip4_octets);
+    if (i < s->n && s->addrs[i] < (uint64_t)q->ip4 + span)
+        res->exists = true;
+    return 0;
 }
 
 const struct dataset_ops ds_ip4tset_ops = {
     .name = "ip4tset",
+    .family = DS_FAM_IP4,
+    .uses_values = false,
     .create = ip4tset_create,
+    .line = ip4tset_line,
+    .finish = ip4tset_finish,
+    .query = ip4tset_query,
+    .destroy = ip4tset_destroy,
 };
