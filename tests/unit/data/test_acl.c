@@ -1,0 +1,247 @@
+/* Unit tests for the acl dataset type: IPv4 and IPv6 client networks,
+ * each action, default actions and values, longest prefix, '$' as the
+ * client, and errors for bad lines. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "data/datafile.h"
+#include "data/dataset.h"
+
+static const struct ds_load_ctx ctx = {
+    .zone = "bl.example",
+    .default_ttl = 2100,
+    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
+};
+
+static char errbuf[DATAFILE_ERRLEN];
+
+static int load(const char *const *lines, struct dataset **out)
+{
+    struct dataset *ds;
+    struct datafile df;
+    char buf[1024];
+    int rc = dataset_create(&ds_acl_ops, &ctx, &ds);
+    if (rc < 0)
+        return rc;
+    datafile_init(&df, ds, "acl.txt");
+    for (unsigned i = 0; lines[i]; i++) {
+        snprintf(buf, sizeof(buf), "%s", lines[i]);
+        if ((rc = datafile_feed(&df, buf)) < 0) {
+            snprintf(errbuf, sizeof(errbuf), "%s", df.err);
+            break;
+        }
+    }
+    datafile_cleanup(&df);
+    if (rc == 0)
+        rc = dataset_finish(ds, errbuf, sizeof(errbuf));
+    if (rc < 0) {
+        dataset_unref(ds);
+        return rc;
+    }
+    *out = ds;
+    return 0;
+}
+
+struct lookup {
+    uint8_t wire[32];
+    struct ds_query q;
+    struct ds_result res;
+};
+
+/* Ask about 2.0.0.127 from the given client address. */
+static void from(const struct dataset *ds, const char *client, struct lookup *l)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (strchr(client, ':')) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        assert_int_equal(inet_pton(AF_INET6, client, &sin6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        assert_int_equal(inet_pton(AF_INET, client, &sin->sin_addr), 1);
+    }
+    memcpy(l->wire, "\0012\0010\0010\003127", 10);
+    ds_query_init(&l->q, l->wire, 10);
+    ds_query_set_client(&l->q, &ss);
+    ds_result_reset(&l->res);
+    assert_int_equal(dataset_query(ds, &l->q, &l->res), 0);
+}
+
+static const char *const data[] = {
+    "10.0.0.0/8",
+    "10.1.0.0/16 :pass",
+    "10.2.0.0/16 :refuse",
+    "10.3.0.0/16 =empty",
+    "10.4.0.0/16 :5:Listed for you, $",
+    "192.168.1.1 :BLACKHOLE # comment",
+    ":refuse",
+    "172.16/12",
+    ":127.0.0.9:default listed $",
+    "172.17.0.0/16",
+    "2001:db8::/32 :empty",
+    "2001:db8:1::/48",
+    "::1 :pass",
+    NULL,
+};
+
+static void test_ipv4_actions(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(data, &ds), 0);
+
+    /* rbldnsd's default action is ignore. */
+    from(ds, "10.9.9.9", &l);
+    assert_int_equal(l.res.acl, DS_ACL_IGNORE);
+    assert_int_equal(l.res.nrr, 0);
+    /* Longer prefixes win. */
+    from(ds, "10.1.2.3", &l);
+    assert_int_equal(l.res.acl, DS_ACL_PASS);
+    from(ds, "10.2.2.3", &l);
+    assert_int_equal(l.res.acl, DS_ACL_REFUSE);
+    from(ds, "10.3.2.3", &l);
+    assert_int_equal(l.res.acl, DS_ACL_EMPTY);
+    from(ds, "192.168.1.1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_IGNORE);
+    from(ds, "192.168.1.2", &l);
+    assert_int_equal(l.res.acl, DS_ACL_NONE);
+
+    /* A value: every query is answered listed, '$' = the client. */
+    from(ds, "10.4.0.7", &l);
+    assert_int_equal(l.res.acl, DS_ACL_LISTED);
+    assert_int_equal(l.res.nrr, 2);
+    assert_int_equal(l.res.rr[0].type, DNS_TYPE_A);
+    assert_int_equal(l.res.rr[0].rdata[3], 5);
+    assert_int_equal(l.res.rr[1].type, DNS_TYPE_TXT);
+    assert_memory_equal(l.res.rr[1].rdata, "Listed for you, $", l.res.rr[1].rdlen);
+    assert_int_equal(l.res.subject_len, strlen("10.4.0.7"));
+    assert_memory_equal(l.res.subject, "10.4.0.7", l.res.subject_len);
+    /* An acl says nothing about names, so nothing "exists" through it. */
+    assert_false(l.res.exists);
+    dataset_unref(ds);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(data, &ds), 0);
+    /* After ":refuse" entries without a value refuse... */
+    from(ds, "172.20.0.1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_REFUSE);
+    /* ...and after a default value they answer listed with it. */
+    from(ds, "172.17.3.4", &l);
+    assert_int_equal(l.res.acl, DS_ACL_LISTED);
+    assert_int_equal(l.res.rr[0].rdata[3], 9);
+    assert_memory_equal(l.res.rr[1].rdata, "default listed $", l.res.rr[1].rdlen);
+    /* The IPv6 entry without a value after that default is listed too. */
+    from(ds, "2001:db8:1::5", &l);
+    assert_int_equal(l.res.acl, DS_ACL_LISTED);
+    assert_int_equal(l.res.subject_len, strlen("2001:db8:1::5"));
+    dataset_unref(ds);
+}
+
+static void test_ipv6_and_mapped(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(data, &ds), 0);
+    from(ds, "2001:db8:2::1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_EMPTY);
+    from(ds, "::1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_PASS);
+    from(ds, "2001:db9::1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_NONE);
+    /* An IPv4 client on a dual-stack socket is looked up as IPv4. */
+    from(ds, "::ffff:10.2.0.1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_REFUSE);
+    assert_int_equal(ds->entries, 11);
+    assert_int_equal(ds->ip4_total, 0);
+    dataset_unref(ds);
+}
+
+static void test_no_client(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(data, &ds), 0);
+    memcpy(l.wire, "\0012\0010\0010\003127", 10);
+    ds_query_init(&l.q, l.wire, 10);
+    ds_result_reset(&l.res);
+    assert_int_equal(dataset_query(ds, &l.q, &l.res), 0);
+    assert_int_equal(l.res.acl, DS_ACL_NONE);
+    dataset_unref(ds);
+}
+
+static void test_bad_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lines[3];
+        const char *why;
+        unsigned line;
+    } cases[] = {
+        {{"10.0.0.1/8", NULL}, "", 1},
+        {{"10.0.0.0/8", "10.0.0.0/8x", NULL}, "", 2},
+        {{"2001:db8::1/32", NULL}, "host part", 1},
+        {{"2001:db8::g", NULL}, "IPv6", 1},
+        {{"10.0.0.0/8 =nonsense", NULL}, "invalid acl keyword", 1},
+        {{"=nonsense", NULL}, "invalid acl keyword", 1},
+        {{"!10.0.0.0/8", NULL}, "", 1},
+        {{"10.0.0.0/8 :999:x", NULL}, "", 1},
+    };
+    struct dataset *ds;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char where[32];
+        if (load(cases[i].lines, &ds) >= 0)
+            fail_msg("case %zu loaded", i);
+        snprintf(where, sizeof(where), "acl.txt:%u: ", cases[i].line);
+        if (!strstr(errbuf, cases[i].why) || !strstr(errbuf, where))
+            fail_msg("case %zu: '%s' lacks '%s%s'", i, errbuf, where, cases[i].why);
+    }
+}
+
+static void test_duplicate_and_maxrange(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "10.0.0.0/8 :refuse", "10.0.0.0/8 :pass",    "$MAXRANGE4 /16",
+        "11.0.0.0/8 :refuse", "12.0.0.0/16 :refuse", NULL,
+    };
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(lines, &ds), 0);
+    from(ds, "10.0.0.1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_REFUSE);
+    /* Larger than $MAXRANGE4: skipped with a warning, as rbldnsd does. */
+    from(ds, "11.0.0.1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_NONE);
+    from(ds, "12.0.0.1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_REFUSE);
+    dataset_unref(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ipv4_actions),    cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_ipv6_and_mapped), cmocka_unit_test(test_no_client),
+        cmocka_unit_test(test_bad_lines),       cmocka_unit_test(test_duplicate_and_maxrange),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
