@@ -281,8 +281,13 @@ static int directive_timestamp(struct datafile *df, char *args)
     }
     if (stamp > now)
         return datafile_error(df, "$TIMESTAMP %s is in the future", ws);
-    if (expires && expires <= now)
-        return datafile_error(df, "data expired (by $TIMESTAMP) at %s", we);
+    if (expires && expires <= now) {
+        char when[32];
+        struct tm tm;
+        gmtime_r(&expires, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        return datafile_error(df, "data expired (by $TIMESTAMP) at %s", when);
+    }
     if (stamp)
         df->ds->timestamp = stamp;
     if (expires && (df->ds->expires == 0 || expires < df->ds->expires))

@@ -326,7 +326,7 @@ static void test_timestamp(void **state)
     assert_int_equal(f->ds->timestamp, 1577923200);
     assert_int_equal(f->ds->expires, 1577923200 + 10000LL * 86400);
     expect_error(f, "$TIMESTAMP 2020-01-01 2020-01-02\n",
-                 "2: data expired (by $TIMESTAMP) at 2020-01-02");
+                 "2: data expired (by $TIMESTAMP) at 2020-01-02 00:00:00 UTC");
 }
 
 static void test_timestamp_future(void **state)

@@ -1,0 +1,333 @@
+/* Unit tests for the dataset life cycle: specs, loading several files,
+ * change detection, reference counting, and the RFC 5782 query wrapper. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "common/err.h"
+#include "common/name.h"
+#include "data/dataset.h"
+
+static struct ds_load_ctx ctx = {
+    .zone = "bl.example",
+    .default_ttl = 2100,
+    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
+};
+
+static char dir[64];
+static char err[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/dbk_test_dataset_XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *file(const char *name, const char *text)
+{
+    static char paths[4][128];
+    static int next;
+    char *p = paths[next++ % 4];
+    snprintf(p, 128, "%s/%s", dir, name);
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    return p;
+}
+
+static struct ds_result res;
+static struct ds_query q;
+static uint8_t qbuf[NAME_MAXWIRE];
+
+static const struct ds_result *ask(const struct dataset *ds, const char *rev)
+{
+    size_t len;
+    assert_int_equal(name_from_text(rev, qbuf, &len), 0);
+    ds_query_init(&q, qbuf, len - 1);
+    ds_result_reset(&res);
+    assert_int_equal(dataset_query(ds, &q, &res), 0);
+    return &res;
+}
+
+static void test_types(void **state)
+{
+    (void)state;
+    const char *names[] = {"ip4set", "ip4tset", "ip4trie",  "ip6tset", "ip6trie",
+                           "dnset",  "generic", "combined", "acl"};
+    size_t n = 0;
+    while (dataset_types[n])
+        n++;
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < 9; i++) {
+        const struct dataset_ops *ops = dataset_type(names[i]);
+        assert_non_null(ops);
+        assert_string_equal(ops->name, names[i]);
+    }
+    assert_null(dataset_type("ip4vset"));
+    assert_null(dataset_type(""));
+}
+
+static void test_spec_errors(void **state)
+{
+    (void)state;
+    struct dataset *ds = (struct dataset *)1;
+    assert_int_equal(dataset_load("nosuchtype:/x", &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    assert_null(ds);
+    assert_string_equal(err, "nosuchtype:/x: unknown dataset type 'nosuchtype'");
+    assert_int_equal(dataset_load("ip4set", &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    assert_string_equal(err, "ip4set: expected type:file[,file...]");
+    assert_int_equal(dataset_load("ip4set:", &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    char spec[200], want[256];
+    const char *a = file("a.txt", "1.2.3.4\n");
+    snprintf(spec, sizeof(spec), "ip4set:%s,,%s", a, a);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    snprintf(want, sizeof(want), "%s: empty file name", spec);
+    assert_string_equal(err, want);
+    snprintf(spec, sizeof(spec), "ip4set:%s/missing.txt", dir);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_IO);
+    snprintf(want, sizeof(want), "%s/missing.txt: cannot stat: No such file or directory", dir);
+    assert_string_equal(err, want);
+}
+
+static void test_several_files(void **state)
+{
+    (void)state;
+    char spec[300];
+    /* The default value is per file; $SOA from the first file wins. */
+    const char *a = file("a.txt", "$SOA 0 ns.ex.com hm.ex.com 0 1h 1h 1d 1h\n"
+                                  "$TTL 300\n:3:first\n1.1.1.1\n");
+    const char *b = file("b.txt", "$SOA 60 other.ex.com x.ex.com 9 1 1 1 1\n2.2.2.2\n");
+    snprintf(spec, sizeof(spec), "ip4set:%s,%s", a, b);
+    struct dataset *ds;
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_string_equal(ds->spec, spec);
+    assert_int_equal(ds->nfiles, 2);
+    assert_int_equal(ds->ttl, 300);
+    assert_true(ds->soa.present);
+    assert_int_equal(ds->soa.serial, 0);
+    assert_int_equal(ds->soa.ttl, 300); /* zero TTL = the dataset's */
+    const struct ds_result *r = ask(ds, "1.1.1.1");
+    assert_int_equal(r->nrr, 2);
+    assert_int_equal(r->rr[0].ttl, 300);
+    r = ask(ds, "2.2.2.2");
+    assert_int_equal(r->nrr, 1); /* b.txt has no default TXT */
+    assert_true(ds->timestamp > 0);
+    assert_int_equal(ds->entries, 2);
+    dataset_unref(ds);
+}
+
+static void test_error_names_file_and_line(void **state)
+{
+    (void)state;
+    char spec[300], want[300];
+    const char *a = file("a.txt", "1.1.1.1\n");
+    const char *b = file("b.txt", "2.2.2.2\n# x\nnot-an-address\n");
+    snprintf(spec, sizeof(spec), "ip4trie:%s,%s", a, b);
+    struct dataset *ds;
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    snprintf(want, sizeof(want), "%s:3: invalid IPv4 address", b);
+    assert_string_equal(err, want);
+}
+
+static void test_changed(void **state)
+{
+    (void)state;
+    char spec[200];
+    const char *a = file("a.txt", "1.1.1.1\n");
+    snprintf(spec, sizeof(spec), "ip4tset:%s", a);
+    struct dataset *ds;
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_false(dataset_changed(ds));
+    /* A new mtime alone counts. */
+    struct utimbuf ut = {.actime = 1000000000, .modtime = 1000000000};
+    assert_int_equal(utime(a, &ut), 0);
+    assert_true(dataset_changed(ds));
+    dataset_unref(ds);
+
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(ds->timestamp, 1000000000);
+    /* Same mtime, other size. */
+    file("a.txt", "1.1.1.1\n2.2.2.2\n");
+    assert_int_equal(utime(a, &ut), 0);
+    assert_true(dataset_changed(ds));
+    dataset_unref(ds);
+
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_false(dataset_changed(ds));
+    /* Replaced by rename: same size and mtime, other inode. */
+    char tmp[160];
+    snprintf(tmp, sizeof(tmp), "%s/new", dir);
+    file("new", "1.1.1.1\n3.3.3.3\n");
+    assert_int_equal(utime(tmp, &ut), 0);
+    assert_int_equal(rename(tmp, a), 0);
+    assert_true(dataset_changed(ds));
+    dataset_unref(ds);
+
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    unlink(a);
+    assert_true(dataset_changed(ds));
+    dataset_unref(ds);
+}
+
+static void test_refcount(void **state)
+{
+    (void)state;
+    char spec[200];
+    snprintf(spec, sizeof(spec), "ip4set:%s", file("a.txt", "1.1.1.1\n"));
+    struct dataset *ds;
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(atomic_load(&ds->refs), 1);
+    dataset_ref(ds);
+    assert_int_equal(atomic_load(&ds->refs), 2);
+    dataset_unref(ds);
+    assert_true(ask(ds, "1.1.1.1")->exists); /* still alive */
+    dataset_unref(ds);                       /* freed: ASan would catch misuse */
+    dataset_unref(NULL);
+}
+
+static void test_create_and_finish(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    assert_int_equal(dataset_create(&ds_ip4tset_ops, &ctx, &ds), 0);
+    assert_int_equal(ds->ttl, 2100);
+    assert_int_equal(dataset_finish(ds, err, sizeof(err)), 0);
+    assert_false(ask(ds, "1.1.1.1")->exists);
+    assert_true(ask(ds, "2.0.0.127")->exists);
+    dataset_unref(ds);
+}
+
+static void test_timestamp_directive(void **state)
+{
+    (void)state;
+    char spec[200], want[300];
+    const char *a = file("a.txt", "$TIMESTAMP 2021:06:01:12:00 0\n1.1.1.1\n");
+    snprintf(spec, sizeof(spec), "ip4set:%s", a);
+    struct dataset *ds;
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(ds->timestamp, 1622548800);
+    assert_int_equal(ds->expires, 0);
+    dataset_unref(ds);
+    a = file("a.txt", "1.1.1.1\n$TIMESTAMP 2021:06:01 +1d\n");
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    snprintf(want, sizeof(want), "%s:2: data expired (by $TIMESTAMP) at 2021-06-02 00:00:00 UTC",
+             a);
+    assert_string_equal(err, want);
+}
+
+static void test_result_helpers(void **state)
+{
+    (void)state;
+    struct ds_result r;
+    ds_result_reset(&r);
+    assert_false(r.exists);
+    assert_null(r.subject);
+    assert_int_equal(r.nrr, 0);
+    assert_int_equal(r.acl, DS_ACL_NONE);
+    for (unsigned i = 0; i < DS_MAX_RR; i++)
+        assert_int_equal(ds_result_add(&r, DNS_TYPE_A, 1, "\x7f\0\0\2", 4), 0);
+    assert_int_equal(ds_result_add(&r, DNS_TYPE_A, 1, "\x7f\0\0\2", 4), ERR_SPACE);
+    assert_int_equal(r.nrr, DS_MAX_RR);
+}
+
+/* A fake name-family type, to check the TEST / INVALID entries. */
+static int name_query(const struct dataset *ds, const struct ds_query *qq, struct ds_result *r)
+{
+    (void)ds;
+    (void)qq;
+    r->exists = true; /* "lists" every name */
+    return ds_result_add(r, DNS_TYPE_A, 1, "\x7f\0\0\x09", 4);
+}
+
+static const struct dataset_ops name_ops = {
+    .name = "fake-names",
+    .family = DS_FAM_NAME,
+    .query = name_query,
+};
+
+static void test_name_family_test_entries(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    assert_int_equal(dataset_create(&name_ops, &ctx, &ds), 0);
+    const struct ds_result *r = ask(ds, "invalid");
+    assert_false(r->exists);
+    assert_int_equal(r->nrr, 0);
+    r = ask(ds, "test");
+    assert_true(r->exists);
+    assert_int_equal(r->nrr, 1); /* the data's own answer */
+    r = ask(ds, "spam.example");
+    assert_true(r->exists);
+    assert_string_equal(r->subject, "spam.example");
+    /* "2.0.0.127" is just a name to a name family. */
+    r = ask(ds, "1.0.0.127");
+    assert_true(r->exists);
+    dataset_unref(ds);
+}
+
+/* A fake type that lists nothing, answering IPv6 names. */
+static const struct dataset_ops ip6_ops = {
+    .name = "fake-ip6",
+    .family = DS_FAM_IP6,
+};
+
+static void test_ip6_family_test_entries(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    assert_int_equal(dataset_create(&ip6_ops, &ctx, &ds), 0);
+    const char *t2 = "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0";
+    const char *t1 = "1.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0";
+    const struct ds_result *r = ask(ds, t2);
+    assert_true(r->exists);
+    assert_int_equal(r->nrr, 2);
+    assert_string_equal(r->subject, "::ffff:127.0.0.2");
+    assert_false(ask(ds, t1)->exists);
+    /* Names above the test entry exist. */
+    assert_true(ask(ds, t2 + 2)->exists);
+    assert_true(ask(ds, t2 + 40)->exists);
+    assert_true(ask(ds, "0")->exists);
+    assert_false(ask(ds, "1")->exists);
+    assert_false(ask(ds, "1.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0")->exists);
+    /* IPv4 test names mean nothing to an IPv6-only type. */
+    assert_false(ask(ds, "2.0.0.127")->exists);
+    dataset_unref(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_types),
+        cmocka_unit_test_setup_teardown(test_spec_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_several_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_names_file_and_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refcount, setup, teardown),
+        cmocka_unit_test(test_create_and_finish),
+        cmocka_unit_test_setup_teardown(test_timestamp_directive, setup, teardown),
+        cmocka_unit_test(test_result_helpers),
+        cmocka_unit_test(test_name_family_test_entries),
+        cmocka_unit_test(test_ip6_family_test_entries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
