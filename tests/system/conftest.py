@@ -72,8 +72,11 @@ def shared_tmp():
 
 
 def make_query(qname, rdtype="A", edns=None, payload=None, want_dnssec=False, ednsflags=0):
-    q = dns.message.make_query(qname, rdtype, use_edns=edns, payload=payload or 1232,
-                               want_dnssec=want_dnssec, ednsflags=ednsflags)
+    if edns is None and not want_dnssec:
+        q = dns.message.make_query(qname, rdtype)  # no OPT record at all
+    else:
+        q = dns.message.make_query(qname, rdtype, use_edns=edns or 0, payload=payload or 1232,
+                                   want_dnssec=want_dnssec, ednsflags=ednsflags)
     q.flags &= ~dns.flags.RD
     return q
 
@@ -340,3 +343,29 @@ def batch_query(port, questions, host="127.0.0.1", source=None, window=32, timeo
     finally:
         s.close()
     return results
+
+
+@pytest.fixture(scope="module")
+def module_dnsblkit(tmp_path_factory):
+    """Like dnsblkit, but one set of servers shared by a whole test module."""
+    if not os.access(DNSBLKIT, os.X_OK):
+        pytest.fail("dnsblkit binary not found at %s (set DNSBLKIT)" % DNSBLKIT)
+    factory = DnsblkitFactory(str(tmp_path_factory.mktemp("servers")))
+    yield factory
+    factory.finish()
+
+
+def raw_query(qname, rdtype="A", qid=0x4242, flags=0, opcode=0, qdcount=None):
+    """A hand-built query: header, one question (the name as given, case kept)."""
+    labels = b"".join(bytes([len(l)]) + l.encode() for l in qname.rstrip(".").split(".") if l)
+    question = labels + b"\x00" + struct.pack("!HH", dns.rdatatype.from_text(rdtype), 1)
+    hdr_flags = (opcode << 11) | flags
+    qd = 1 if qdcount is None else qdcount
+    return struct.pack("!HHHHHH", qid, hdr_flags, qd, 0, 0, 0) + question
+
+
+def header_fields(reply):
+    """(id, qr, opcode, aa, tc, rcode, qdcount, ancount, nscount, arcount)."""
+    qid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", reply[:12])
+    return (qid, flags >> 15, (flags >> 11) & 0xF, (flags >> 10) & 1, (flags >> 9) & 1,
+            flags & 0xF, qd, an, ns, ar)
