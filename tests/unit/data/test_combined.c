@@ -256,12 +256,47 @@ static void test_bad_lines(void **state)
     }
 }
 
+/* The real reading path: files, the section running on into the next one. */
+static void test_load_files(void **state)
+{
+    (void)state;
+    struct dataset *ds;
+    struct lookup l;
+    char err[DATAFILE_ERRLEN];
+    assert_int_equal(dataset_load("combined:tests/unit/data/files6/combined.txt,"
+                                  "tests/unit/data/files6/combined2.txt",
+                                  &ctx, &ds, err, sizeof(err)),
+                     0);
+    lookup(ds, "10.0.0.127", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    lookup(ds, "www.spam.example.rhs", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 4);
+    assert_true(subject_is(&l.res, "spam.example"));
+    lookup(ds, "spam2.example.rhs", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 5);
+    lookup(ds, "8.b.d.0.1.0.0.2.six", &l);
+    assert_true(l.res.exists);
+    assert_int_equal(l.res.nrr, 0);
+    lookup(ds, "proxies", &l);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 8);
+    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->ttl, 2100);
+    assert_true(ds->soa.present);
+    assert_int_equal(ds->ns.count, 2);
+    dataset_unref(ds);
+
+    assert_int_equal(
+        dataset_load("combined:tests/unit/data/files6/combined2.txt", &ctx, &ds, err, sizeof(err)),
+        ERR_INVAL);
+    assert_non_null(strstr(err, "combined2.txt:2: "));
+    assert_non_null(strstr(err, "outside a dataset"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing),          cmocka_unit_test(test_ttl_vars_soa_ns),
         cmocka_unit_test(test_names_that_exist), cmocka_unit_test(test_test_entries_per_dataset),
-        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_bad_lines),        cmocka_unit_test(test_load_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
