@@ -8,7 +8,7 @@ PKGS="
 build-essential cmake pkg-config clang llvm libclang-rt-14-dev clang-format
 zlib1g-dev libinih-dev libcmocka-dev liburcu-dev
 python3 python3-pytest python3-dnspython
-knot-dnsutils dnsutils rbldnsd
+knot-dnsutils dnsutils rbldnsd dnsperf
 "
 
 missing=""

@@ -35,7 +35,8 @@ static void serve_usage(FILE *f)
                "  --help, --version\n"
                "\n"
                "Dataset types: ip4set ip4tset ip4trie ip6tset ip6trie dnset generic combined acl\n"
-               "Signals: HUP reloads changed files, USR1 reloads all, TERM/INT stop.\n"
+               "Signals: HUP reloads changed files, USR1 logs statistics, USR2 logs and\n"
+               "resets them, TERM/INT stop.\n"
                "Exit status: 0 after a clean stop, 1 on errors, 2 on bad usage.\n");
 }
 
@@ -81,7 +82,7 @@ int cmd_serve(int argc, char **argv)
      * after the file is read. */
     const char *opt_b[SERVE_MAX_LISTEN];
     unsigned nb = 0;
-    const char *opt_t = NULL, *opt_c = NULL;
+    const char *opt_t = NULL, *opt_c = NULL, *opt_p = NULL;
     int opt_threads = -1, opt_level = -1;
     bool opt_syslog = false, opt_world = false;
     char err[1024];
@@ -120,8 +121,7 @@ int cmd_serve(int argc, char **argv)
             conf.workdir = strdup(optarg);
             break;
         case 'p':
-            free(conf.pidfile);
-            conf.pidfile = strdup(optarg);
+            opt_p = optarg;
             break;
         case 'n':
         case 'f':
@@ -195,6 +195,10 @@ int cmd_serve(int argc, char **argv)
             goto out;
         }
         conf.check_interval = v;
+    }
+    if (opt_p) {
+        free(conf.pidfile);
+        conf.pidfile = strdup(opt_p);
     }
     if (opt_threads > 0)
         conf.threads = (unsigned)opt_threads;

@@ -135,7 +135,7 @@ static size_t answer_finish(struct answer_state *st, struct answer_stats *stats)
 {
     size_t len = wire_reply_finish(&st->r);
     if (st->r.truncated)
-        stats->truncated++;
+        ANSWER_STAT_INC(stats, truncated);
     return len;
 }
 
@@ -143,13 +143,13 @@ static size_t answer_rcode(struct answer_state *st, enum wire_rcode rc, struct a
 {
     wire_reply_set_rcode(&st->r, rc);
     if (rc == WIRE_RCODE_REFUSED)
-        stats->refused++;
+        ANSWER_STAT_INC(stats, refused);
     else if (rc == WIRE_RCODE_SERVFAIL)
-        stats->servfail++;
+        ANSWER_STAT_INC(stats, servfail);
     else if (rc == WIRE_RCODE_FORMERR)
-        stats->formerr++;
+        ANSWER_STAT_INC(stats, formerr);
     else if (rc == WIRE_RCODE_NOTIMP)
-        stats->notimp++;
+        ANSWER_STAT_INC(stats, notimp);
     return answer_finish(st, stats);
 }
 
@@ -159,20 +159,20 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
 {
     struct wire_query q;
     struct answer_state st;
-    stats->queries++;
+    ANSWER_STAT_INC(stats, queries);
 
     int prc = wire_parse_query(req, reqlen, &q);
     if (prc == WIRE_DROP) {
-        stats->dropped++;
+        ANSWER_STAT_INC(stats, dropped);
         return 0;
     }
     if (prc == WIRE_FORMERR || prc == WIRE_NOTIMP || prc < 0) {
         wire_reply_error(&st.r, out, outcap, &q,
                          prc == WIRE_NOTIMP ? WIRE_RCODE_NOTIMP : WIRE_RCODE_FORMERR);
         if (prc == WIRE_NOTIMP)
-            stats->notimp++;
+            ANSWER_STAT_INC(stats, notimp);
         else
-            stats->formerr++;
+            ANSWER_STAT_INC(stats, formerr);
         return wire_reply_finish(&st.r);
     }
 
@@ -222,7 +222,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
             acl = acl_res.acl;
     }
     if (acl == DS_ACL_IGNORE) {
-        stats->dropped++;
+        ANSWER_STAT_INC(stats, dropped);
         return 0;
     }
     if (acl == DS_ACL_REFUSE)
@@ -242,31 +242,36 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     }
 
     if (st.answered > 0) {
-        stats->listed++;
+        ANSWER_STAT_INC(stats, listed);
         if (opts->full_authority)
             answer_authority_ns(&st, z);
     } else if (st.exists || st.full) {
-        stats->nodata++;
+        ANSWER_STAT_INC(stats, nodata);
         if (!st.full)
             answer_authority_soa(&st, z);
     } else {
-        stats->nxdomain++;
+        ANSWER_STAT_INC(stats, nxdomain);
         wire_reply_set_rcode(&st.r, WIRE_RCODE_NXDOMAIN);
         answer_authority_soa(&st, z);
     }
     return answer_finish(&st, stats);
 }
 
-void answer_stats_add(struct answer_stats *a, const struct answer_stats *b)
+#define ANSWER_STATS_FIELDS(X)                                                                     \
+    X(queries)                                                                                     \
+    X(listed) X(nodata) X(nxdomain) X(refused) X(formerr) X(notimp) X(servfail) X(truncated)       \
+        X(dropped)
+
+void answer_stats_add(struct answer_stats *a, struct answer_stats *b)
 {
-    a->queries += b->queries;
-    a->listed += b->listed;
-    a->nodata += b->nodata;
-    a->nxdomain += b->nxdomain;
-    a->refused += b->refused;
-    a->formerr += b->formerr;
-    a->notimp += b->notimp;
-    a->servfail += b->servfail;
-    a->truncated += b->truncated;
-    a->dropped += b->dropped;
+#define ANSWER_ADD(f) a->f += atomic_load_explicit(&b->f, memory_order_relaxed);
+    ANSWER_STATS_FIELDS(ANSWER_ADD)
+#undef ANSWER_ADD
+}
+
+void answer_stats_sub(struct answer_stats *a, struct answer_stats *b)
+{
+#define ANSWER_SUB(f) a->f -= atomic_load_explicit(&b->f, memory_order_relaxed);
+    ANSWER_STATS_FIELDS(ANSWER_SUB)
+#undef ANSWER_SUB
 }

@@ -3,6 +3,7 @@
 #ifndef DBK_SERVER_ANSWER_H
 #define DBK_SERVER_ANSWER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,19 +16,27 @@ struct answer_opts {
     bool full_authority;       /* -A: NS records in the authority section */
 };
 
-/* Per-thread counters (plain integers: each thread owns its own). */
+/* Per-thread counters. Each thread owns its own set and is its only
+ * writer, so increments are plain relaxed load+store (no locked
+ * instruction on the hot path), while other threads may read them at any
+ * time for statistics. */
 struct answer_stats {
-    uint64_t queries;
-    uint64_t listed; /* NOERROR with answer records */
-    uint64_t nodata; /* NOERROR without */
-    uint64_t nxdomain;
-    uint64_t refused;
-    uint64_t formerr;
-    uint64_t notimp;
-    uint64_t servfail;
-    uint64_t truncated;
-    uint64_t dropped;
+    _Atomic uint64_t queries;
+    _Atomic uint64_t listed; /* NOERROR with answer records */
+    _Atomic uint64_t nodata; /* NOERROR without */
+    _Atomic uint64_t nxdomain;
+    _Atomic uint64_t refused;
+    _Atomic uint64_t formerr;
+    _Atomic uint64_t notimp;
+    _Atomic uint64_t servfail;
+    _Atomic uint64_t truncated;
+    _Atomic uint64_t dropped;
 };
+
+#define ANSWER_STAT_INC(st, field)                                                                 \
+    atomic_store_explicit(&(st)->field,                                                            \
+                          atomic_load_explicit(&(st)->field, memory_order_relaxed) + 1,            \
+                          memory_order_relaxed)
 
 /* Answer one request. `tcp` lifts the UDP size limit. Returns the reply
  * length in `out` (at most outcap), or 0 when the request must be
@@ -36,7 +45,10 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
                      const uint8_t *req, size_t reqlen, const struct sockaddr *client, bool tcp,
                      uint8_t *out, size_t outcap, struct answer_stats *stats);
 
-/* Add b's counters to a. */
-void answer_stats_add(struct answer_stats *a, const struct answer_stats *b);
+/* Add b's counters to a (a is owned by the caller; b may be live). */
+void answer_stats_add(struct answer_stats *a, struct answer_stats *b);
+
+/* a -= b, field by field (for statistics since a reset). */
+void answer_stats_sub(struct answer_stats *a, struct answer_stats *b);
 
 #endif

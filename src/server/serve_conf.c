@@ -179,6 +179,9 @@ int serve_conf_parse_ttl(struct serve_conf *c, const char *spec)
         if (rc < 0)
             return rc;
     }
+    /* As in rbldnsd, a zero minimum or maximum means "no constraint". */
+    if (v[2] == 0)
+        v[2] = UINT32_MAX;
     if (v[1] > v[2])
         return ERR_RANGE;
     c->ttl_default = v[0];

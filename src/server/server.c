@@ -92,6 +92,29 @@ static void server_reload(struct server *srv, bool force)
              st.failed, ms);
 }
 
+static void server_log_stats(const char *what, const struct answer_stats *t)
+{
+    log_info("%s: %llu queries: %llu listed, %llu nodata, %llu nxdomain, %llu refused, "
+             "%llu formerr, %llu notimp, %llu servfail, %llu truncated, %llu dropped",
+             what, (unsigned long long)t->queries, (unsigned long long)t->listed,
+             (unsigned long long)t->nodata, (unsigned long long)t->nxdomain,
+             (unsigned long long)t->refused, (unsigned long long)t->formerr,
+             (unsigned long long)t->notimp, (unsigned long long)t->servfail,
+             (unsigned long long)t->truncated, (unsigned long long)t->dropped);
+}
+
+/* Sum every thread's counters, less the baseline of the last reset. */
+static void server_sum_stats(struct udp_worker **workers, unsigned n, struct tcp_server *tcp,
+                             struct answer_stats *base, struct answer_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; i < n; i++)
+        answer_stats_add(out, udp_worker_stats(workers[i]));
+    if (tcp)
+        answer_stats_add(out, tcp_server_stats(tcp));
+    answer_stats_sub(out, base);
+}
+
 static int server_write_pidfile(const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -121,6 +144,11 @@ int server_run(struct serve_conf *conf)
     struct tcp_server *tcp = NULL;
     unsigned nudp_open = 0, ntcp_open = 0, nworkers = 0;
     char err[1024];
+    if (nudp + 1 > EPOCH_MAX_READERS) {
+        log_error("%u listen addresses x %u threads is more than %u workers; use --threads",
+                  conf->nlisten, nthreads, EPOCH_MAX_READERS - 1);
+        goto out;
+    }
     if (!udp_fds || !tcp_fds || !workers) {
         log_error("out of memory");
         goto out;
@@ -134,6 +162,7 @@ int server_run(struct serve_conf *conf)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGUSR1);
+    sigaddset(&sigs, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -198,6 +227,8 @@ int server_run(struct serve_conf *conf)
         server_reload(&srv, true);
 
     status = 0;
+    struct answer_stats base;
+    memset(&base, 0, sizeof(base));
     for (;;) {
         siginfo_t si;
         int sig;
@@ -211,8 +242,17 @@ int server_run(struct serve_conf *conf)
             log_info("stopping on signal %d", sig);
             break;
         }
-        if (sig == SIGHUP || sig == SIGUSR1) {
-            server_reload(&srv, sig == SIGUSR1);
+        if (sig == SIGHUP) {
+            server_reload(&srv, false);
+            continue;
+        }
+        if (sig == SIGUSR1 || sig == SIGUSR2) {
+            /* rbldnsd's meaning: log statistics; USR2 also resets them. */
+            struct answer_stats now;
+            server_sum_stats(workers, nworkers, tcp, &base, &now);
+            server_log_stats("statistics", &now);
+            if (sig == SIGUSR2)
+                answer_stats_add(&base, &now);
             continue;
         }
         if (sig < 0 && errno == EAGAIN) {
@@ -229,11 +269,7 @@ stop:
         udp_worker_join(workers[i], &total);
     if (tcp)
         tcp_server_join(tcp, &total);
-    log_info("served %llu queries: %llu listed, %llu nxdomain, %llu refused, %llu formerr, "
-             "%llu truncated",
-             (unsigned long long)total.queries, (unsigned long long)total.listed,
-             (unsigned long long)total.nxdomain, (unsigned long long)total.refused,
-             (unsigned long long)total.formerr, (unsigned long long)total.truncated);
+    server_log_stats("served", &total);
     if (conf->pidfile)
         unlink(conf->pidfile);
 out:

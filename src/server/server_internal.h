@@ -31,11 +31,13 @@ static inline const struct snapshot *server_snapshot(struct server *s)
 struct udp_worker;
 int udp_worker_start(struct server *srv, int fd, struct udp_worker **out);
 void udp_worker_join(struct udp_worker *w, struct answer_stats *total);
+struct answer_stats *udp_worker_stats(struct udp_worker *w);
 
 /* TCP: one thread multiplexing every connection (RFC 7766). */
 struct tcp_server;
 int tcp_server_start(struct server *srv, const int *listen_fds, unsigned nfds,
                      struct tcp_server **out);
 void tcp_server_join(struct tcp_server *t, struct answer_stats *total);
+struct answer_stats *tcp_server_stats(struct tcp_server *t);
 
 #endif

@@ -107,6 +107,13 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
         if (ds[i])
             dataset_unref(ds[i]);
     free(ds);
+    if (rc < 0 && rc != ERR_NOMEM && pz && !pz->loaded) {
+        /* Still loading after -q: this zone keeps answering SERVFAIL and
+         * is retried at the next check, while the other zones go live. */
+        log_error("zone %s: %s", zc->name, errbuf);
+        st->failed++;
+        rc = zone_build_pending(zc->name, conf->ttl_default, out);
+    }
     return rc;
 }
 

@@ -288,3 +288,8 @@ void tcp_server_join(struct tcp_server *t, struct answer_stats *total)
     close(t->epfd);
     free(t);
 }
+
+struct answer_stats *tcp_server_stats(struct tcp_server *t)
+{
+    return &t->stats;
+}

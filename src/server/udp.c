@@ -153,3 +153,8 @@ void udp_worker_join(struct udp_worker *w, struct answer_stats *total)
     answer_stats_add(total, &w->stats);
     free(w);
 }
+
+struct answer_stats *udp_worker_stats(struct udp_worker *w)
+{
+    return &w->stats;
+}

@@ -1,0 +1,75 @@
+/* Unit tests for address literals and listen specifications. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "common/addr.h"
+#include "common/err.h"
+
+static void test_ip4(void **state)
+{
+    (void)state;
+    uint32_t a;
+    char buf[ADDR_IP4_STRLEN];
+    assert_int_equal(addr_ip4_parse("192.0.2.1", &a), 0);
+    assert_int_equal(a, 0xc0000201);
+    assert_int_equal(addr_ip4_format(a, buf), 9);
+    assert_string_equal(buf, "192.0.2.1");
+    assert_int_equal(addr_ip4_parse("255.255.255.255", &a), 0);
+    assert_int_equal(a, 0xffffffff);
+    assert_int_equal(addr_ip4_parse("256.0.0.1", &a), ERR_INVAL);
+    assert_int_equal(addr_ip4_parse("1.2.3", &a), ERR_INVAL);
+    assert_int_equal(addr_ip4_parse("1.2.3.4.5", &a), ERR_INVAL);
+    assert_int_equal(addr_ip4_parse("1.2.3.4 ", &a), ERR_INVAL);
+    assert_int_equal(addr_ip4_parse("1..3.4", &a), ERR_INVAL);
+    assert_int_equal(addr_ip4_parse("0001.2.3.4", &a), ERR_INVAL);
+}
+
+static void test_ip6(void **state)
+{
+    (void)state;
+    uint8_t a[16];
+    char buf[ADDR_IP6_STRLEN];
+    assert_int_equal(addr_ip6_parse("2001:DB8::1", a), 0);
+    assert_int_equal(a[0], 0x20);
+    assert_int_equal(a[15], 1);
+    addr_ip6_format(a, buf);
+    assert_string_equal(buf, "2001:db8::1");
+    assert_int_equal(addr_ip6_parse("2001:db8::1::2", a), ERR_INVAL);
+    assert_int_equal(addr_ip6_parse("1.2.3.4", a), ERR_INVAL);
+}
+
+static void test_sock(void **state)
+{
+    (void)state;
+    struct addr_sock s;
+    char buf[80];
+    assert_int_equal(addr_sock_parse("127.0.0.1/5353", 53, &s), 0);
+    addr_sock_format((struct sockaddr *)&s.ss, buf, sizeof(buf));
+    assert_string_equal(buf, "127.0.0.1/5353");
+    assert_int_equal(addr_sock_parse("::1", 53, &s), 0);
+    addr_sock_format((struct sockaddr *)&s.ss, buf, sizeof(buf));
+    assert_string_equal(buf, "::1/53");
+    assert_int_equal(s.len, sizeof(struct sockaddr_in6));
+    assert_int_equal(addr_sock_parse("[::1]/54", 53, &s), 0);
+    assert_int_equal(addr_sock_parse("*/54", 53, &s), 0);
+    assert_int_equal(s.ss.ss_family, AF_INET);
+    assert_int_equal(addr_sock_parse("127.0.0.1/", 53, &s), ERR_INVAL);
+    assert_int_equal(addr_sock_parse("127.0.0.1/x", 53, &s), ERR_INVAL);
+    assert_int_equal(addr_sock_parse("example.com/53", 53, &s), ERR_INVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ip4),
+        cmocka_unit_test(test_ip6),
+        cmocka_unit_test(test_sock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
