@@ -172,6 +172,8 @@ def main():
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="dnsblkit-bench-") as tmp:
+        # rbldnsd drops privileges to its own user, which must read the data
+        os.chmod(tmp, 0o755)
         print(f"generating {args.entries} entries ...", file=sys.stderr)
         files, qpath, text = gen_data(tmp, args.entries, 42)
         probe = rev(text[0]) + "." + ZONE
