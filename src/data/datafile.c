@@ -21,7 +21,7 @@
 /* datafile_value returns text in this buffer: the header promises storage
  * valid until the next call, and one buffer per thread keeps parallel
  * loads of different datasets apart without a field in struct datafile. */
-static _Thread_local char value_scratch[DATAFILE_MAXLINE * 2];
+static _Thread_local char value_scratch[DATAFILE_MAXLINE * 4];
 
 void datafile_init(struct datafile *df, struct dataset *ds, const char *path)
 {
@@ -427,45 +427,66 @@ static bool put(char *out, size_t outsz, size_t *pos, const char *s, size_t len)
     return true;
 }
 
-/* Expand $0..$9 in tmpl; "$=" becomes `entry` (verbatim, as rbldnsd
- * inserts it); '$' and "$$" are kept for the server. */
-static bool expand(const struct datafile *df, const char *tmpl, const char *entry, char *out,
-                   size_t outsz, size_t *pos)
+/* Append text that must come out exactly as written: each '$' doubled, so
+ * the server's per-query expansion leaves it alone. rbldnsd inserts the
+ * value of $n and an entry's text inside "$=" this way, unexpanded. */
+static bool put_literal(char *out, size_t outsz, size_t *pos, const char *s)
+{
+    for (; *s; s++)
+        if (!put(out, outsz, pos, s, 1) || (*s == '$' && !put(out, outsz, pos, s, 1)))
+            return false;
+    return true;
+}
+
+/* Expand $0..$9 in tmpl and, when `base` is set, "$=" to `entry` (or to
+ * the query subject when entry is NULL); '$' and "$$" are kept for the
+ * server. */
+static bool expand(const struct datafile *df, const char *tmpl, bool base, const char *entry,
+                   char *out, size_t outsz, size_t *pos)
 {
     for (const char *s = tmpl; *s; s++) {
+        bool ok;
         if (s[0] == '$' && s[1] == '$') {
-            if (!put(out, outsz, pos, "$$", 2))
-                return false;
+            ok = put(out, outsz, pos, "$$", 2);
             s++;
         } else if (s[0] == '$' && isdigit((unsigned char)s[1])) {
             const char *v = df->vars[s[1] - '0'];
-            if (v && !put(out, outsz, pos, v, strlen(v)))
-                return false;
+            ok = !v || put_literal(out, outsz, pos, v);
             s++;
-        } else if (s[0] == '$' && s[1] == '=' && entry) {
-            if (!put(out, outsz, pos, entry, strlen(entry)))
-                return false;
+        } else if (s[0] == '$' && s[1] == '=' && base) {
+            ok = entry ? put_literal(out, outsz, pos, entry) : put(out, outsz, pos, "$", 1);
             s++;
-        } else if (!put(out, outsz, pos, s, 1)) {
-            return false;
+        } else {
+            ok = put(out, outsz, pos, s, 1);
         }
+        if (!ok)
+            return false;
     }
     return true;
 }
 
-int datafile_value(struct datafile *df, const char *s, struct ds_value *out)
-{
-    struct ds_value v = df->defval;
-    const char *text = NULL; /* the entry's own text, NULL = default */
-    bool no_txt = false;
+/* The pieces of a value as written: the A (already defaulted), and the
+ * entry's own text, or none. */
+struct value_parts {
+    uint8_t a[4];
+    const char *text; /* own TXT template as written, NULL = none given */
+    bool no_txt;      /* ":a:" form: explicitly no TXT */
+    bool bypass;      /* "=text": not through the $= base template */
+};
 
+static int parse_value(struct datafile *df, const char *s, struct value_parts *p)
+{
+    memcpy(p->a, df->defval.a, 4);
+    p->text = NULL;
+    p->no_txt = false;
+    p->bypass = false;
     while (is_blank(*s))
         s++;
     if (*s == ':') {
         s++;
         while (is_blank(*s))
             s++;
-        if (parse_value_a(&s, v.a))
+        if (parse_value_a(&s, p->a))
             return datafile_error(df, "invalid A value in '%.40s'", s);
         while (is_blank(*s))
             s++;
@@ -474,45 +495,52 @@ int datafile_value(struct datafile *df, const char *s, struct ds_value *out)
             while (is_blank(*s))
                 s++;
             if (*s)
-                text = s;
+                p->text = s;
             else
-                no_txt = true;
+                p->no_txt = true;
         } else if (*s != '\0' && *s != '#' && *s != ';') {
             return datafile_error(df, "invalid value: expected ':' after the A value");
         }
     } else if (*s != '\0' && *s != '#' && *s != ';') {
-        text = s;
+        p->text = s;
     }
-
-    bool bypass = false;
-    if (text && text[0] == '=') {
-        bypass = true;
-        text++;
+    if (p->text && p->text[0] == '=') {
+        p->bypass = true;
+        p->text++;
+        if (p->text[0] == '\0') {
+            p->text = NULL;
+            p->no_txt = true;
+        }
     }
+    return 0;
+}
 
-    /* Which text goes into the template: the entry's, or the default. The
-     * default is stored already expanded. */
-    const char *entry = NULL;
-    if (text)
-        entry = text;
-    else if (!no_txt && df->defval.has_txt)
-        entry = df->defval.txt;
+int datafile_value(struct datafile *df, const char *s, struct ds_value *out)
+{
+    struct value_parts p;
+    int rc = parse_value(df, s, &p);
+    if (rc)
+        return rc;
 
+    /* The text as written that this entry answers with: its own, or the
+     * default one (kept unexpanded, as rbldnsd expands it per use). */
+    const char *written = p.text;
+    if (!written && !p.no_txt && df->defval.has_txt)
+        written = df->defval.txt;
+
+    struct ds_value v = {.has_txt = true};
+    memcpy(v.a, p.a, 4);
     char *buf = value_scratch;
     size_t pos = 0;
-    bool ok = true;
-    if (df->base_template && !bypass) {
-        /* With a base template every entry answers a TXT; an entry without
-         * text puts the query subject where its text would go. */
-        ok = expand(df, df->base_template, entry ? entry : "$", buf, sizeof(value_scratch), &pos);
-        v.has_txt = true;
-    } else if (text) {
-        ok = expand(df, text, NULL, buf, sizeof(value_scratch), &pos);
-        v.has_txt = true;
-    } else if (entry) {
-        ok = put(buf, sizeof(value_scratch), &pos, entry, strlen(entry));
-        v.has_txt = true;
-    } else {
+    bool ok;
+    if (df->base_template && !p.bypass)
+        /* With a base template every entry answers a TXT: its text goes
+         * where "$=" is, verbatim, or the query subject when it has none. */
+        ok = expand(df, df->base_template, true, written, buf, sizeof(value_scratch), &pos);
+    else if (written)
+        ok = expand(df, written, false, NULL, buf, sizeof(value_scratch), &pos);
+    else {
+        ok = true;
         v.has_txt = false;
     }
     if (!ok)
@@ -539,29 +567,32 @@ int datafile_value(struct datafile *df, const char *s, struct ds_value *out)
     return 0;
 }
 
-/* ":a:txt" line: set the default value for the rest of the file. */
+/* ":a:txt" line: set the default value for the rest of the file. The text
+ * is kept as written and expanded where an entry uses it. */
 static int default_value(struct datafile *df, const char *line)
 {
-    struct ds_value v;
-    /* The base template applies to entries, not to the default itself. */
-    char *base = df->base_template;
-    df->base_template = NULL;
-    int rc = datafile_value(df, line, &v);
-    df->base_template = base;
+    struct value_parts p;
+    int rc = parse_value(df, line, &p);
     if (rc)
         return rc;
-    char *txt = NULL;
-    if (v.has_txt) {
-        txt = malloc((size_t)v.txtlen + 1);
+    memcpy(df->defval.a, p.a, 4);
+    if (p.text) {
+        char *txt = strdup(p.text);
         if (!txt)
             return ERR_NOMEM;
-        memcpy(txt, v.txt, v.txtlen);
-        txt[v.txtlen] = '\0';
+        free(df->defval_txt);
+        df->defval_txt = txt;
+        df->defval.has_txt = true;
+        df->defval.txt = txt;
+        df->defval.txtlen = (uint16_t)(strlen(txt) > UINT16_MAX ? UINT16_MAX : strlen(txt));
+    } else if (p.no_txt) {
+        free(df->defval_txt);
+        df->defval_txt = NULL;
+        df->defval.has_txt = false;
+        df->defval.txt = NULL;
+        df->defval.txtlen = 0;
     }
-    free(df->defval_txt);
-    df->defval_txt = txt;
-    df->defval = v;
-    df->defval.txt = txt;
+    /* ":a" alone keeps the TXT of the previous default. */
     return 0;
 }
 

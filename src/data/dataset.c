@@ -144,6 +144,8 @@ int dataset_load(const char *spec, const struct ds_load_ctx *ctx, struct dataset
     char tname[32];
     int rc;
     time_t newest = 0;
+    struct datafile df, prev;
+    bool have_prev = false;
 
     *out = NULL;
     errbuf[0] = '\0';
@@ -190,14 +192,29 @@ int dataset_load(const char *spec, const struct ds_load_ctx *ctx, struct dataset
         if (st.st_mtime > newest)
             newest = st.st_mtime;
 
-        struct datafile df;
         datafile_init(&df, ds, f->path);
+        if (have_prev) {
+            /* The files form one logical file for $n, $= and $MAXRANGE4
+             * (rbldnsd keeps them per dataset); the default value, though,
+             * is per file. */
+            memcpy(df.vars, prev.vars, sizeof(df.vars));
+            memset(prev.vars, 0, sizeof(prev.vars));
+            df.base_template = prev.base_template;
+            prev.base_template = NULL;
+            df.maxrange4 = prev.maxrange4;
+            datafile_cleanup(&prev);
+        }
         rc = datafile_read(&df);
-        if (rc)
-            snprintf(errbuf, errsz, "%s", df.err[0] ? df.err : err_str(rc));
-        datafile_cleanup(&df);
-        if (rc)
+        prev = df;
+        have_prev = true;
+        if (rc) {
+            snprintf(errbuf, errsz, "%s", prev.err[0] ? prev.err : err_str(rc));
             goto fail;
+        }
+    }
+    if (have_prev) {
+        datafile_cleanup(&prev);
+        have_prev = false;
     }
     if (ds->timestamp == 0)
         ds->timestamp = newest;
@@ -208,6 +225,8 @@ int dataset_load(const char *spec, const struct ds_load_ctx *ctx, struct dataset
     return 0;
 
 fail:
+    if (have_prev)
+        datafile_cleanup(&prev);
     if (errbuf[0] == '\0')
         snprintf(errbuf, errsz, "%s: %s", spec, err_str(rc));
     dataset_free(ds);

@@ -227,6 +227,25 @@ static void test_base_template(void **state)
     assert_string_equal(rec.txt[4], "See http://www.example.com/bl?deftext ($) for details");
 }
 
+static void test_literal_insertions(void **state)
+{
+    struct fixture *f = *state;
+    /* Checked against rbldnsd: the value of $n and an entry's text inside
+     * "$=" come out as written, their '$' not expanded (doubled here so
+     * the server's per-query expansion leaves them alone). */
+    assert_int_equal(feed(f, "$1 http://x.example/?\n"
+                             "$2 (see $1)\n"
+                             "a  =own $2$\n"
+                             "$= [$=] details: $1$\n"
+                             "b  text $1 $ $$5\n"
+                             ":3:def $1\n"
+                             "c\n"),
+                     0);
+    assert_string_equal(rec.txt[0], "own (see $$1)$");
+    assert_string_equal(rec.txt[1], "[text $$1 $$ $$$$5] details: http://x.example/?$");
+    assert_string_equal(rec.txt[2], "[def $$1] details: http://x.example/?$");
+}
+
 static void test_soa_ns_ttl(void **state)
 {
     struct fixture *f = *state;
@@ -409,6 +428,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_variables_and_dollars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_base_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_literal_insertions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_soa_ns_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maxrange4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

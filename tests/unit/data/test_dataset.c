@@ -136,6 +136,30 @@ static void test_several_files(void **state)
     dataset_unref(ds);
 }
 
+static void test_files_share_variables_not_defaults(void **state)
+{
+    (void)state;
+    char spec[300];
+    /* $n, $= and $MAXRANGE4 hold for the whole dataset, as in rbldnsd; the
+     * ":" default ends with its file. */
+    const char *a = file("a.txt", "$1 one\n$= <$=> $1\n$MAXRANGE4 /24\n:3:dflt\n1.1.1.1\n");
+    const char *b = file("b.txt", "2.2.2.2 own\n3.3.3.3\n4.4.0.0/16\n");
+    snprintf(spec, sizeof(spec), "ip4set:%s,%s", a, b);
+    struct dataset *ds;
+    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    const struct ds_result *r = ask(ds, "1.1.1.1");
+    assert_int_equal(r->nrr, 2);
+    assert_memory_equal(r->rr[1].rdata, "<dflt> one", r->rr[1].rdlen);
+    r = ask(ds, "2.2.2.2");
+    assert_memory_equal(r->rr[0].rdata, "\x7f\0\0\x02", 4);
+    assert_int_equal(r->rr[1].rdlen, strlen("<own> one"));
+    assert_memory_equal(r->rr[1].rdata, "<own> one", r->rr[1].rdlen);
+    r = ask(ds, "3.3.3.3");
+    assert_memory_equal(r->rr[1].rdata, "<$> one", r->rr[1].rdlen);
+    assert_false(ask(ds, "1.1.4.4")->exists); /* over $MAXRANGE4: skipped */
+    dataset_unref(ds);
+}
+
 static void test_error_names_file_and_line(void **state)
 {
     (void)state;
@@ -320,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_types),
         cmocka_unit_test_setup_teardown(test_spec_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_several_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_share_variables_not_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_names_file_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refcount, setup, teardown),
