@@ -112,10 +112,3 @@ def test_several_queries_on_one_tcp_connection(srv):
                         "3.0.0.10." + ZONE, "A"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert re.findall(r"status: (\w+)", r.stdout) == ["NOERROR", "NOERROR", "NXDOMAIN"]
-
-
-def test_query_name_case_echoed(srv):
-    k = kdig(srv, "1.0.0.10.Bl.ExAmPle", "A")
-    question = re.search(r";; QUESTION SECTION:\n;; (\S+)", k.out)
-    assert question and question.group(1) == "1.0.0.10.Bl.ExAmPle.", k.out
-    assert k.values("A") == {"127.0.0.2"}
