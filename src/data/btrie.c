@@ -38,6 +38,25 @@ static unsigned common_bits(const uint8_t *a, const uint8_t *b, unsigned limit)
     return i;
 }
 
+/* Whether a and b agree on bits [from, to). Walks down the trie compare
+ * only the bits a node skips, since its ancestors checked the rest. */
+static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned from, unsigned to)
+{
+    if (from >= to)
+        return true;
+    unsigned first = from >> 3, last = (to - 1) >> 3;
+    for (unsigned i = first; i <= last; i++) {
+        uint8_t mask = 0xFF;
+        if (i == first)
+            mask &= (uint8_t)(0xFFu >> (from & 7));
+        if (i == last && (to & 7))
+            mask &= (uint8_t)(0xFFu << (8 - (to & 7)));
+        if ((a[i] ^ b[i]) & mask)
+            return false;
+    }
+    return true;
+}
+
 static void key_truncate(uint8_t out[16], const uint8_t *key, unsigned bits)
 {
     memset(out, 0, 16);
@@ -162,12 +181,14 @@ bool btrie_lookup(const struct btrie *t, const uint8_t *key, unsigned bits, uint
 {
     bool found = false;
     uint32_t cur = 0;
+    unsigned checked = 0; /* leading bits known to match */
     if (bits > BTRIE_MAXBITS)
         bits = BTRIE_MAXBITS;
     for (;;) {
         const struct btrie_node *n = &t->nodes[cur];
-        if (n->bits > bits || common_bits(key, n->key, n->bits) != n->bits)
+        if (n->bits > bits || !bits_equal(key, n->key, checked, n->bits))
             break;
+        checked = n->bits;
         if (n->has_value) {
             found = true;
             *value = n->value;
@@ -207,11 +228,13 @@ bool btrie_any_under(const struct btrie *t, const uint8_t *key, unsigned bits, u
     if (bits > BTRIE_MAXBITS)
         return false;
     uint32_t cur = 0;
+    unsigned checked = 0;
     for (;;) {
         const struct btrie_node *n = &t->nodes[cur];
         unsigned lim = n->bits < bits ? n->bits : bits;
-        if (common_bits(key, n->key, lim) != lim)
+        if (!bits_equal(key, n->key, checked, lim))
             return false;
+        checked = lim;
         if (n->bits >= bits)
             return subtree_has(t, cur, skip);
         cur = n->child[key_bit(key, n->bits)];
@@ -249,6 +272,17 @@ int btrie_walk(const struct btrie *t, btrie_walk_fn fn, void *arg)
         }
     }
     return 0;
+}
+
+void btrie_shrink(struct btrie *t)
+{
+    if (t->used == t->cap)
+        return;
+    struct btrie_node *n = realloc(t->nodes, (size_t)t->used * sizeof(*n));
+    if (n) { /* on failure the larger block simply stays */
+        t->nodes = n;
+        t->cap = t->used;
+    }
 }
 
 size_t btrie_count(const struct btrie *t)

@@ -52,6 +52,10 @@ typedef int (*btrie_walk_fn)(const uint8_t key[16], unsigned bits, uint32_t valu
                              const uint32_t *parent, void *arg);
 int btrie_walk(const struct btrie *t, btrie_walk_fn fn, void *arg);
 
+/* Give back the spare room kept for further inserts, once building is
+ * done (inserting afterwards still works). */
+void btrie_shrink(struct btrie *t);
+
 /* Number of stored prefixes and bytes of memory held. */
 size_t btrie_count(const struct btrie *t);
 size_t btrie_bytes(const struct btrie *t);

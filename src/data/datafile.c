@@ -23,8 +23,15 @@
  * loads of different datasets apart without a field in struct datafile. */
 static _Thread_local char value_scratch[DATAFILE_MAXLINE * 4];
 
+/* A file with a systematic problem would otherwise log one warning per
+ * line; like rbldnsd we log the first few and count the rest. Per thread
+ * for the same reason as value_scratch. */
+#define DATAFILE_MAXWARN 10
+static _Thread_local unsigned warn_count;
+
 void datafile_init(struct datafile *df, struct dataset *ds, const char *path)
 {
+    warn_count = 0;
     memset(df, 0, sizeof(*df));
     df->path = path;
     df->ds = ds;
@@ -70,6 +77,8 @@ int datafile_error(struct datafile *df, const char *fmt, ...)
 void datafile_warn(struct datafile *df, const char *fmt, ...)
 {
     char buf[DATAFILE_ERRLEN];
+    if (++warn_count > DATAFILE_MAXWARN)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vformat(df, buf, sizeof(buf), fmt, ap);
@@ -659,6 +668,9 @@ int datafile_read(struct datafile *df)
         goto out;
     }
 out:
+    if (warn_count > DATAFILE_MAXWARN)
+        log_warning("%s: %u more warnings suppressed", df->path, warn_count - DATAFILE_MAXWARN);
+    warn_count = 0;
     free(buf);
     if (gz)
         gzclose(gz);

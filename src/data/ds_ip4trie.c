@@ -119,6 +119,7 @@ static int ip4trie_finish(struct dataset *ds)
 {
     struct ip4trie *t = ds->priv;
     int64_t total = 0;
+    btrie_shrink(t->bt);
     btrie_walk(t->bt, count_cb, &total);
     ds->ip4_total = total > 0 ? (uint64_t)total : 0;
     ds->entries = btrie_count(t->bt);

@@ -254,6 +254,9 @@ static void test_random_against_list(void **state)
         }
     }
     assert_int_equal(btrie_count(t), n);
+    size_t before = btrie_bytes(t);
+    btrie_shrink(t);
+    assert_true(btrie_bytes(t) <= before);
     for (unsigned q = 0; q < Q; q++) {
         uint32_t a = 0x0A000000 | (((uint32_t)rand() << 8 ^ (uint32_t)rand()) & 0x0003FFFF);
         int best = -1;
