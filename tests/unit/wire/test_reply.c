@@ -455,6 +455,18 @@ static void test_limit_clamped_to_buffer(void **state)
     assert_int_equal(r.limit, 600);
     wire_reply_init(&r, buf, sizeof(buf), 100, &q);
     assert_int_equal(r.limit, 512); /* 512 bytes are always allowed */
+
+    static uint8_t big[70000];
+    wire_reply_init(&r, big, sizeof(big), 100000, &q);
+    assert_int_equal(r.limit, WIRE_TCP_MAX);
+
+    /* A buffer too small for a header: nothing is written, and records
+     * are refused rather than written out of bounds. */
+    uint8_t tiny[8];
+    wire_reply_init(&r, tiny, sizeof(tiny), 512, &q);
+    const uint8_t a[4] = {127, 0, 0, 2};
+    assert_int_equal(wire_reply_add(&r, WIRE_ANSWER, NULL, 1, 1, a, 4), ERR_SPACE);
+    assert_int_equal(wire_reply_finish(&r), 0);
 }
 
 static void test_malformed_rdata_names(void **state)
@@ -575,6 +587,13 @@ static void test_set_aa(void **state)
     wire_reply_set_rcode(&r, WIRE_RCODE_REFUSED);
     wire_reply_set_rcode(&r, WIRE_RCODE_NOERROR);
     assert_int_equal(buf[3], 0);
+
+    /* CD is copied (RFC 4035 3.2.2), RD only when the client set it. */
+    q.cd = true;
+    q.rd = false;
+    wire_reply_init(&r, buf, sizeof(buf), 512, &q);
+    assert_int_equal(buf[2], 0x84);
+    assert_int_equal(buf[3], 0x10);
 }
 
 static void test_error_replies(void **state)
