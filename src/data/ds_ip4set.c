@@ -123,8 +123,8 @@ static int ip4set_line(struct dataset *ds, struct datafile *df, char *line)
     struct add_ctx c = {s, IP4SET_EXCLUDED};
     if (!exclude) {
         uint64_t size = (uint64_t)last - first + 1;
-        if (!lim->allow_world && lim->min_prefix4 > 0 &&
-            size > ((uint64_t)1 << (32 - lim->min_prefix4)))
+        unsigned minp = lim->min_prefix4 > 32 ? 32 : lim->min_prefix4;
+        if (!lim->allow_world && minp > 0 && size > ((uint64_t)1 << (32 - minp)))
             return datafile_error(df, "entry shorter than /%u refused", lim->min_prefix4);
         if (df->maxrange4 && size > df->maxrange4) {
             datafile_warn(df, "entry larger than $MAXRANGE4 (%u addresses), ignored",
