@@ -166,6 +166,9 @@ struct ds_load_ctx {
     const char *zone;        /* zone name, for messages */
     uint32_t default_ttl;    /* -t default, used when the data has no $TTL */
     struct ds_limits limits;
+    bool allow_hostbits;     /* -e: accept CIDR blocks with host bits set
+                                (1.2.3.4/24 as 1.2.3.0/24) instead of
+                                refusing them as likely typos */
 };
 
 /* The per-type operations. A type that takes no data lines of some form

@@ -117,7 +117,8 @@ static int ip4set_line(struct dataset *ds, struct datafile *df, char *line)
     uint32_t first, last;
     int bits;
     const char *end, *why;
-    if (ip4parse_range(p, 0, &first, &last, &bits, &end, &why) != 0)
+    if (ip4parse_range(p, ds->ctx->allow_hostbits ? IP4PARSE_HOSTBITS : 0, &first, &last, &bits,
+                       &end, &why) != 0)
         return datafile_error(df, "%s", why);
 
     struct add_ctx c = {s, IP4SET_EXCLUDED};

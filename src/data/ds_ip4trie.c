@@ -68,7 +68,8 @@ static int ip4trie_line(struct dataset *ds, struct datafile *df, char *line)
     uint32_t addr;
     unsigned bits;
     const char *end, *why;
-    if (ip4parse_cidr(s, 0, &addr, &bits, &end, &why) != 0)
+    if (ip4parse_cidr(s, ds->ctx->allow_hostbits ? IP4PARSE_HOSTBITS : 0, &addr, &bits, &end,
+                      &why) != 0)
         return datafile_error(df, "%s", why);
 
     uint32_t value = IP4TRIE_EXCLUDED;

@@ -259,6 +259,17 @@ static void test_bad_lines(void **state)
     assert_string_equal(err, want);
 }
 
+static void test_allow_hostbits(void **state)
+{
+    (void)state;
+    ctx.allow_hostbits = true;
+    struct dataset *ds = load("12.0.0.5/24\n");
+    ctx.allow_hostbits = false;
+    assert_true(ask(ds, "200.0.0.12")->exists);
+    assert_int_equal(ds->ip4_total, 256);
+    dataset_unref(ds);
+}
+
 static void test_min_prefix(void **state)
 {
     (void)state;
@@ -311,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicates_collapse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_test_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allow_hostbits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_total_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maxrange_skips, setup, teardown),

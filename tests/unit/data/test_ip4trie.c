@@ -196,6 +196,18 @@ static void test_bad_lines(void **state)
     assert_string_equal(err, want);
 }
 
+static void test_allow_hostbits(void **state)
+{
+    (void)state;
+    /* rbldnsd -e: 1.2.3.4/24 means 1.2.3.0/24. */
+    ctx.allow_hostbits = true;
+    struct dataset *ds = load("1.2.3.4/24 :5\n");
+    ctx.allow_hostbits = false;
+    expect_a(ask(ds, "9.3.2.1"), 0, 5);
+    assert_false(ask(ds, "9.4.2.1")->exists);
+    dataset_unref(ds);
+}
+
 static void test_world(void **state)
 {
     (void)state;
@@ -228,6 +240,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_keeps_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_test_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allow_hostbits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_world, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maxrange_skips, setup, teardown),
     };
