@@ -506,7 +506,7 @@ TEST_ENTRY_LABELS = ("2.0.0.127", "1.0.0.127", "test", "invalid",
                      "2.0.0.0.0.0.f.7.f.f.f.f" + ".0" * 20, "1.0.0.0.0.0.f.7.f.f.f.f" + ".0" * 20)
 
 
-def test_entry_sub(qname, zone, subzones):
+def entry_of_test(qname, zone, subzones):
     """The test-entry part of qname (e.g. '2.0.0.127') if qname is a test
     entry of the zone or of one of its subzones (combined), else None."""
     sub = qname.lower()[: -len(zone) - 1]
@@ -523,7 +523,7 @@ def classify(qname, rdtype, kind, ref, ours, zone=ZONE, ents=(), subzones=()):
     kr, ko = answer_key(ref), answer_key(ours)
     if kr == ko:
         return None, None
-    t = test_entry_sub(qname, zone, subzones)
+    t = entry_of_test(qname, zone, subzones)
     if t and ours is not None:
         positive = t.startswith(("2.", "test"))
         if positive:
