@@ -5,6 +5,7 @@
 #include "wire/wire.h"
 
 #include <string.h>
+#include <time.h>
 
 enum { DNS_CLASS_IN = 1, DNS_CLASS_ANY = 255, DNS_TYPE_MAILB = 253, DNS_TYPE_MAILA = 254 };
 
@@ -38,6 +39,34 @@ static bool answer_seen_dup(struct answer_seen *seen, const struct ds_rr *rr, co
         seen->n++;
     }
     return false;
+}
+
+/* Precedence of ACL verdicts when the global and the zone ACL differ. */
+static int answer_acl_rank(enum ds_acl_action a)
+{
+    switch (a) {
+    case DS_ACL_IGNORE:
+        return 4;
+    case DS_ACL_REFUSE:
+        return 3;
+    case DS_ACL_EMPTY:
+        return 2;
+    case DS_ACL_LISTED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether a query name is one a dataset of these families could list:
+ * what an ACL's "always listed" answers for. */
+static bool answer_valid_name(unsigned family, const struct ds_query *q)
+{
+    if ((family & DS_FAM_IP4) && q->ip4_octets == 4)
+        return true;
+    if ((family & DS_FAM_IP6) && q->ip6_nibbles == 32)
+        return true;
+    return (family & DS_FAM_NAME) && q->sublabels > 0;
 }
 
 static uint32_t answer_ttl(const struct answer_opts *o, uint32_t ttl)
@@ -213,13 +242,26 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     ds_query_init(&dq, q.lname, apex_off);
     ds_query_set_client(&dq, client);
 
-    /* ACLs speak first: the first entry matching the client decides. */
+    /* ACLs speak first: the global one, then the zone's; the strongest
+     * verdict wins (ignore, refuse, empty, listed, pass), and of two
+     * "listed" verdicts the global one, as in rbldnsd. */
+    struct ds_result acl_res[2];
     enum ds_acl_action acl = DS_ACL_NONE;
-    struct ds_result acl_res;
-    for (unsigned i = 0; i < z->nacl && acl == DS_ACL_NONE; i++) {
-        ds_result_reset(&acl_res);
-        if (dataset_query(z->acl[i], &dq, &acl_res) == 0)
-            acl = acl_res.acl;
+    const struct ds_result *acl_listed = NULL;
+    const struct zone *acl_zones[2] = {snap->global_acl, z};
+    for (unsigned k = 0; k < 2; k++) {
+        const struct zone *az = acl_zones[k];
+        for (unsigned i = 0; az && i < az->nacl; i++) {
+            ds_result_reset(&acl_res[k]);
+            if (dataset_query(az->acl[i], &dq, &acl_res[k]) < 0 || acl_res[k].acl == DS_ACL_NONE)
+                continue;
+            enum ds_acl_action v = acl_res[k].acl;
+            if (answer_acl_rank(v) > answer_acl_rank(acl))
+                acl = v;
+            if (v == DS_ACL_LISTED && !acl_listed)
+                acl_listed = &acl_res[k];
+            break; /* the first matching entry of an ACL decides */
+        }
     }
     if (acl == DS_ACL_IGNORE) {
         ANSWER_STAT_INC(stats, dropped);
@@ -227,18 +269,29 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     }
     if (acl == DS_ACL_REFUSE)
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+    if (z->expires && time(NULL) >= z->expires)
+        return answer_rcode(&st, WIRE_RCODE_SERVFAIL, stats);
 
     if (apex_off == 0)
         answer_apex(&st, z);
-    if (acl == DS_ACL_LISTED && apex_off > 0) {
-        acl_res.exists = true;
-        answer_add_result(&st, &acl_res);
-    } else if (acl != DS_ACL_EMPTY) {
-        for (unsigned i = 0; i < z->nds && !st.full; i++) {
-            ds_result_reset(&res);
-            if (dataset_query(z->ds[i], &dq, &res) == 0)
-                answer_add_result(&st, &res);
+    bool acl_answered = false;
+    for (unsigned i = 0; i < z->nds && !st.full; i++) {
+        const struct dataset *ds = z->ds[i];
+        /* "empty" and "listed" replace what the blocklist datasets say
+         * about valid names; generic data answers as usual. */
+        if (acl == DS_ACL_EMPTY && ds->ops->family)
+            continue;
+        if (acl == DS_ACL_LISTED && ds->ops->family) {
+            if (!acl_answered && answer_valid_name(ds->ops->family, &dq)) {
+                answer_add_result(&st, acl_listed);
+                st.exists = true;
+                acl_answered = true;
+            }
+            continue;
         }
+        ds_result_reset(&res);
+        if (dataset_query(ds, &dq, &res) == 0)
+            answer_add_result(&st, &res);
     }
 
     if (st.answered > 0) {
@@ -259,8 +312,8 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
 
 #define ANSWER_STATS_FIELDS(X)                                                                     \
     X(queries)                                                                                     \
-    X(listed) X(nodata) X(nxdomain) X(refused) X(formerr) X(notimp) X(servfail) X(truncated)       \
-        X(dropped)
+    X(listed)                                                                                      \
+    X(nodata) X(nxdomain) X(refused) X(formerr) X(notimp) X(servfail) X(truncated) X(dropped)
 
 void answer_stats_add(struct answer_stats *a, struct answer_stats *b)
 {

@@ -107,7 +107,10 @@ static bool serve_conf_valid_spec(const char *spec)
 int serve_conf_add_zonespec(struct serve_conf *c, const char *spec)
 {
     const char *colon = strchr(spec, ':');
-    if (!colon || colon == spec || !serve_conf_valid_spec(colon + 1))
+    if (!colon || !serve_conf_valid_spec(colon + 1))
+        return ERR_INVAL;
+    /* An empty zone name is rbldnsd's global ACL (":acl:file"). */
+    if (colon == spec && strncmp(colon + 1, "acl:", 4) != 0)
         return ERR_INVAL;
     struct serve_zone_conf *z = serve_conf_zone(c, spec, (size_t)(colon - spec));
     if (!z)
@@ -420,21 +423,33 @@ int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
         snprintf(errbuf, errsz, "no listen address (use -b addr/port or [server] listen)");
         return ERR_INVAL;
     }
-    if (c->nzones == 0) {
-        snprintf(errbuf, errsz, "no zones (give zone:type:file specs or [zone NAME] sections)");
-        return ERR_INVAL;
-    }
+    unsigned real_zones = 0;
     for (unsigned i = 0; i < c->nzones; i++) {
         struct serve_zone_conf *z = &c->zones[i];
+        if (z->name[0])
+            real_zones++;
         if (z->nspecs == 0) {
             snprintf(errbuf, errsz, "zone %s has no data", z->name);
             return ERR_INVAL;
         }
+        /* rbldnsd: each zone needs at least one dataset besides its ACL. */
+        unsigned nacl = 0;
+        for (unsigned j = 0; j < z->nspecs; j++)
+            nacl += strncmp(z->specs[j], "acl:", 4) == 0;
+        if (z->name[0] && nacl == z->nspecs) {
+            snprintf(errbuf, errsz, "zone %s has only acl data", z->name);
+            return ERR_INVAL;
+        }
+        z->ctx.allow_hostbits = c->allow_hostbits;
         if (c->allow_world)
             z->limits.allow_world = true;
         z->ctx.zone = z->name;
         z->ctx.default_ttl = c->ttl_default;
         z->ctx.limits = z->limits;
+    }
+    if (real_zones == 0) {
+        snprintf(errbuf, errsz, "no zones (give zone:type:file specs or [zone NAME] sections)");
+        return ERR_INVAL;
     }
     return 0;
 }

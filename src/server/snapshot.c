@@ -127,11 +127,17 @@ int snapshot_build(const struct serve_conf *conf, const struct snapshot *prev, b
     int rc = 0;
     for (unsigned i = 0; i < conf->nzones; i++) {
         const struct serve_zone_conf *zc = &conf->zones[i];
-        rc = snapshot_build_zone(conf, zc, snapshot_zone_by_name(prev, zc->name), force,
-                                 &s->zones[s->nzones], &st, errbuf, errsz);
+        if (zc->name[0] == '\0') {
+            rc = snapshot_build_zone(conf, zc, prev ? prev->global_acl : NULL, force,
+                                     &s->global_acl, &st, errbuf, errsz);
+        } else {
+            rc = snapshot_build_zone(conf, zc, snapshot_zone_by_name(prev, zc->name), force,
+                                     &s->zones[s->nzones], &st, errbuf, errsz);
+            if (rc == 0)
+                s->nzones++;
+        }
         if (rc < 0)
             goto fail;
-        s->nzones++;
     }
     qsort(s->zones, s->nzones, sizeof(*s->zones), snapshot_cmp_labels);
     if (stats)
@@ -149,7 +155,9 @@ int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
     if (!s)
         return ERR_NOMEM;
     for (unsigned i = 0; i < conf->nzones; i++) {
-        int rc = zone_build_pending(conf->zones[i].name, conf->ttl_default, &s->zones[i]);
+        if (conf->zones[i].name[0] == '\0')
+            continue;
+        int rc = zone_build_pending(conf->zones[i].name, conf->ttl_default, &s->zones[s->nzones]);
         if (rc < 0) {
             snapshot_free(s);
             return rc;
@@ -161,16 +169,23 @@ int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
     return 0;
 }
 
+static bool snapshot_zone_changed(const struct zone *z)
+{
+    if (!z->loaded)
+        return true;
+    for (unsigned j = 0; j < z->nall; j++)
+        if (dataset_changed(z->all[j]))
+            return true;
+    return false;
+}
+
 bool snapshot_changed(const struct snapshot *s)
 {
-    for (unsigned i = 0; i < s->nzones; i++) {
-        const struct zone *z = s->zones[i];
-        if (!z->loaded)
+    if (s->global_acl && snapshot_zone_changed(s->global_acl))
+        return true;
+    for (unsigned i = 0; i < s->nzones; i++)
+        if (snapshot_zone_changed(s->zones[i]))
             return true;
-        for (unsigned j = 0; j < z->nall; j++)
-            if (dataset_changed(z->all[j]))
-                return true;
-    }
     return false;
 }
 
@@ -192,6 +207,7 @@ void snapshot_free(struct snapshot *s)
         return;
     for (unsigned i = 0; i < s->nzones; i++)
         zone_free(s->zones[i]);
+    zone_free(s->global_acl);
     free(s->zones);
     free(s);
 }

@@ -15,6 +15,7 @@
 struct snapshot {
     struct zone **zones; /* most labels first, so the first match is the longest */
     unsigned nzones;
+    struct zone *global_acl; /* rbldnsd's ":acl:file", applies to every zone */
     uint64_t generation;
     time_t built;
 };

@@ -121,6 +121,8 @@ int zone_build(const char *name, struct dataset *const *ds, unsigned nds,
             z->ns = ds[i]->ns;
         if (ds[i]->timestamp > newest)
             newest = ds[i]->timestamp;
+        if (ds[i]->expires && (!z->expires || ds[i]->expires < z->expires))
+            z->expires = ds[i]->expires;
         z->entries += ds[i]->entries;
         z->ip4_total += ds[i]->ip4_total;
     }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/name.h"
 #include "data/dataset.h"
@@ -35,6 +36,7 @@ struct zone {
     uint32_t serial;
     struct ds_ns ns;
 
+    time_t expires; /* earliest $TIMESTAMP expiry of the data, 0 = never */
     uint64_t entries;
     uint64_t ip4_total;
 };

@@ -83,6 +83,7 @@ static void test_zonespec(void **state)
     assert_int_not_equal(serve_conf_add_zonespec(&c, "bl.example:nosuchtype:a"), 0);
     assert_int_not_equal(serve_conf_add_zonespec(&c, "bl.example"), 0);
     assert_int_not_equal(serve_conf_add_zonespec(&c, ":ip4set:a"), 0);
+    assert_int_equal(serve_conf_add_zonespec(&c, ":acl:global.acl"), 0); /* global ACL */
     assert_int_not_equal(serve_conf_add_zonespec(&c, "bl.example:ip4set:"), 0);
     serve_conf_free(&c);
 }
@@ -189,10 +190,19 @@ static void test_finish_requires(void **state)
     assert_int_equal(serve_conf_add_listen(&c, "127.0.0.1/5300"), 0);
     assert_int_not_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "no zones"));
+    assert_int_equal(serve_conf_add_zonespec(&c, ":acl:global.acl"), 0);
+    assert_int_not_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "no zones")); /* a global ACL is not a zone */
+    assert_int_equal(serve_conf_add_zonespec(&c, "acl.example:acl:a.acl"), 0);
+    assert_int_not_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "zone acl.example has only acl data"));
+    assert_int_equal(serve_conf_add_zonespec(&c, "acl.example:ip4set:b"), 0);
     c.allow_world = true;
+    c.allow_hostbits = true;
     assert_int_equal(serve_conf_add_zonespec(&c, "bl.example:ip4set:a"), 0);
     assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
-    assert_true(c.zones[0].ctx.limits.allow_world);
+    assert_true(c.zones[2].ctx.limits.allow_world);
+    assert_true(c.zones[2].ctx.allow_hostbits);
     serve_conf_free(&c);
 }
 

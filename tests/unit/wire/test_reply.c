@@ -263,7 +263,7 @@ static void test_compression(void **state)
     uint8_t buf[512];
     struct wire_reply r;
     wire_reply_init(&r, buf, sizeof(buf), 512, &q);
-    uint8_t apex[NAME_MAXWIRE], rd[600], ns[NAME_MAXWIRE], mx[64], host[NAME_MAXWIRE];
+    uint8_t apex[NAME_MAXWIRE], rd[600], ns[NAME_MAXWIRE], mx[2 + NAME_MAXWIRE], host[NAME_MAXWIRE];
     wname(apex, "bl.example.com");
     uint16_t soalen = make_soa(rd, "ns.example.com", "hostmaster.bl.example.com");
     assert_int_equal(wire_reply_add(&r, WIRE_AUTHORITY, apex, 6, 3600, rd, soalen), 0);
