@@ -369,3 +369,23 @@ def test_acl_by_client_address(acl_srv, client):
     elif action == "pass":
         assert unlisted.rcode() == dns.rcode.NXDOMAIN
         assert txt_values(txt) == {"Listed 10.0.0.1"}
+
+
+@pytest.mark.parametrize("name,rcode", [
+    # 2001:db8:1:2::/64 listed: its nibble ancestors are empty non-terminals.
+    ("2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6tset.example", dns.rcode.NOERROR),
+    ("8.b.d.0.1.0.0.2.ip6tset.example", dns.rcode.NOERROR),
+    ("2.ip6tset.example", dns.rcode.NOERROR),
+    ("3.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6tset.example", dns.rcode.NXDOMAIN),
+    ("3.ip6tset.example", dns.rcode.NXDOMAIN),
+    # dnset: a name with listed names below it, and one without.
+    ("com.dnset.example", dns.rcode.NOERROR),
+    ("org.dnset.example", dns.rcode.NXDOMAIN),
+    # Under a wildcard, every name has names below it.
+    ("wild.example.dnset.example", dns.rcode.NOERROR),
+])
+def test_empty_non_terminals_ip6_and_domains(srv, name, rcode):
+    for tcp in (False, True):
+        r = query(srv.port, name, "A", tcp=tcp)
+        assert r.rcode() == rcode, "%s: %s" % (name, dns.rcode.to_text(r.rcode()))
+        assert not r.answer
