@@ -320,9 +320,9 @@ size_t wire_reply_finish(struct wire_reply *r)
         p[0] = 0; /* root owner */
         wire_put16(p + 1, TYPE_OPT);
         wire_put16(p + 3, WIRE_EDNS_ADVERTISE);
-        /* TTL field: extended rcode, version 0, flags (DO left clear: we
-         * serve no signatures). */
-        wire_put32(p + 5, (uint32_t)r->ext_rcode << 24);
+        /* TTL field: extended rcode, version 0, flags. RFC 3225 wants the
+         * DO bit copied from the query, though we serve no signatures. */
+        wire_put32(p + 5, (uint32_t)r->ext_rcode << 24 | (r->q->edns_do ? 0x8000u : 0));
         wire_put16(p + 9, 0);
         r->len += OPT_LEN;
         r->reserve = 0; /* written: a second finish adds nothing */

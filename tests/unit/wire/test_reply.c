@@ -533,14 +533,15 @@ static void test_opt_record(void **state)
     wire_reply_set_rcode(&r, WIRE_RCODE_NXDOMAIN);
     size_t len = wire_reply_finish(&r);
     assert_int_equal(len, 12 + 15 + 11);
-    const uint8_t opt[11] = {0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0, 0, 0, 0};
+    /* The DO bit (0x80 in the flags' first byte) is copied (RFC 3225). */
+    const uint8_t opt[11] = {0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0x80, 0, 0, 0};
     assert_memory_equal(buf + 27, opt, 11);
     assert_int_equal(buf[3] & 0xf, 3);
     assert_int_equal(wire_get16(buf + 10), 1);
     expect_dnspython(buf, len,
                      "rcode NXDOMAIN\n"
                      "flags QR AA RD\n"
-                     "edns 0 1232 0\n"
+                     "edns 0 1232 32768\n"
                      "Q a.example. A\n");
 }
 
