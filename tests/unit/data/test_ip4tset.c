@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,87 @@ static void test_lookup(void **state)
     dataset_unref(ds);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A set large enough for the split (16+16 bit) form answers exactly like
+ * a plain sorted list, for full addresses and for partial names, and uses
+ * less than rbldnsd's 4 bytes per address (2 bytes + a 256 KiB table). */
+static void test_large_split_form(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    uint32_t *ref = malloc(N * sizeof(*ref));
+    assert_non_null(ref);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    uint32_t x = 12345;
+    for (int i = 0; i < N; i++) {
+        /* xorshift: addresses spread over the space, clustered enough that
+         * some /24s and /16s hold several */
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        uint32_t a = (x % 4 == 0) ? (0x0b000000u | (x & 0x00ffff00u) | (x >> 24)) : x;
+        if ((a >> 24) == 127 || (a >> 24) < 8)
+            a ^= 0x40000000u;
+        ref[i] = a;
+        fprintf(fp, "%u.%u.%u.%u\n", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    }
+    fclose(fp);
+    qsort(ref, N, sizeof(*ref), cmp_u32);
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++)
+        if (n == 0 || ref[n - 1] != ref[i])
+            ref[n++] = ref[i];
+    struct dataset *ds = NULL;
+    if (dataset_load(spec, &ctx, &ds, err, sizeof(err)))
+        fail_msg("load failed: %s", err);
+    assert_int_equal(ds->entries, n);
+    assert_true(ds->mem_bytes < 7 * n / 2); /* rbldnsd: 4 bytes each */
+    char rev[32];
+    uint32_t probe = 777;
+    for (int i = 0; i < 20000; i++) {
+        probe ^= probe << 13;
+        probe ^= probe >> 17;
+        probe ^= probe << 5;
+        uint32_t a = (i % 2) ? ref[probe % n] : probe;
+        if ((a >> 24) == 127)
+            continue;
+        if (i % 3 == 0)
+            a ^= 1; /* neighbours of listed addresses */
+        bool listed = bsearch(&a, ref, n, sizeof(*ref), cmp_u32) != NULL;
+        snprintf(rev, sizeof(rev), "%u.%u.%u.%u", a & 255, (a >> 8) & 255, (a >> 16) & 255,
+                 a >> 24);
+        assert_int_equal(ask(ds, rev)->exists, listed);
+        /* The /24 above it exists when any listed address is inside. */
+        uint32_t net = a & 0xffffff00u;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (ref[mid] < net)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        bool any = lo < n && ref[lo] <= (net | 255);
+        snprintf(rev, sizeof(rev), "%u.%u.%u", (a >> 8) & 255, (a >> 16) & 255, a >> 24);
+        assert_int_equal(ask(ds, rev)->exists, any);
+    }
+    /* The first and the last address of the set. */
+    snprintf(rev, sizeof(rev), "%u.%u.%u.%u", ref[0] & 255, (ref[0] >> 8) & 255,
+             (ref[0] >> 16) & 255, ref[0] >> 24);
+    assert_true(ask(ds, rev)->exists);
+    snprintf(rev, sizeof(rev), "%u.%u.%u.%u", ref[n - 1] & 255, (ref[n - 1] >> 8) & 255,
+             (ref[n - 1] >> 16) & 255, ref[n - 1] >> 24);
+    assert_true(ask(ds, rev)->exists);
+    dataset_unref(ds);
+    free(ref);
+}
+
 static void test_default_value(void **state)
 {
     (void)state;
@@ -202,6 +284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_total_guard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_split_form, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
