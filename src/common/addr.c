@@ -33,8 +33,21 @@ int addr_ip4_parse(const char *s, uint32_t *out)
 
 int addr_ip4_format(uint32_t a, char out[ADDR_IP4_STRLEN])
 {
-    return snprintf(out, ADDR_IP4_STRLEN, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-                    a & 255);
+    /* By hand: this runs for every query, and snprintf costs more than
+     * the rest of a lookup. */
+    char *p = out;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        unsigned v = (a >> shift) & 255;
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        if (shift)
+            *p++ = '.';
+    }
+    *p = '\0';
+    return (int)(p - out);
 }
 
 int addr_ip6_parse(const char *s, uint8_t out[16])

@@ -22,6 +22,12 @@ static void test_ip4(void **state)
     assert_string_equal(buf, "192.0.2.1");
     assert_int_equal(addr_ip4_parse("255.255.255.255", &a), 0);
     assert_int_equal(a, 0xffffffff);
+    assert_int_equal(addr_ip4_format(a, buf), 15);
+    assert_string_equal(buf, "255.255.255.255");
+    assert_int_equal(addr_ip4_format(0x0a00630a, buf), 10);
+    assert_string_equal(buf, "10.0.99.10");
+    assert_int_equal(addr_ip4_format(0, buf), 7);
+    assert_string_equal(buf, "0.0.0.0");
     assert_int_equal(addr_ip4_parse("256.0.0.1", &a), ERR_INVAL);
     assert_int_equal(addr_ip4_parse("1.2.3", &a), ERR_INVAL);
     assert_int_equal(addr_ip4_parse("1.2.3.4.5", &a), ERR_INVAL);
