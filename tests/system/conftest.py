@@ -276,7 +276,13 @@ def start_rbldnsd(specs, logdir, zone="bl.example", args=(), cwd=None):
     port = free_port()
     argv = [RBLDNSD, "-n", "-b", "127.0.0.1/%d" % port] + list(args) + list(specs)
     srv = Server(argv, port, zone, logdir, cwd=cwd, name="rbldnsd")
-    srv.wait_ready()
+    try:
+        srv.wait_ready()
+    except BaseException:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
+        raise
     return srv
 
 
