@@ -21,6 +21,7 @@ void serve_conf_init(struct serve_conf *c)
     c->ttl_min = 0;
     c->ttl_max = UINT32_MAX;
     c->check_interval = 60;
+    c->shrink_limit = SERVE_DEFAULT_SHRINK;
     c->tcp_idle = 10;
     c->tcp_max_clients = 512;
     c->log_level = LOG_INFO;
@@ -73,6 +74,7 @@ static struct serve_zone_conf *serve_conf_zone(struct serve_conf *c, const char 
     z->limits.min_prefix4 = SERVE_MIN_PREFIX;
     z->limits.min_prefix6 = SERVE_MIN_PREFIX;
     z->limits.max_ip4_total = SERVE_MAX_IP4;
+    z->shrink_limit = -1;
     c->nzones++;
     return z;
 }
@@ -220,6 +222,19 @@ static int serve_conf_uint(const char *v, unsigned long long max, unsigned long 
     return 0;
 }
 
+/* "50" or "50%". */
+static int serve_conf_percent(const char *v, unsigned long long *out)
+{
+    char buf[16];
+    size_t len = strlen(v);
+    if (len == 0 || len >= sizeof(buf))
+        return ERR_INVAL;
+    memcpy(buf, v, len + 1);
+    if (buf[len - 1] == '%')
+        buf[len - 1] = '\0';
+    return serve_conf_uint(buf, 100, out);
+}
+
 struct serve_ini_state {
     struct serve_conf *c;
     const char *path;
@@ -317,6 +332,13 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
         c->allow_world = b;
         return 1;
     }
+    if (!strcmp(key, "shrink-limit")) {
+        if (serve_conf_percent(value, &n) < 0)
+            return serve_ini_fail(st, line, "bad shrink-limit '%s' (a percentage, 0..100)%s", value,
+                                  "");
+        c->shrink_limit = (unsigned)n;
+        return 1;
+    }
     if (!strcmp(key, "pidfile")) {
         free(c->pidfile);
         c->pidfile = strdup(value);
@@ -354,6 +376,13 @@ static int serve_ini_zone(struct serve_ini_state *st, const char *zone, const ch
             z->limits.min_prefix4 = (unsigned)n;
         else
             z->limits.min_prefix6 = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "shrink-limit")) {
+        if (serve_conf_percent(value, &n) < 0)
+            return serve_ini_fail(st, line, "bad shrink-limit '%s' (a percentage, 0..100)%s", value,
+                                  "");
+        z->shrink_limit = (int)n;
         return 1;
     }
     if (!strcmp(key, "max-ip4-addresses")) {
@@ -443,6 +472,8 @@ int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
         z->ctx.allow_hostbits = c->allow_hostbits;
         if (c->allow_world)
             z->limits.allow_world = true;
+        if (z->shrink_limit < 0)
+            z->shrink_limit = (int)c->shrink_limit;
         z->ctx.zone = z->name;
         z->ctx.default_ttl = c->ttl_default;
         z->ctx.limits = z->limits;

@@ -13,13 +13,15 @@
 
 #define SERVE_MAX_LISTEN 32
 #define SERVE_DEFAULT_PORT 53
-#define SERVE_DEFAULT_TTL 2100 /* rbldnsd's 35 minutes */
+#define SERVE_DEFAULT_TTL 2100  /* rbldnsd's 35 minutes */
+#define SERVE_DEFAULT_SHRINK 50 /* percent; 100 turns the shrink guard off */
 
 struct serve_zone_conf {
     char *name;   /* as given */
     char **specs; /* "type:file[,file]" in order */
     unsigned nspecs;
     struct ds_limits limits;
+    int shrink_limit;       /* percent of entries a reload may drop; -1 = [server]'s */
     struct ds_load_ctx ctx; /* filled by serve_conf_finish */
 };
 
@@ -29,11 +31,12 @@ struct serve_conf {
     uint32_t ttl_default, ttl_min, ttl_max;
     unsigned check_interval; /* seconds, 0 = never poll */
     bool quickstart;
-    bool allow_hostbits; /* -e */
-    bool allow_world;    /* --allow-world: default for every zone */
-    bool full_authority; /* -A: NS records in the authority section */
-    unsigned threads;    /* UDP workers per listen address, 0 = one per core */
-    unsigned tcp_idle;   /* seconds */
+    bool allow_hostbits;   /* -e */
+    bool allow_world;      /* --allow-world: default for every zone */
+    bool full_authority;   /* -A: NS records in the authority section */
+    unsigned shrink_limit; /* default percent of a zone's entries a reload may drop */
+    unsigned threads;      /* UDP workers per listen address, 0 = one per core */
+    unsigned tcp_idle;     /* seconds */
     unsigned tcp_max_clients;
     bool use_syslog;
     int log_level;

@@ -56,6 +56,28 @@ static struct dataset *snapshot_prev_dataset(const struct zone *pz, const char *
     return NULL;
 }
 
+/* The shrink guard: would the new datasets drop more than the zone's
+ * shrink limit of the entries the previous data had? Logs the refusal. */
+static bool snapshot_shrinks_too_much(const struct serve_zone_conf *zc, const struct zone *pz,
+                                      struct dataset *const *ds)
+{
+    if (zc->shrink_limit >= 100)
+        return false;
+    uint64_t before = 0, after = 0;
+    for (unsigned i = 0; i < pz->nall; i++)
+        before += pz->all[i]->entries;
+    for (unsigned i = 0; i < zc->nspecs; i++)
+        after += ds[i] ? ds[i]->entries : 0;
+    if (after >= before || (before - after) * 100 <= before * (uint64_t)zc->shrink_limit)
+        return false;
+    log_error("zone %s: REFUSED new data: it would drop %llu of %llu entries (%.1f%%, more than "
+              "the shrink-limit of %d%%); still serving the previous data. If the drop is "
+              "intended, raise shrink-limit for this zone and restart",
+              zc->name, (unsigned long long)(before - after), (unsigned long long)before,
+              100.0 * (double)(before - after) / (double)before, zc->shrink_limit);
+    return true;
+}
+
 static int snapshot_build_zone(const struct serve_conf *conf, const struct serve_zone_conf *zc,
                                const struct zone *pz, bool force, struct zone **out,
                                struct snapshot_stats *st, char *errbuf, size_t errsz)
@@ -64,6 +86,7 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
     if (!ds)
         return ERR_NOMEM;
     int rc = 0;
+    unsigned loaded_before = st->loaded;
     for (unsigned i = 0; i < zc->nspecs && rc == 0; i++) {
         struct dataset *prev = pz && pz->loaded ? snapshot_prev_dataset(pz, zc->specs[i]) : NULL;
         if (prev && !force && !dataset_changed(prev)) {
@@ -91,6 +114,13 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
             snprintf(errbuf, errsz, "%s", err);
         }
     }
+    if (rc == 0 && pz && pz->loaded && st->loaded > loaded_before &&
+        snapshot_shrinks_too_much(zc, pz, ds)) {
+        /* A truncated or emptied file must not silently empty a list. */
+        st->failed++;
+        rc = zone_build(zc->name, pz->all, pz->nall, NULL, conf->ttl_default, out, errbuf, errsz);
+        goto out;
+    }
     if (rc == 0) {
         rc = zone_build(zc->name, ds, zc->nspecs, &zc->limits, conf->ttl_default, out, errbuf,
                         errsz);
@@ -103,6 +133,7 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
                             errsz);
         }
     }
+out:
     for (unsigned i = 0; i < zc->nspecs; i++)
         if (ds[i])
             dataset_unref(ds[i]);

@@ -108,12 +108,16 @@ static void test_ini_good(void **state)
                             "check-interval = 5\n"
                             "threads = 3\n"
                             "tcp-idle-timeout = 7\n"
+                            "shrink-limit = 30%\n"
                             "[zone bl.example]\n"
                             "data = ip4set:/tmp/a\n"
                             "data = dnset:/tmp/b\n"
                             "allow-world = yes\n"
                             "min-prefix4 = 12\n"
                             "max-ip4-addresses = 1000\n"
+                            "[zone other.example]\n"
+                            "data = ip4tset:/tmp/c\n"
+                            "shrink-limit = 80\n"
                             "[listing]\n"
                             "database = var/x.db\n");
     struct serve_conf c;
@@ -125,7 +129,7 @@ static void test_ini_good(void **state)
     assert_int_equal(c.check_interval, 5);
     assert_int_equal(c.threads, 3);
     assert_int_equal(c.tcp_idle, 7);
-    assert_int_equal(c.nzones, 1);
+    assert_int_equal(c.nzones, 2);
     assert_int_equal(c.zones[0].nspecs, 2);
     assert_true(c.zones[0].limits.allow_world);
     assert_int_equal(c.zones[0].limits.min_prefix4, 12);
@@ -133,6 +137,8 @@ static void test_ini_good(void **state)
     assert_int_equal(c.zones[0].limits.max_ip4_total, 1000);
     assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
     assert_int_equal(c.zones[0].ctx.default_ttl, 3600);
+    assert_int_equal(c.zones[0].shrink_limit, 30); /* [server]'s default */
+    assert_int_equal(c.zones[1].shrink_limit, 80);
     serve_conf_free(&c);
     unlink(path);
     free(path);
@@ -165,6 +171,8 @@ static void test_ini_errors(void **state)
     expect_ini_error("[nonsense]\nx = 1\n", 2, "unknown section");
     expect_ini_error("[server]\nttl = 1:9:3\n", 2, "bad ttl");
     expect_ini_error("[zone bl.example]\nmin-prefix4 = 33\n", 2, "bad min-prefix4");
+    expect_ini_error("[server]\nshrink-limit = 101\n", 2, "bad shrink-limit");
+    expect_ini_error("[zone bl.example]\nshrink-limit = half\n", 2, "bad shrink-limit");
 }
 
 static void test_ini_missing_file(void **state)
