@@ -1,61 +1,15 @@
 /* Unit tests for the acl dataset type: IPv4 and IPv6 client networks,
  * each action, default actions and values, longest prefix, '$' as the
  * client, and errors for bad lines. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dstest.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <string.h>
+#include <sys/socket.h>
 
-#include "common/err.h"
-#include "data/datafile.h"
-#include "data/dataset.h"
-
-static const struct ds_load_ctx ctx = {
-    .zone = "bl.example",
-    .default_ttl = 2100,
-    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
-};
-
-static char errbuf[DATAFILE_ERRLEN];
-
+/* Load lines as an acl dataset read from "acl.txt". */
 static int load(const char *const *lines, struct dataset **out)
 {
-    struct dataset *ds;
-    struct datafile df;
-    char buf[1024];
-    int rc = dataset_create(&ds_acl_ops, &ctx, &ds);
-    if (rc < 0)
-        return rc;
-    datafile_init(&df, ds, "acl.txt");
-    for (unsigned i = 0; lines[i]; i++) {
-        snprintf(buf, sizeof(buf), "%s", lines[i]);
-        if ((rc = datafile_feed(&df, buf)) < 0) {
-            snprintf(errbuf, sizeof(errbuf), "%s", df.err);
-            break;
-        }
-    }
-    datafile_cleanup(&df);
-    if (rc == 0)
-        rc = dataset_finish(ds, errbuf, sizeof(errbuf));
-    if (rc < 0) {
-        dataset_unref(ds);
-        return rc;
-    }
-    *out = ds;
-    return 0;
+    return load_lines(&ds_acl_ops, "acl.txt", lines, out);
 }
-
-struct lookup {
-    uint8_t wire[32];
-    struct ds_query q;
-    struct ds_result res;
-};
 
 /* Ask about 2.0.0.127 from the given client address. */
 static void from(const struct dataset *ds, const char *client, struct lookup *l)
@@ -74,8 +28,7 @@ static void from(const struct dataset *ds, const char *client, struct lookup *l)
     memcpy(l->wire, "\0012\0010\0010\003127", 10);
     ds_query_init(&l->q, l->wire, 10);
     ds_query_set_client(&l->q, &ss);
-    ds_result_reset(&l->res);
-    assert_int_equal(dataset_query(ds, &l->q, &l->res), 0);
+    run_query(ds, l);
 }
 
 static const char *const data[] = {
@@ -126,8 +79,7 @@ static void test_ipv4_actions(void **state)
     assert_int_equal(l.res.rr[0].rdata[3], 5);
     assert_int_equal(l.res.rr[1].type, DNS_TYPE_TXT);
     assert_memory_equal(l.res.rr[1].rdata, "Listed for you, $", l.res.rr[1].rdlen);
-    assert_int_equal(l.res.subject_len, strlen("10.4.0.7"));
-    assert_memory_equal(l.res.subject, "10.4.0.7", l.res.subject_len);
+    expect_subject(&l.res, "10.4.0.7");
     /* An acl says nothing about names, so nothing "exists" through it. */
     assert_false(l.res.exists);
     dataset_unref(ds);
@@ -182,8 +134,7 @@ static void test_no_client(void **state)
     assert_int_equal(load(data, &ds), 0);
     memcpy(l.wire, "\0012\0010\0010\003127", 10);
     ds_query_init(&l.q, l.wire, 10);
-    ds_result_reset(&l.res);
-    assert_int_equal(dataset_query(ds, &l.q, &l.res), 0);
+    run_query(ds, &l);
     assert_int_equal(l.res.acl, DS_ACL_NONE);
     dataset_unref(ds);
 }
@@ -207,12 +158,9 @@ static void test_bad_lines(void **state)
     };
     struct dataset *ds;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char where[32];
         if (load(cases[i].lines, &ds) >= 0)
             fail_msg("case %zu loaded", i);
-        snprintf(where, sizeof(where), "acl.txt:%u: ", cases[i].line);
-        if (!strstr(errbuf, cases[i].why) || !strstr(errbuf, where))
-            fail_msg("case %zu: '%s' lacks '%s%s'", i, errbuf, where, cases[i].why);
+        expect_error_part("acl.txt", cases[i].line, cases[i].why);
     }
 }
 

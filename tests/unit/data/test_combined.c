@@ -1,90 +1,12 @@
 /* Unit tests for the combined dataset type: $DATASET sections, routing to
  * subzones, per-section $TTL and $n, $SOA/$NS on the base zone, test
  * entries per sub-dataset, subjects, and errors for bad lines. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dstest.h"
 
-#include <stdio.h>
-#include <string.h>
-
-#include "common/err.h"
-#include "common/name.h"
-#include "data/datafile.h"
-#include "data/dataset.h"
-
-static const struct ds_load_ctx ctx = {
-    .zone = "bl.ex.com",
-    .default_ttl = 2100,
-    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
-};
-
-static char errbuf[DATAFILE_ERRLEN];
-
+/* Load lines as a combined dataset read from "comb.txt". */
 static int load(const char *const *lines, struct dataset **out)
 {
-    struct dataset *ds;
-    struct datafile df;
-    char buf[1024];
-    int rc = dataset_create(&ds_combined_ops, &ctx, &ds);
-    if (rc < 0)
-        return rc;
-    errbuf[0] = '\0';
-    datafile_init(&df, ds, "comb.txt");
-    for (unsigned i = 0; lines[i]; i++) {
-        snprintf(buf, sizeof(buf), "%s", lines[i]);
-        if ((rc = datafile_feed(&df, buf)) < 0) {
-            snprintf(errbuf, sizeof(errbuf), "%s", df.err);
-            break;
-        }
-    }
-    datafile_cleanup(&df);
-    if (rc == 0)
-        rc = dataset_finish(ds, errbuf, sizeof(errbuf));
-    if (rc < 0) {
-        dataset_unref(ds);
-        return rc;
-    }
-    *out = ds;
-    return 0;
-}
-
-struct lookup {
-    uint8_t wire[NAME_MAXWIRE];
-    struct ds_query q;
-    struct ds_result res;
-};
-
-static void lookup(const struct dataset *ds, const char *name, struct lookup *l)
-{
-    size_t len = 1;
-    if (strcmp(name, "@") != 0)
-        assert_int_equal(name_from_text(name, l->wire, &len), 0);
-    ds_query_init(&l->q, l->wire, len - 1);
-    ds_result_reset(&l->res);
-    assert_int_equal(dataset_query(ds, &l->q, &l->res), 0);
-}
-
-static const struct ds_rr *find_rr(const struct ds_result *res, uint16_t type, unsigned n)
-{
-    for (unsigned i = 0; i < res->nrr; i++)
-        if (res->rr[i].type == type && n-- == 0)
-            return &res->rr[i];
-    return NULL;
-}
-
-static bool txt_is(const struct ds_result *res, const char *txt)
-{
-    const struct ds_rr *rr = find_rr(res, DNS_TYPE_TXT, 0);
-    return rr && rr->rdlen == strlen(txt) && memcmp(rr->rdata, txt, rr->rdlen) == 0;
-}
-
-static bool subject_is(const struct ds_result *res, const char *s)
-{
-    return res->subject && res->subject_len == strlen(s) &&
-           memcmp(res->subject, s, res->subject_len) == 0;
+    return load_lines(&ds_combined_ops, "comb.txt", lines, out);
 }
 
 /* The example of rbldnsd(8), with $TTL and $1 inside sections. */
@@ -123,18 +45,18 @@ static void test_routing(void **state)
     /* The proxy list answers in "proxies" and at the base. */
     lookup(ds, "10.0.0.127.proxies", &l);
     assert_true(l.res.exists);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    assert_int_equal(a_octet(&l.res, 0), 2);
     assert_true(txt_is(&l.res, "Open proxy common, see http://bl.ex.com/proxy/$"));
-    assert_true(subject_is(&l.res, "127.0.0.10"));
+    expect_subject(&l.res, "127.0.0.10");
     lookup(ds, "10.0.0.127", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
-    assert_true(subject_is(&l.res, "127.0.0.10"));
+    assert_int_equal(a_octet(&l.res, 0), 2);
+    expect_subject(&l.res, "127.0.0.10");
 
     /* The relay list answers in "relays" and at the base, not "proxies". */
     lookup(ds, "10.2.0.127.relays", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 3);
+    assert_int_equal(a_octet(&l.res, 0), 3);
     lookup(ds, "10.2.0.127", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 3);
+    assert_int_equal(a_octet(&l.res, 0), 3);
     lookup(ds, "10.2.0.127.proxies", &l);
     assert_false(l.res.exists);
     lookup(ds, "10.0.0.127.relays", &l);
@@ -143,15 +65,15 @@ static void test_routing(void **state)
 
     /* A subzone of two labels, holding a dnset; '$' is the entry. */
     lookup(ds, "example.com.names.sub", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 5);
-    assert_true(subject_is(&l.res, "example.com"));
+    assert_int_equal(a_octet(&l.res, 0), 5);
+    expect_subject(&l.res, "example.com");
     lookup(ds, "www.example.com.names.sub", &l);
     assert_false(l.res.exists);
 
     /* generic records in every subzone it names. */
     lookup(ds, "www.multihop", &l);
     assert_true(l.res.exists);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 8);
+    assert_int_equal(a_octet(&l.res, 0), 8);
     lookup(ds, "@", &l);
     assert_non_null(find_rr(&l.res, DNS_TYPE_MX, 0));
     assert_non_null(find_rr(&l.res, DNS_TYPE_A, 0));
@@ -162,7 +84,7 @@ static void test_routing(void **state)
             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.v6";
         lookup(ds, v6, &l);
         assert_true(l.res.exists);
-        assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+        assert_int_equal(a_octet(&l.res, 0), 2);
     }
     assert_int_equal(ds->entries, 2 + 1 + 3 + 1);
     dataset_unref(ds);
@@ -218,7 +140,7 @@ static void test_test_entries_per_dataset(void **state)
     assert_int_equal(load(lines, &ds), 0);
     lookup(ds, "2.0.0.127.only", &l);
     assert_true(l.res.exists);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    assert_int_equal(a_octet(&l.res, 0), 2);
     lookup(ds, "1.0.0.127.only", &l);
     assert_int_equal(l.res.nrr, 0);
     /* No dataset at the base: nothing answers there. */
@@ -248,11 +170,8 @@ static void test_bad_lines(void **state)
     };
     struct dataset *ds;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char where[32];
         assert_int_equal(load(cases[i].lines, &ds), ERR_INVAL);
-        snprintf(where, sizeof(where), "comb.txt:%u: ", cases[i].line);
-        if (!strstr(errbuf, cases[i].why) || !strstr(errbuf, where))
-            fail_msg("case %zu: '%s' lacks '%s%s'", i, errbuf, where, cases[i].why);
+        expect_error_part("comb.txt", cases[i].line, cases[i].why);
     }
 }
 
@@ -262,33 +181,31 @@ static void test_load_files(void **state)
     (void)state;
     struct dataset *ds;
     struct lookup l;
-    char err[DATAFILE_ERRLEN];
     assert_int_equal(dataset_load("combined:tests/unit/data/files6/combined.txt,"
                                   "tests/unit/data/files6/combined2.txt",
-                                  &ctx, &ds, err, sizeof(err)),
+                                  &ctx, &ds, errbuf, sizeof(errbuf)),
                      0);
     lookup(ds, "10.0.0.127", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 2);
+    assert_int_equal(a_octet(&l.res, 0), 2);
     lookup(ds, "www.spam.example.rhs", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 4);
-    assert_true(subject_is(&l.res, "spam.example"));
+    assert_int_equal(a_octet(&l.res, 0), 4);
+    expect_subject(&l.res, "spam.example");
     lookup(ds, "spam2.example.rhs", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 5);
+    assert_int_equal(a_octet(&l.res, 0), 5);
     lookup(ds, "8.b.d.0.1.0.0.2.six", &l);
     assert_true(l.res.exists);
     assert_int_equal(l.res.nrr, 0);
     lookup(ds, "proxies", &l);
-    assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->rdata[3], 8);
+    assert_int_equal(a_octet(&l.res, 0), 8);
     assert_int_equal(find_rr(&l.res, DNS_TYPE_A, 0)->ttl, 2100);
     assert_true(ds->soa.present);
     assert_int_equal(ds->ns.count, 2);
     dataset_unref(ds);
 
-    assert_int_equal(
-        dataset_load("combined:tests/unit/data/files6/combined2.txt", &ctx, &ds, err, sizeof(err)),
-        ERR_INVAL);
-    assert_non_null(strstr(err, "combined2.txt:2: "));
-    assert_non_null(strstr(err, "outside a dataset"));
+    assert_int_equal(dataset_load("combined:tests/unit/data/files6/combined2.txt", &ctx, &ds,
+                                  errbuf, sizeof(errbuf)),
+                     ERR_INVAL);
+    expect_error_part("combined2.txt", 2, "outside a dataset");
 }
 
 int main(void)

@@ -1,23 +1,8 @@
 /* Unit tests for the rbldnsd data-file reader (datafile): lines, comments,
  * directives, values, gzip, and the exact "file:line: reason" errors. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dstest.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <zlib.h>
-
-#include "common/err.h"
-#include "common/name.h"
-#include "data/datafile.h"
-#include "data/dataset.h"
-#include "data/value.h"
 
 /* A recording dataset type: keeps each line it is given, and the value
  * parsed from what follows the first word. */
@@ -59,15 +44,9 @@ static const struct dataset_ops rec_ops = {
     .line = rec_line,
 };
 
-static const struct ds_load_ctx ctx = {
-    .zone = "bl.example",
-    .default_ttl = 2100,
-    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
-};
-
+/* A recording dataset and a reader of `path` (the temporary directory's
+ * data.txt) feeding it. */
 struct fixture {
-    char dir[64];
-    char path[128];
     struct dataset *ds;
     struct datafile df;
 };
@@ -75,13 +54,11 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/dbk_test_datafile_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!f || setup_tmpdir(state) != 0)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/data.txt", f->dir);
     if (dataset_create(&rec_ops, &ctx, &f->ds))
         return -1;
-    datafile_init(&f->df, f->ds, f->path);
+    datafile_init(&f->df, f->ds, path);
     memset(&rec, 0, sizeof(rec));
     *state = f;
     return 0;
@@ -92,20 +69,8 @@ static int teardown(void **state)
     struct fixture *f = *state;
     datafile_cleanup(&f->df);
     dataset_unref(f->ds);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
     free(f);
-    return 0;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    return teardown_tmpdir(state);
 }
 
 /* Feed the lines of text one by one; returns the first error. */
@@ -125,7 +90,7 @@ static int feed(struct fixture *f, const char *text)
 static void test_comments_and_blanks(void **state)
 {
     struct fixture *f = *state;
-    write_file(f->path, "# comment\n; another\n\n   \t\n  1.2.3.4  \r\n#$TTL 60\n5.6.7.8 x");
+    write_file("data.txt", "# comment\n; another\n\n   \t\n  1.2.3.4  \r\n#$TTL 60\n5.6.7.8 x");
     assert_int_equal(datafile_read(&f->df), 0);
     assert_int_equal(rec.n, 2);
     assert_string_equal(rec.line[0], "1.2.3.4");
@@ -287,55 +252,55 @@ static void test_maxrange4(void **state)
     assert_int_equal(f->df.maxrange4, 16);
     char want[256];
     assert_int_equal(feed(f, "$MAXRANGE4 /40\n"), ERR_INVAL);
-    snprintf(want, sizeof(want), "%s:4: $MAXRANGE4: invalid prefix length '/40'", f->path);
+    snprintf(want, sizeof(want), "%s:4: $MAXRANGE4: invalid prefix length '/40'", path);
     assert_string_equal(f->df.err, want);
 }
 
-static void expect_error(struct fixture *f, const char *text, const char *msg)
+static void expect_feed_error(struct fixture *f, const char *text, const char *msg)
 {
     char want[600];
     int rc = feed(f, text);
     assert_int_equal(rc, ERR_INVAL);
-    snprintf(want, sizeof(want), "%s:%s", f->path, msg);
+    snprintf(want, sizeof(want), "%s:%s", path, msg);
     assert_string_equal(f->df.err, want);
 }
 
 static void test_errors(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, "# fine\n$FOO bar\n", "2: unknown directive '$FOO'");
+    expect_feed_error(f, "# fine\n$FOO bar\n", "2: unknown directive '$FOO'");
 }
 
 static void test_error_bad_a(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, "x :0:zero\n", "1: invalid A value in '0:zero'");
+    expect_feed_error(f, "x :0:zero\n", "1: invalid A value in '0:zero'");
 }
 
 static void test_error_bad_a2(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, "x\nx :5 junk\n", "2: invalid value: expected ':' after the A value");
+    expect_feed_error(f, "x\nx :5 junk\n", "2: invalid value: expected ':' after the A value");
 }
 
 static void test_error_soa(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, "$SOA 0 ns1.ex.com admin.ex.com\n",
-                 "1: $SOA needs ttl origin person serial refresh retry expire minimum");
+    expect_feed_error(f, "$SOA 0 ns1.ex.com admin.ex.com\n",
+                      "1: $SOA needs ttl origin person serial refresh retry expire minimum");
 }
 
 static void test_error_ttl(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, "$TTL 5x\n", "1: $TTL needs one time value");
+    expect_feed_error(f, "$TTL 5x\n", "1: $TTL needs one time value");
 }
 
 static void test_error_type_without_message(void **state)
 {
     struct fixture *f = *state;
     /* A type that fails without datafile_error still yields file:line. */
-    expect_error(f, "fail-silently\n", "1: invalid input");
+    expect_feed_error(f, "fail-silently\n", "1: invalid input");
 }
 
 static void test_timestamp(void **state)
@@ -344,21 +309,22 @@ static void test_timestamp(void **state)
     assert_int_equal(feed(f, "$TIMESTAMP 2020:01:02 +10000d\n"), 0);
     assert_int_equal(f->ds->timestamp, 1577923200);
     assert_int_equal(f->ds->expires, 1577923200 + 10000LL * 86400);
-    expect_error(f, "$TIMESTAMP 2020-01-01 2020-01-02\n",
-                 "2: data expired (by $TIMESTAMP) at 2020-01-02 00:00:00 UTC");
+    expect_feed_error(f, "$TIMESTAMP 2020-01-01 2020-01-02\n",
+                      "2: data expired (by $TIMESTAMP) at 2020-01-02 00:00:00 UTC");
 }
 
 static void test_timestamp_future(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, "$TIMESTAMP 2999:12:31:23:59\n",
-                 "1: $TIMESTAMP 2999:12:31:23:59 is in the future");
+    expect_feed_error(f, "$TIMESTAMP 2999:12:31:23:59\n",
+                      "1: $TIMESTAMP 2999:12:31:23:59 is in the future");
 }
 
 static void test_timestamp_bad(void **state)
 {
     struct fixture *f = *state;
-    expect_error(f, "$TIMESTAMP 2020:13:01\n", "1: $TIMESTAMP: invalid timestamp '2020:13:01'");
+    expect_feed_error(f, "$TIMESTAMP 2020:13:01\n",
+                      "1: $TIMESTAMP: invalid timestamp '2020:13:01'");
 }
 
 static void test_long_line(void **state)
@@ -369,11 +335,11 @@ static void test_long_line(void **state)
     size_t n = strlen(big);
     memset(big + n, 'x', 5000);
     strcpy(big + n + 5000, "\n9.9.9.9\n");
-    write_file(f->path, big);
+    write_file("data.txt", big);
     free(big);
     assert_int_equal(datafile_read(&f->df), ERR_INVAL);
     char want[256];
-    snprintf(want, sizeof(want), "%s:2: line too long (more than 4096 bytes)", f->path);
+    snprintf(want, sizeof(want), "%s:2: line too long (more than 4096 bytes)", path);
     assert_string_equal(f->df.err, want);
     assert_int_equal(rec.n, 1);
 }
@@ -392,12 +358,12 @@ static void test_long_txt_truncated(void **state)
 static void test_gzip(void **state)
 {
     struct fixture *f = *state;
-    gzFile gz = gzopen(f->path, "wb");
+    gzFile gz = gzopen(path, "wb");
     assert_non_null(gz);
     gzputs(gz, "# compressed\n:4:gz $\n10.0.0.1\n10.0.0.2 :5\n");
     gzclose(gz);
     /* Make sure it really is gzip, not plain text. */
-    FILE *fp = fopen(f->path, "rb");
+    FILE *fp = fopen(path, "rb");
     unsigned char magic[2];
     assert_int_equal(fread(magic, 1, 2, fp), 2);
     fclose(fp);
@@ -416,7 +382,7 @@ static void test_missing_file(void **state)
     struct fixture *f = *state;
     assert_int_equal(datafile_read(&f->df), ERR_IO);
     char want[256];
-    snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", f->path);
+    snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
     assert_string_equal(f->df.err, want);
 }
 

@@ -1,73 +1,9 @@
 /* Unit tests for the dataset life cycle: specs, loading several files,
  * change detection, reference counting, and the RFC 5782 query wrapper. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dstest.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <utime.h>
-
-#include "common/err.h"
-#include "common/name.h"
-#include "data/dataset.h"
-
-static struct ds_load_ctx ctx = {
-    .zone = "bl.example",
-    .default_ttl = 2100,
-    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
-};
-
-static char dir[64];
-static char err[512];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(dir, "/tmp/dbk_test_dataset_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *file(const char *name, const char *text)
-{
-    static char paths[4][128];
-    static int next;
-    char *p = paths[next++ % 4];
-    snprintf(p, 128, "%s/%s", dir, name);
-    FILE *fp = fopen(p, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    return p;
-}
-
-static struct ds_result res;
-static struct ds_query q;
-static uint8_t qbuf[NAME_MAXWIRE];
-
-static const struct ds_result *ask(const struct dataset *ds, const char *rev)
-{
-    size_t len;
-    assert_int_equal(name_from_text(rev, qbuf, &len), 0);
-    ds_query_init(&q, qbuf, len - 1);
-    ds_result_reset(&res);
-    assert_int_equal(dataset_query(ds, &q, &res), 0);
-    return &res;
-}
 
 static void test_types(void **state)
 {
@@ -91,22 +27,22 @@ static void test_spec_errors(void **state)
 {
     (void)state;
     struct dataset *ds = (struct dataset *)1;
-    assert_int_equal(dataset_load("nosuchtype:/x", &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    assert_int_equal(dataset_load("nosuchtype:/x", &ctx, &ds, errbuf, sizeof(errbuf)), ERR_INVAL);
     assert_null(ds);
-    assert_string_equal(err, "nosuchtype:/x: unknown dataset type 'nosuchtype'");
-    assert_int_equal(dataset_load("ip4set", &ctx, &ds, err, sizeof(err)), ERR_INVAL);
-    assert_string_equal(err, "ip4set: expected type:file[,file...]");
-    assert_int_equal(dataset_load("ip4set:", &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    assert_string_equal(errbuf, "nosuchtype:/x: unknown dataset type 'nosuchtype'");
+    assert_int_equal(dataset_load("ip4set", &ctx, &ds, errbuf, sizeof(errbuf)), ERR_INVAL);
+    assert_string_equal(errbuf, "ip4set: expected type:file[,file...]");
+    assert_int_equal(dataset_load("ip4set:", &ctx, &ds, errbuf, sizeof(errbuf)), ERR_INVAL);
     char spec[200], want[256];
-    const char *a = file("a.txt", "1.2.3.4\n");
+    const char *a = write_file("a.txt", "1.2.3.4\n");
     snprintf(spec, sizeof(spec), "ip4set:%s,,%s", a, a);
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_INVAL);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), ERR_INVAL);
     snprintf(want, sizeof(want), "%s: empty file name", spec);
-    assert_string_equal(err, want);
-    snprintf(spec, sizeof(spec), "ip4set:%s/missing.txt", dir);
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_IO);
-    snprintf(want, sizeof(want), "%s/missing.txt: cannot stat: No such file or directory", dir);
-    assert_string_equal(err, want);
+    assert_string_equal(errbuf, want);
+    snprintf(spec, sizeof(spec), "ip4set:%s/missing.txt", tmpdir);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), ERR_IO);
+    snprintf(want, sizeof(want), "%s/missing.txt: cannot stat: No such file or directory", tmpdir);
+    assert_string_equal(errbuf, want);
 }
 
 static void test_several_files(void **state)
@@ -114,12 +50,12 @@ static void test_several_files(void **state)
     (void)state;
     char spec[300];
     /* The default value is per file; $SOA from the first file wins. */
-    const char *a = file("a.txt", "$SOA 0 ns.ex.com hm.ex.com 0 1h 1h 1d 1h\n"
-                                  "$TTL 300\n:3:first\n1.1.1.1\n");
-    const char *b = file("b.txt", "$SOA 60 other.ex.com x.ex.com 9 1 1 1 1\n2.2.2.2\n");
+    const char *a = write_file("a.txt", "$SOA 0 ns.ex.com hm.ex.com 0 1h 1h 1d 1h\n"
+                                        "$TTL 300\n:3:first\n1.1.1.1\n");
+    const char *b = write_file("b.txt", "$SOA 60 other.ex.com x.ex.com 9 1 1 1 1\n2.2.2.2\n");
     snprintf(spec, sizeof(spec), "ip4set:%s,%s", a, b);
     struct dataset *ds;
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     assert_string_equal(ds->spec, spec);
     assert_int_equal(ds->nfiles, 2);
     assert_int_equal(ds->ttl, 300);
@@ -142,11 +78,11 @@ static void test_files_share_variables_not_defaults(void **state)
     char spec[300];
     /* $n, $= and $MAXRANGE4 hold for the whole dataset, as in rbldnsd; the
      * ":" default ends with its file. */
-    const char *a = file("a.txt", "$1 one\n$= <$=> $1\n$MAXRANGE4 /24\n:3:dflt\n1.1.1.1\n");
-    const char *b = file("b.txt", "2.2.2.2 own\n3.3.3.3\n4.4.0.0/16\n");
+    const char *a = write_file("a.txt", "$1 one\n$= <$=> $1\n$MAXRANGE4 /24\n:3:dflt\n1.1.1.1\n");
+    const char *b = write_file("b.txt", "2.2.2.2 own\n3.3.3.3\n4.4.0.0/16\n");
     snprintf(spec, sizeof(spec), "ip4set:%s,%s", a, b);
     struct dataset *ds;
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     const struct ds_result *r = ask(ds, "1.1.1.1");
     assert_int_equal(r->nrr, 2);
     assert_memory_equal(r->rr[1].rdata, "<dflt> one", r->rr[1].rdlen);
@@ -163,24 +99,23 @@ static void test_files_share_variables_not_defaults(void **state)
 static void test_error_names_file_and_line(void **state)
 {
     (void)state;
-    char spec[300], want[300];
-    const char *a = file("a.txt", "1.1.1.1\n");
-    const char *b = file("b.txt", "2.2.2.2\n# x\nnot-an-address\n");
+    char spec[300];
+    const char *a = write_file("a.txt", "1.1.1.1\n");
+    const char *b = write_file("b.txt", "2.2.2.2\n# x\nnot-an-address\n");
     snprintf(spec, sizeof(spec), "ip4trie:%s,%s", a, b);
     struct dataset *ds;
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_INVAL);
-    snprintf(want, sizeof(want), "%s:3: invalid IPv4 address", b);
-    assert_string_equal(err, want);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), ERR_INVAL);
+    expect_error(b, 3, "invalid IPv4 address");
 }
 
 static void test_changed(void **state)
 {
     (void)state;
     char spec[200];
-    const char *a = file("a.txt", "1.1.1.1\n");
+    const char *a = write_file("a.txt", "1.1.1.1\n");
     snprintf(spec, sizeof(spec), "ip4tset:%s", a);
     struct dataset *ds;
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     assert_false(dataset_changed(ds));
     /* A new mtime alone counts. */
     struct utimbuf ut = {.actime = 1000000000, .modtime = 1000000000};
@@ -188,26 +123,26 @@ static void test_changed(void **state)
     assert_true(dataset_changed(ds));
     dataset_unref(ds);
 
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     assert_int_equal(ds->timestamp, 1000000000);
     /* Same mtime, other size. */
-    file("a.txt", "1.1.1.1\n2.2.2.2\n");
+    write_file("a.txt", "1.1.1.1\n2.2.2.2\n");
     assert_int_equal(utime(a, &ut), 0);
     assert_true(dataset_changed(ds));
     dataset_unref(ds);
 
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     assert_false(dataset_changed(ds));
     /* Replaced by rename: same size and mtime, other inode. */
     char tmp[160];
-    snprintf(tmp, sizeof(tmp), "%s/new", dir);
-    file("new", "1.1.1.1\n3.3.3.3\n");
+    snprintf(tmp, sizeof(tmp), "%s/new", tmpdir);
+    write_file("new", "1.1.1.1\n3.3.3.3\n");
     assert_int_equal(utime(tmp, &ut), 0);
     assert_int_equal(rename(tmp, a), 0);
     assert_true(dataset_changed(ds));
     dataset_unref(ds);
 
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     unlink(a);
     assert_true(dataset_changed(ds));
     dataset_unref(ds);
@@ -217,9 +152,9 @@ static void test_refcount(void **state)
 {
     (void)state;
     char spec[200];
-    snprintf(spec, sizeof(spec), "ip4set:%s", file("a.txt", "1.1.1.1\n"));
+    snprintf(spec, sizeof(spec), "ip4set:%s", write_file("a.txt", "1.1.1.1\n"));
     struct dataset *ds;
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     assert_int_equal(atomic_load(&ds->refs), 1);
     dataset_ref(ds);
     assert_int_equal(atomic_load(&ds->refs), 2);
@@ -235,7 +170,7 @@ static void test_create_and_finish(void **state)
     struct dataset *ds;
     assert_int_equal(dataset_create(&ds_ip4tset_ops, &ctx, &ds), 0);
     assert_int_equal(ds->ttl, 2100);
-    assert_int_equal(dataset_finish(ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_finish(ds, errbuf, sizeof(errbuf)), 0);
     assert_false(ask(ds, "1.1.1.1")->exists);
     assert_true(ask(ds, "2.0.0.127")->exists);
     dataset_unref(ds);
@@ -244,19 +179,17 @@ static void test_create_and_finish(void **state)
 static void test_timestamp_directive(void **state)
 {
     (void)state;
-    char spec[200], want[300];
-    const char *a = file("a.txt", "$TIMESTAMP 2021:06:01:12:00 0\n1.1.1.1\n");
+    char spec[200];
+    const char *a = write_file("a.txt", "$TIMESTAMP 2021:06:01:12:00 0\n1.1.1.1\n");
     snprintf(spec, sizeof(spec), "ip4set:%s", a);
     struct dataset *ds;
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), 0);
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), 0);
     assert_int_equal(ds->timestamp, 1622548800);
     assert_int_equal(ds->expires, 0);
     dataset_unref(ds);
-    a = file("a.txt", "1.1.1.1\n$TIMESTAMP 2021:06:01 +1d\n");
-    assert_int_equal(dataset_load(spec, &ctx, &ds, err, sizeof(err)), ERR_INVAL);
-    snprintf(want, sizeof(want), "%s:2: data expired (by $TIMESTAMP) at 2021-06-02 00:00:00 UTC",
-             a);
-    assert_string_equal(err, want);
+    a = write_file("a.txt", "1.1.1.1\n$TIMESTAMP 2021:06:01 +1d\n");
+    assert_int_equal(dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)), ERR_INVAL);
+    expect_error(a, 2, "data expired (by $TIMESTAMP) at 2021-06-02 00:00:00 UTC");
 }
 
 static void test_result_helpers(void **state)
@@ -342,14 +275,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_types),
-        cmocka_unit_test_setup_teardown(test_spec_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_several_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_files_share_variables_not_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_names_file_and_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_changed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refcount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spec_errors, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_several_files, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_files_share_variables_not_defaults, setup_tmpdir,
+                                        teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_error_names_file_and_line, setup_tmpdir,
+                                        teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_changed, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_refcount, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_create_and_finish),
-        cmocka_unit_test_setup_teardown(test_timestamp_directive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timestamp_directive, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test(test_result_helpers),
         cmocka_unit_test(test_name_family_test_entries),
         cmocka_unit_test(test_ip6_family_test_entries),

@@ -1,106 +1,16 @@
 /* Unit tests for the ip4set dataset type, with expectations taken from
  * rbldnsd's behaviour on the same data. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dstest.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "common/err.h"
-#include "common/name.h"
-#include "data/dataset.h"
-
-static struct ds_load_ctx ctx = {
-    .zone = "bl.example",
-    .default_ttl = 2100,
-    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
-};
-
-static char path[64];
-static char spec[96];
-static char err[512];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(path, "/tmp/dbk_test_ip4set_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    snprintf(spec, sizeof(spec), "ip4set:%s", path);
-    ctx.limits.allow_world = false;
-    ctx.limits.max_ip4_total = 1u << 28;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
-
+/* Load text as an ip4set dataset, from `path`. */
 static struct dataset *load(const char *text)
 {
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    struct dataset *ds = NULL;
-    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
-    if (rc)
-        fail_msg("load failed: %s", err);
-    return ds;
+    return load_text("ip4set", text);
 }
 
 static int load_error(const char *text)
 {
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    struct dataset *ds = (struct dataset *)1;
-    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
-    assert_int_not_equal(rc, 0);
-    assert_null(ds);
-    return rc;
-}
-
-/* Query a reversed name ("4.3.2.1") and return the result. */
-static struct ds_result res;
-static struct ds_query q;
-static uint8_t qbuf[NAME_MAXWIRE];
-
-static const struct ds_result *ask(const struct dataset *ds, const char *rev)
-{
-    size_t len;
-    assert_int_equal(name_from_text(rev, qbuf, &len), 0);
-    ds_query_init(&q, qbuf, len - 1);
-    ds_result_reset(&res);
-    assert_int_equal(dataset_query(ds, &q, &res), 0);
-    return &res;
-}
-
-static void expect_a(const struct ds_result *r, unsigned i, uint8_t last)
-{
-    assert_true(i < r->nrr);
-    assert_int_equal(r->rr[i].type, DNS_TYPE_A);
-    const uint8_t want[4] = {127, 0, 0, last};
-    assert_memory_equal(r->rr[i].rdata, want, 4);
-}
-
-static void expect_txt(const struct ds_result *r, unsigned i, const char *txt)
-{
-    assert_true(i < r->nrr);
-    assert_int_equal(r->rr[i].type, DNS_TYPE_TXT);
-    assert_int_equal(r->rr[i].rdlen, strlen(txt));
-    assert_memory_equal(r->rr[i].rdata, txt, strlen(txt));
+    return load_text_error("ip4set", text);
 }
 
 static const char overlap_data[] = ":2:default $\n"
@@ -219,9 +129,10 @@ static void test_test_entries(void **state)
     (void)state;
     /* The data lists all of 127/8: 127.0.0.1 must still not be listed. */
     struct dataset *ds = load("127.0.0.0/8 :4:loop\n");
-    assert_false(ask(ds, "1.0.0.127")->exists);
-    assert_int_equal(res.nrr, 0);
-    const struct ds_result *r = ask(ds, "2.0.0.127");
+    const struct ds_result *r = ask(ds, "1.0.0.127");
+    assert_false(r->exists);
+    assert_int_equal(r->nrr, 0);
+    r = ask(ds, "2.0.0.127");
     assert_true(r->exists);
     expect_a(r, 0, 4); /* the data's own value wins */
     dataset_unref(ds);
@@ -245,18 +156,14 @@ static void test_test_entries(void **state)
 static void test_bad_lines(void **state)
 {
     (void)state;
-    char want[256];
     load_error("1.2.3.4\n1.2.3.256\n");
-    snprintf(want, sizeof(want), "%s:2: invalid IPv4 address", path);
-    assert_string_equal(err, want);
+    expect_error(path, 2, "invalid IPv4 address");
 
     load_error("1.2.3.4\n\n12.0.0.5/24\n");
-    snprintf(want, sizeof(want), "%s:3: IPv4 prefix has host bits set", path);
-    assert_string_equal(err, want);
+    expect_error(path, 3, "IPv4 prefix has host bits set");
 
     load_error("1.2.3.4 :0:zero\n");
-    snprintf(want, sizeof(want), "%s:1: invalid A value in '0:zero'", path);
-    assert_string_equal(err, want);
+    expect_error(path, 1, "invalid A value in '0:zero'");
 }
 
 static void test_allow_hostbits(void **state)
@@ -273,13 +180,10 @@ static void test_allow_hostbits(void **state)
 static void test_min_prefix(void **state)
 {
     (void)state;
-    char want[256];
     assert_int_equal(load_error("4.0.0.0/7\n"), ERR_INVAL);
-    snprintf(want, sizeof(want), "%s:1: entry shorter than /8 refused", path);
-    assert_string_equal(err, want);
+    expect_error(path, 1, "entry shorter than /8 refused");
     load_error("# a range wider than a /8\n1.0.0.0-2.0.0.0\n");
-    snprintf(want, sizeof(want), "%s:2: entry shorter than /8 refused", path);
-    assert_string_equal(err, want);
+    expect_error(path, 2, "entry shorter than /8 refused");
     /* Exclusions may be as wide as they like. */
     struct dataset *ds = load("!0.0.0.0/0\n1.2.3.4\n");
     assert_true(ask(ds, "4.3.2.1")->exists);
@@ -300,8 +204,10 @@ static void test_total_guard(void **state)
     assert_int_equal(ds->ip4_total, 512);
     dataset_unref(ds);
     assert_int_equal(load_error("10.0.0.0/22\n"), ERR_LIMIT);
-    assert_non_null(strstr(err, "lists 1024 IPv4 addresses, more than the limit of 1000"));
-    assert_true(strncmp(err, spec, strlen(spec)) == 0);
+    assert_non_null(strstr(errbuf, "lists 1024 IPv4 addresses, more than the limit of 1000"));
+    char spec[160];
+    snprintf(spec, sizeof(spec), "ip4set:%s", path);
+    assert_true(strncmp(errbuf, spec, strlen(spec)) == 0);
 }
 
 static void test_maxrange_skips(void **state)
@@ -316,16 +222,17 @@ static void test_maxrange_skips(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_most_specific_level_answers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_partial_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ranges_split, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicates_collapse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_test_entries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_allow_hostbits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_min_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_total_guard, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_maxrange_skips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_most_specific_level_answers, setup_tmpdir,
+                                        teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_partial_names, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_ranges_split, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_duplicates_collapse, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_test_entries, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_bad_lines, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_allow_hostbits, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_min_prefix, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_total_guard, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_maxrange_skips, setup_tmpdir, teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,105 +1,15 @@
 /* Unit tests for the ip4trie dataset type (CIDR, longest prefix match). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dstest.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "common/err.h"
-#include "common/name.h"
-#include "data/dataset.h"
-
-static struct ds_load_ctx ctx = {
-    .zone = "bl.example",
-    .default_ttl = 2100,
-    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
-};
-
-static char path[64];
-static char spec[96];
-static char err[512];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(path, "/tmp/dbk_test_ip4trie_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    snprintf(spec, sizeof(spec), "ip4trie:%s", path);
-    ctx.limits.allow_world = false;
-    ctx.limits.max_ip4_total = 1u << 28;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
-
+/* Load text as an ip4trie dataset, from `path`. */
 static struct dataset *load(const char *text)
 {
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    struct dataset *ds = NULL;
-    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
-    if (rc)
-        fail_msg("load failed: %s", err);
-    return ds;
+    return load_text("ip4trie", text);
 }
 
 static int load_error(const char *text)
 {
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    struct dataset *ds = (struct dataset *)1;
-    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
-    assert_int_not_equal(rc, 0);
-    assert_null(ds);
-    return rc;
-}
-
-/* Query a reversed name ("4.3.2.1") and return the result. */
-static struct ds_result res;
-static struct ds_query q;
-static uint8_t qbuf[NAME_MAXWIRE];
-
-static const struct ds_result *ask(const struct dataset *ds, const char *rev)
-{
-    size_t len;
-    assert_int_equal(name_from_text(rev, qbuf, &len), 0);
-    ds_query_init(&q, qbuf, len - 1);
-    ds_result_reset(&res);
-    assert_int_equal(dataset_query(ds, &q, &res), 0);
-    return &res;
-}
-
-static void expect_a(const struct ds_result *r, unsigned i, uint8_t last)
-{
-    assert_true(i < r->nrr);
-    assert_int_equal(r->rr[i].type, DNS_TYPE_A);
-    const uint8_t want[4] = {127, 0, 0, last};
-    assert_memory_equal(r->rr[i].rdata, want, 4);
-}
-
-static void expect_txt(const struct ds_result *r, unsigned i, const char *txt)
-{
-    assert_true(i < r->nrr);
-    assert_int_equal(r->rr[i].type, DNS_TYPE_TXT);
-    assert_int_equal(r->rr[i].rdlen, strlen(txt));
-    assert_memory_equal(r->rr[i].rdata, txt, strlen(txt));
+    return load_text_error("ip4trie", text);
 }
 
 static void test_longest_prefix(void **state)
@@ -184,16 +94,12 @@ static void test_test_entries(void **state)
 static void test_bad_lines(void **state)
 {
     (void)state;
-    char want[256];
     load_error("1.2.3.4-1.2.3.9\n");
-    snprintf(want, sizeof(want), "%s:1: IPv4 ranges are not accepted here, only CIDR blocks", path);
-    assert_string_equal(err, want);
+    expect_error(path, 1, "IPv4 ranges are not accepted here, only CIDR blocks");
     load_error("1.2.3.0/24\n1.2.3.4/24\n");
-    snprintf(want, sizeof(want), "%s:2: IPv4 prefix has host bits set", path);
-    assert_string_equal(err, want);
+    expect_error(path, 2, "IPv4 prefix has host bits set");
     assert_int_equal(load_error("10.0.0.0/7\n"), ERR_INVAL);
-    snprintf(want, sizeof(want), "%s:1: entry shorter than /8 refused", path);
-    assert_string_equal(err, want);
+    expect_error(path, 1, "entry shorter than /8 refused");
 }
 
 static void test_allow_hostbits(void **state)
@@ -220,7 +126,7 @@ static void test_world(void **state)
     ctx.limits.allow_world = false;
     ctx.limits.max_ip4_total = 1u << 16;
     assert_int_equal(load_error("10.0.0.0/15\n"), ERR_LIMIT);
-    assert_non_null(strstr(err, "lists 131072 IPv4 addresses, more than the limit of 65536"));
+    assert_non_null(strstr(errbuf, "lists 131072 IPv4 addresses, more than the limit of 65536"));
 }
 
 static void test_maxrange_skips(void **state)
@@ -235,14 +141,14 @@ static void test_maxrange_skips(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_longest_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exclusion_nesting, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_keeps_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_test_entries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_allow_hostbits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_world, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_maxrange_skips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_longest_prefix, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_exclusion_nesting, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_duplicate_keeps_first, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_test_entries, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_bad_lines, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_allow_hostbits, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_world, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_maxrange_skips, setup_tmpdir, teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,106 +1,15 @@
 /* Unit tests for the ip4tset dataset type (single addresses, one value). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "dstest.h"
 
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "common/err.h"
-#include "common/name.h"
-#include "data/dataset.h"
-
-static struct ds_load_ctx ctx = {
-    .zone = "bl.example",
-    .default_ttl = 2100,
-    .limits = {.min_prefix4 = 8, .min_prefix6 = 8, .max_ip4_total = 1u << 28},
-};
-
-static char path[64];
-static char spec[96];
-static char err[512];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(path, "/tmp/dbk_test_ip4tset_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    snprintf(spec, sizeof(spec), "ip4tset:%s", path);
-    ctx.limits.allow_world = false;
-    ctx.limits.max_ip4_total = 1u << 28;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
-
+/* Load text as an ip4tset dataset, from `path`. */
 static struct dataset *load(const char *text)
 {
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    struct dataset *ds = NULL;
-    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
-    if (rc)
-        fail_msg("load failed: %s", err);
-    return ds;
+    return load_text("ip4tset", text);
 }
 
 static int load_error(const char *text)
 {
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    struct dataset *ds = (struct dataset *)1;
-    int rc = dataset_load(spec, &ctx, &ds, err, sizeof(err));
-    assert_int_not_equal(rc, 0);
-    assert_null(ds);
-    return rc;
-}
-
-/* Query a reversed name ("4.3.2.1") and return the result. */
-static struct ds_result res;
-static struct ds_query q;
-static uint8_t qbuf[NAME_MAXWIRE];
-
-static const struct ds_result *ask(const struct dataset *ds, const char *rev)
-{
-    size_t len;
-    assert_int_equal(name_from_text(rev, qbuf, &len), 0);
-    ds_query_init(&q, qbuf, len - 1);
-    ds_result_reset(&res);
-    assert_int_equal(dataset_query(ds, &q, &res), 0);
-    return &res;
-}
-
-static void expect_a(const struct ds_result *r, unsigned i, uint8_t last)
-{
-    assert_true(i < r->nrr);
-    assert_int_equal(r->rr[i].type, DNS_TYPE_A);
-    const uint8_t want[4] = {127, 0, 0, last};
-    assert_memory_equal(r->rr[i].rdata, want, 4);
-}
-
-static void expect_txt(const struct ds_result *r, unsigned i, const char *txt)
-{
-    assert_true(i < r->nrr);
-    assert_int_equal(r->rr[i].type, DNS_TYPE_TXT);
-    assert_int_equal(r->rr[i].rdlen, strlen(txt));
-    assert_memory_equal(r->rr[i].rdata, txt, strlen(txt));
+    return load_text_error("ip4tset", text);
 }
 
 static void test_lookup(void **state)
@@ -165,9 +74,11 @@ static void test_large_split_form(void **state)
     for (size_t i = 0; i < N; i++)
         if (n == 0 || ref[n - 1] != ref[i])
             ref[n++] = ref[i];
+    char spec[160];
+    snprintf(spec, sizeof(spec), "ip4tset:%s", path);
     struct dataset *ds = NULL;
-    if (dataset_load(spec, &ctx, &ds, err, sizeof(err)))
-        fail_msg("load failed: %s", err);
+    if (dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)))
+        fail_msg("load failed: %s", errbuf);
     assert_int_equal(ds->entries, n);
     assert_true(ds->mem_bytes < 7 * n / 2); /* rbldnsd: 4 bytes each */
     char rev[32];
@@ -249,19 +160,14 @@ static void test_empty(void **state)
 static void test_bad_lines(void **state)
 {
     (void)state;
-    char want[256];
     load_error("1.2.3.4\n10.0.0.0/24\n");
-    snprintf(want, sizeof(want), "%s:2: ip4tset takes single IPv4 addresses only", path);
-    assert_string_equal(err, want);
+    expect_error(path, 2, "ip4tset takes single IPv4 addresses only");
     load_error("1.2.3\n");
-    snprintf(want, sizeof(want), "%s:1: ip4tset takes single IPv4 addresses only", path);
-    assert_string_equal(err, want);
+    expect_error(path, 1, "ip4tset takes single IPv4 addresses only");
     load_error("!1.2.3.4\n");
-    snprintf(want, sizeof(want), "%s:1: invalid IPv4 address", path);
-    assert_string_equal(err, want);
+    expect_error(path, 1, "invalid IPv4 address");
     load_error("1.2.3.4\n$BOGUS 1\n");
-    snprintf(want, sizeof(want), "%s:2: unknown directive '$BOGUS'", path);
-    assert_string_equal(err, want);
+    expect_error(path, 2, "unknown directive '$BOGUS'");
 }
 
 static void test_total_guard(void **state)
@@ -269,7 +175,7 @@ static void test_total_guard(void **state)
     (void)state;
     ctx.limits.max_ip4_total = 2;
     assert_int_equal(load_error("1.1.1.1\n1.1.1.2\n1.1.1.3\n"), ERR_LIMIT);
-    assert_non_null(strstr(err, "lists 3 IPv4 addresses, more than the limit of 2"));
+    assert_non_null(strstr(errbuf, "lists 3 IPv4 addresses, more than the limit of 2"));
     ctx.limits.allow_world = true;
     struct dataset *ds = load("1.1.1.1\n1.1.1.2\n1.1.1.3\n");
     dataset_unref(ds);
@@ -278,13 +184,14 @@ static void test_total_guard(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_default_value, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_partial_and_test_entries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_total_guard, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_split_form, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_default_value, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_partial_and_test_entries, setup_tmpdir,
+                                        teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_empty, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_bad_lines, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_total_guard, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_large_split_form, setup_tmpdir, teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,26 +1,5 @@
 /* Unit tests for query-name decoding (ds_query_init, ds_query_set_client). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <string.h>
-
-#include "common/name.h"
-#include "data/dataset.h"
-
-/* Build the wire labels of a relative name ("4.3.2.1"), no root label. */
-static size_t sub_of(const char *text, uint8_t out[NAME_MAXWIRE])
-{
-    size_t len;
-    if (text[0] == '\0')
-        return 0;
-    assert_int_equal(name_from_text(text, out, &len), 0);
-    return len - 1;
-}
+#include "dstest.h"
 
 static void init(struct ds_query *q, uint8_t *buf, const char *text)
 {
