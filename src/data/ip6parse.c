@@ -4,17 +4,6 @@
 
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int ip6parse_prefix(const char *s, uint8_t out[16], unsigned *bits, const char **end)
 {
     unsigned nbytes = 0;
@@ -28,7 +17,7 @@ int ip6parse_prefix(const char *s, uint8_t out[16], unsigned *bits, const char *
     for (;;) {
         unsigned v = 0, digits = 0;
         int h;
-        while ((h = hexval(*s)) >= 0) {
+        while ((h = ip6parse_hexdigit(*s)) >= 0) {
             if (++digits > 4)
                 return ERR_INVAL;
             v = (v << 4) | (unsigned)h;
@@ -51,7 +40,7 @@ int ip6parse_prefix(const char *s, uint8_t out[16], unsigned *bits, const char *
             s += 2;
             if (*s == ':')
                 return ERR_INVAL;
-        } else if (hexval(s[1]) >= 0) {
+        } else if (ip6parse_hexdigit(s[1]) >= 0) {
             s++;
         } else {
             break; /* this ':' starts the value part */

@@ -22,6 +22,19 @@ int ip6parse_cidr(const char *s, uint8_t out[16], unsigned *bits, const char **e
  * them was set (a "non-zero host part"). */
 bool ip6parse_mask(uint8_t a[16], unsigned bits);
 
+/* The value of a hexadecimal digit (0-9, a-f, A-F), or -1 when c is none;
+ * also for the nibble labels of reversed IPv6 query names, hence inline. */
+static inline int ip6parse_hexdigit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Whether c may follow an address in a data line: end of line,
  * whitespace, a comment character, or ':' starting a value. */
 bool ip6parse_tail_ok(char c);

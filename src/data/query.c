@@ -3,6 +3,7 @@
 #include "common/addr.h"
 #include "common/name.h"
 #include "data/dataset.h"
+#include "data/ip6parse.h"
 
 #include <netinet/in.h>
 #include <string.h>
@@ -23,17 +24,6 @@ static bool ip4_label(const uint8_t *l, unsigned len, uint32_t *out)
         return false;
     *out = v;
     return true;
-}
-
-static int hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static void decode_ip4(struct ds_query *q)
@@ -66,7 +56,7 @@ static void decode_ip6(struct ds_query *q)
     while (p < end) {
         unsigned len = *p++;
         int v;
-        if (n == 32 || len != 1 || p >= end || (v = hex_value(*p)) < 0)
+        if (n == 32 || len != 1 || p >= end || (v = ip6parse_hexdigit(*p)) < 0)
             return;
         nib[n++] = (uint8_t)v;
         p++;
