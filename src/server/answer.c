@@ -69,6 +69,29 @@ static bool answer_valid_name(unsigned family, const struct ds_query *q)
     return (family & DS_FAM_NAME) && q->sublabels > 0;
 }
 
+/* Whether the name is one of the RFC 5782 test entries for these
+ * families; they stay right even for clients an ACL lies to. */
+static bool answer_test_entry(unsigned family, const struct ds_query *q)
+{
+    if ((family & DS_FAM_IP4) && q->ip4_octets == 4 &&
+        (q->ip4 == 0x7f000001u || q->ip4 == 0x7f000002u))
+        return true;
+    static const uint8_t mapped[14] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x7f, 0};
+    if ((family & DS_FAM_IP6) && q->ip6_nibbles == 32 && !memcmp(q->ip6, mapped, 14) &&
+        q->ip6[14] == 0 && (q->ip6[15] == 1 || q->ip6[15] == 2))
+        return true;
+    return (family & DS_FAM_NAME) && q->sublabels == 1 &&
+           ((q->sublen == 5 && !memcmp(q->sub, "\x04test", 5)) ||
+            (q->sublen == 8 && !memcmp(q->sub, "\x07invalid", 8)));
+}
+
+/* $TIMESTAMP expiry: data past its expiry time must not be served. */
+static bool answer_expired(const struct zone *z, const struct zone *gacl)
+{
+    time_t now = time(NULL);
+    return (z->expires && now >= z->expires) || (gacl && gacl->expires && now >= gacl->expires);
+}
+
 static uint32_t answer_ttl(const struct answer_opts *o, uint32_t ttl)
 {
     if (ttl < o->ttl_min)
@@ -234,7 +257,8 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
     if (q.qtype == DNS_TYPE_MAILA || q.qtype == DNS_TYPE_MAILB)
         return answer_rcode(&st, WIRE_RCODE_NOTIMP, stats);
-    if (!z->loaded)
+    const struct zone *gacl = snap->global_acl;
+    if (!z->loaded || (gacl && !gacl->loaded))
         return answer_rcode(&st, WIRE_RCODE_SERVFAIL, stats);
 
     struct ds_query dq;
@@ -248,7 +272,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     struct ds_result acl_res[2];
     enum ds_acl_action acl = DS_ACL_NONE;
     const struct ds_result *acl_listed = NULL;
-    const struct zone *acl_zones[2] = {snap->global_acl, z};
+    const struct zone *acl_zones[2] = {gacl, z};
     for (unsigned k = 0; k < 2; k++) {
         const struct zone *az = acl_zones[k];
         for (unsigned i = 0; az && i < az->nacl; i++) {
@@ -269,7 +293,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     }
     if (acl == DS_ACL_REFUSE)
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
-    if (z->expires && time(NULL) >= z->expires)
+    if ((z->expires || (gacl && gacl->expires)) && answer_expired(z, gacl))
         return answer_rcode(&st, WIRE_RCODE_SERVFAIL, stats);
 
     if (apex_off == 0)
@@ -279,9 +303,11 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         const struct dataset *ds = z->ds[i];
         /* "empty" and "listed" replace what the blocklist datasets say
          * about valid names; generic data answers as usual. */
-        if (acl == DS_ACL_EMPTY && ds->ops->family)
+        bool override = (acl == DS_ACL_EMPTY || acl == DS_ACL_LISTED) && ds->ops->family &&
+                        !answer_test_entry(ds->ops->family, &dq);
+        if (override && acl == DS_ACL_EMPTY)
             continue;
-        if (acl == DS_ACL_LISTED && ds->ops->family) {
+        if (override) {
             if (!acl_answered && answer_valid_name(ds->ops->family, &dq)) {
                 answer_add_result(&st, acl_listed);
                 st.exists = true;

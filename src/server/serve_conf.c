@@ -339,6 +339,14 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
         c->shrink_limit = (unsigned)n;
         return 1;
     }
+    if (!strcmp(key, "acl")) {
+        /* The global ACL, rbldnsd's ":acl:file[,file]". */
+        char spec[1100];
+        snprintf(spec, sizeof(spec), ":acl:%s", value);
+        if (value[0] == '\0' || serve_conf_add_zonespec(c, spec) < 0)
+            return serve_ini_fail(st, line, "bad acl '%s' (want file[,file])%s", value, "");
+        return 1;
+    }
     if (!strcmp(key, "pidfile")) {
         free(c->pidfile);
         c->pidfile = strdup(value);

@@ -56,6 +56,16 @@ static struct dataset *snapshot_prev_dataset(const struct zone *pz, const char *
     return NULL;
 }
 
+/* How logs name a zone; the zone without a name is the global ACL. */
+static const char *snapshot_zone_label(const struct serve_zone_conf *zc)
+{
+    static _Thread_local char buf[NAME_MAXTEXT + 8];
+    if (zc->name[0] == '\0')
+        return "global acl";
+    snprintf(buf, sizeof(buf), "zone %s", zc->name);
+    return buf;
+}
+
 /* The shrink guard: would the new datasets drop more than the zone's
  * shrink limit of the entries the previous data had? Logs the refusal. */
 static bool snapshot_shrinks_too_much(const struct serve_zone_conf *zc, const struct zone *pz,
@@ -99,14 +109,14 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
         rc = dataset_load(zc->specs[i], &zc->ctx, &ds[i], err, sizeof(err));
         if (rc == 0) {
             st->loaded++;
-            log_info("zone %s: loaded %s: %llu entries", zc->name, zc->specs[i],
+            log_info("%s: loaded %s: %llu entries", snapshot_zone_label(zc), zc->specs[i],
                      (unsigned long long)ds[i]->entries);
             continue;
         }
         st->failed++;
         if (prev) {
-            log_error("zone %s: refused new data, still serving the previous data: %s", zc->name,
-                      err);
+            log_error("%s: refused new data, still serving the previous data: %s",
+                      snapshot_zone_label(zc), err);
             dataset_ref(prev);
             ds[i] = prev;
             rc = 0;
@@ -126,8 +136,8 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
                         errsz);
         if (rc < 0 && pz && pz->loaded) {
             /* The zone as a whole broke a limit: keep serving the old one. */
-            log_error("zone %s: refused new data, still serving the previous data: %s", zc->name,
-                      errbuf);
+            log_error("%s: refused new data, still serving the previous data: %s",
+                      snapshot_zone_label(zc), errbuf);
             st->failed++;
             rc = zone_build(zc->name, pz->all, pz->nall, NULL, conf->ttl_default, out, errbuf,
                             errsz);
@@ -141,8 +151,7 @@ out:
     if (rc < 0 && rc != ERR_NOMEM && pz && !pz->loaded) {
         /* Still loading after -q: this zone keeps answering SERVFAIL and
          * is retried at the next check, while the other zones go live. */
-        log_error("zone %s: %s", zc->name, errbuf);
-        st->failed++;
+        log_error("%s: %s", snapshot_zone_label(zc), errbuf);
         rc = zone_build_pending(zc->name, conf->ttl_default, out);
     }
     return rc;
@@ -186,8 +195,15 @@ int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
     if (!s)
         return ERR_NOMEM;
     for (unsigned i = 0; i < conf->nzones; i++) {
-        if (conf->zones[i].name[0] == '\0')
+        if (conf->zones[i].name[0] == '\0') {
+            /* Until the global ACL is loaded no zone may answer. */
+            int rc = zone_build_pending("", conf->ttl_default, &s->global_acl);
+            if (rc < 0) {
+                snapshot_free(s);
+                return rc;
+            }
             continue;
+        }
         int rc = zone_build_pending(conf->zones[i].name, conf->ttl_default, &s->zones[s->nzones]);
         if (rc < 0) {
             snapshot_free(s);

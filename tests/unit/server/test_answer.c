@@ -156,6 +156,22 @@ static void ask(struct reply *r, const char *name, uint16_t type, int edns, uint
 
 static struct reply R;
 
+/* Ask from a client address; returns false when the query was dropped. */
+static bool ask_from(struct reply *r, uint32_t client_ip, const char *name, uint16_t type)
+{
+    uint8_t q[512];
+    size_t qlen = make_query(q, name, type, -1, 0);
+    struct answer_stats st = {0};
+    struct sockaddr_in client = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(client_ip)};
+    r->len = answer_packet(snap, &opts, q, qlen, (struct sockaddr *)&client, false, r->buf,
+                           sizeof(r->buf), &st);
+    if (r->len == 0)
+        return false;
+    r->rcode = r->buf[3] & 0x0f;
+    r->an = wire_get16(r->buf + 6);
+    return true;
+}
+
 static void test_listed_a(void **state)
 {
     (void)state;
@@ -319,6 +335,82 @@ static void test_malformed(void **state)
     assert_int_equal(out[3] & 0x0f, WIRE_RCODE_NOTIMP);
 }
 
+/* ACLs: a global one (rbldnsd's ":acl:file") and the zone's own. */
+static int setup_acl(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/dnsblkit-answer-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_file("a.txt", "192.0.2.1\n");
+    write_file("global.acl", "172.16.0.0/12 :ignore\n"
+                             "198.51.100.0/24 :127.0.0.9:Blocked client $\n"
+                             "0.0.0.0/1 :pass\n");
+    write_file("zone.acl", "192.0.2.0/24 :refuse\n"
+                           "203.0.113.0/24 :empty\n"
+                           "198.51.100.7 :refuse\n");
+    serve_conf_init(&conf);
+    assert_int_equal(serve_conf_add_listen(&conf, "127.0.0.1/53"), 0);
+    char spec[256];
+    snprintf(spec, sizeof(spec), ":acl:%s/global.acl", dir);
+    assert_int_equal(serve_conf_add_zonespec(&conf, spec), 0);
+    add_spec("bl.example", "ip4set", "a.txt");
+    add_spec("bl.example", "acl", "zone.acl");
+    char err[512];
+    assert_int_equal(serve_conf_finish(&conf, err, sizeof(err)), 0);
+    struct snapshot_stats st;
+    if (snapshot_build(&conf, NULL, true, &snap, &st, err, sizeof(err)) != 0)
+        fail_msg("snapshot_build: %s", err);
+    assert_non_null(snap->global_acl);
+    return 0;
+}
+
+static void test_acl_ignore_refuse(void **state)
+{
+    (void)state;
+    assert_false(ask_from(&R, 0xac100001, "1.2.0.192.bl.example", DNS_TYPE_A)); /* 172.16.0.1 */
+    assert_true(ask_from(&R, 0xc0000205, "1.2.0.192.bl.example", DNS_TYPE_A));  /* 192.0.2.5 */
+    assert_int_equal(R.rcode, WIRE_RCODE_REFUSED);
+    /* Global "listed" and zone "refuse": the stronger verdict wins. */
+    assert_true(ask_from(&R, 0xc6336407, "1.2.0.192.bl.example", DNS_TYPE_A));
+    assert_int_equal(R.rcode, WIRE_RCODE_REFUSED);
+    /* No entry: answered normally. */
+    assert_true(ask_from(&R, 0x08080808, "1.2.0.192.bl.example", DNS_TYPE_A));
+    assert_int_equal(R.rcode, WIRE_RCODE_NOERROR);
+    assert_int_equal(R.an, 1);
+}
+
+static void test_acl_listed(void **state)
+{
+    (void)state;
+    const uint32_t client = 0xc6336401; /* 198.51.100.1 */
+    assert_true(ask_from(&R, client, "4.3.2.1.bl.example", DNS_TYPE_A));
+    assert_int_equal(R.rcode, WIRE_RCODE_NOERROR);
+    assert_memory_equal(R.buf + R.len - 4, "\x7f\x00\x00\x09", 4);
+    assert_true(ask_from(&R, client, "4.3.2.1.bl.example", DNS_TYPE_TXT));
+    const char *want = "Blocked client 198.51.100.1";
+    assert_memory_equal(R.buf + R.len - strlen(want), want, strlen(want));
+    /* Only valid blocklist names are "listed"; garbage and partial names
+     * are not, and the RFC 5782 test entries stay right. */
+    assert_true(ask_from(&R, client, "foo.bl.example", DNS_TYPE_A));
+    assert_int_equal(R.rcode, WIRE_RCODE_NXDOMAIN);
+    assert_true(ask_from(&R, client, "1.0.0.127.bl.example", DNS_TYPE_A));
+    assert_int_equal(R.rcode, WIRE_RCODE_NXDOMAIN);
+    assert_true(ask_from(&R, client, "2.0.0.127.bl.example", DNS_TYPE_A));
+    assert_memory_equal(R.buf + R.len - 4, "\x7f\x00\x00\x02", 4);
+}
+
+static void test_acl_empty(void **state)
+{
+    (void)state;
+    const uint32_t client = 0xcb007101; /* 203.0.113.1 */
+    assert_true(ask_from(&R, client, "1.2.0.192.bl.example", DNS_TYPE_A));
+    assert_int_equal(R.rcode, WIRE_RCODE_NXDOMAIN);
+    assert_true(ask_from(&R, client, "2.0.0.127.bl.example", DNS_TYPE_A));
+    assert_int_equal(R.rcode, WIRE_RCODE_NOERROR); /* test entry kept */
+    assert_true(ask_from(&R, client, "bl.example", DNS_TYPE_SOA));
+    assert_int_equal(R.an, 1); /* metadata still answered */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,5 +428,11 @@ int main(void)
         cmocka_unit_test(test_case_echo),
         cmocka_unit_test(test_malformed),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest acl_tests[] = {
+        cmocka_unit_test(test_acl_ignore_refuse),
+        cmocka_unit_test(test_acl_listed),
+        cmocka_unit_test(test_acl_empty),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + cmocka_run_group_tests(acl_tests, setup_acl, teardown);
 }

@@ -109,6 +109,7 @@ static void test_ini_good(void **state)
                             "threads = 3\n"
                             "tcp-idle-timeout = 7\n"
                             "shrink-limit = 30%\n"
+                            "acl = /tmp/global.acl\n"
                             "[zone bl.example]\n"
                             "data = ip4set:/tmp/a\n"
                             "data = dnset:/tmp/b\n"
@@ -129,16 +130,18 @@ static void test_ini_good(void **state)
     assert_int_equal(c.check_interval, 5);
     assert_int_equal(c.threads, 3);
     assert_int_equal(c.tcp_idle, 7);
-    assert_int_equal(c.nzones, 2);
-    assert_int_equal(c.zones[0].nspecs, 2);
-    assert_true(c.zones[0].limits.allow_world);
-    assert_int_equal(c.zones[0].limits.min_prefix4, 12);
-    assert_int_equal(c.zones[0].limits.min_prefix6, 8);
-    assert_int_equal(c.zones[0].limits.max_ip4_total, 1000);
+    assert_int_equal(c.nzones, 3);
+    assert_string_equal(c.zones[0].name, ""); /* the global ACL */
+    assert_string_equal(c.zones[0].specs[0], "acl:/tmp/global.acl");
+    assert_int_equal(c.zones[1].nspecs, 2);
+    assert_true(c.zones[1].limits.allow_world);
+    assert_int_equal(c.zones[1].limits.min_prefix4, 12);
+    assert_int_equal(c.zones[1].limits.min_prefix6, 8);
+    assert_int_equal(c.zones[1].limits.max_ip4_total, 1000);
     assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
-    assert_int_equal(c.zones[0].ctx.default_ttl, 3600);
-    assert_int_equal(c.zones[0].shrink_limit, 30); /* [server]'s default */
-    assert_int_equal(c.zones[1].shrink_limit, 80);
+    assert_int_equal(c.zones[1].ctx.default_ttl, 3600);
+    assert_int_equal(c.zones[1].shrink_limit, 30); /* [server]'s default */
+    assert_int_equal(c.zones[2].shrink_limit, 80);
     serve_conf_free(&c);
     unlink(path);
     free(path);
