@@ -7,6 +7,7 @@
 #include "common/name.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
+#include "data/dnkey.h"
 #include "data/value.h"
 
 #include <stdlib.h>
@@ -54,20 +55,6 @@ static void dnset_destroy(struct dataset *ds)
     vtab_free(s->vt);
     free(s);
     ds->priv = NULL;
-}
-
-/* Write the labels of wire name `w` (len bytes, no root label) in reverse
- * order to out; returns the length (= len). */
-static size_t reverse_labels(const uint8_t *w, size_t len, uint8_t *out)
-{
-    size_t pos = 0, o = len;
-    while (pos < len) {
-        size_t l = (size_t)w[pos] + 1;
-        o -= l;
-        memcpy(out + o, w + pos, l);
-        pos += l;
-    }
-    return len;
 }
 
 static int add_entry(struct dnset *s, const uint8_t *key, size_t klen, uint8_t kind, bool excl,
@@ -152,7 +139,7 @@ static int dnset_line(struct dataset *ds, struct datafile *df, char *line)
             return rc;
     }
 
-    size_t klen = reverse_labels(wire, wlen - 1, key);
+    size_t klen = dnkey_from_name(wire, wlen - 1, key);
     if (plain && (rc = add_entry(s, key, klen, KIND_PLAIN, excl, value)) < 0)
         return rc;
     if (wild && (rc = add_entry(s, key, klen, KIND_WILD, excl, value)) < 0)
@@ -162,20 +149,11 @@ static int dnset_line(struct dataset *ds, struct datafile *df, char *line)
 
 /* Order by key bytes (a key sorts right before its extensions), kind,
  * exclusions first, then file order. */
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-    size_t m = alen < blen ? alen : blen;
-    int r = memcmp(a, b, m);
-    if (r)
-        return r;
-    return alen < blen ? -1 : alen > blen;
-}
-
 static int entry_cmp(const void *pa, const void *pb, void *ctx)
 {
     const struct dnset_entry *a = pa, *b = pb;
     const uint8_t *sort_keys = ctx;
-    int r = key_cmp(sort_keys + a->key_off, a->key_len, sort_keys + b->key_off, b->key_len);
+    int r = dnkey_cmp(sort_keys + a->key_off, a->key_len, sort_keys + b->key_off, b->key_len);
     if (r)
         return r;
     if (a->kind != b->kind)
@@ -225,7 +203,7 @@ static size_t lower_bound(const struct dnset *s, const uint8_t *key, size_t klen
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const struct dnset_entry *e = &s->e[mid];
-        int r = key_cmp(s->keys + e->key_off, e->key_len, key, klen);
+        int r = dnkey_cmp(s->keys + e->key_off, e->key_len, key, klen);
         if (r == 0)
             r = e->kind < kind ? -1 : e->kind > kind;
         if (r < 0)
@@ -311,7 +289,7 @@ static int dnset_query(const struct dataset *ds, const struct ds_query *q, struc
     res->exists = false;
     if (q->sublen == 0 || q->sublen >= NAME_MAXWIRE || s->n == 0)
         return 0;
-    reverse_labels(q->sub, q->sublen, key);
+    dnkey_from_name(q->sub, q->sublen, key);
     bound[0] = 0;
     for (size_t pos = 0; pos < q->sublen && nlab < NAME_MAXLABELS; pos += (size_t)key[pos] + 1)
         bound[++nlab] = pos + (size_t)key[pos] + 1;

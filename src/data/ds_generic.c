@@ -6,6 +6,7 @@
 #include "common/name.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
+#include "data/dnkey.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,18 +87,6 @@ static int buf_append(uint8_t **buf, size_t *len, size_t *cap, const void *src, 
     memcpy(*buf + *len, src, n);
     *len += n;
     return 0;
-}
-
-static size_t reverse_labels(const uint8_t *w, size_t len, uint8_t *out)
-{
-    size_t pos = 0, o = len;
-    while (pos < len) {
-        size_t l = (size_t)w[pos] + 1;
-        o -= l;
-        memcpy(out + o, w + pos, l);
-        pos += l;
-    }
-    return len;
 }
 
 static bool is_blank(char c)
@@ -265,7 +254,7 @@ static int generic_line(struct dataset *ds, struct datafile *df, char *line)
     if (g->n >= UINT32_MAX)
         return ERR_RANGE;
     struct generic_rr *rr = &g->rr[g->n];
-    size_t klen = reverse_labels(wire, wlen - 1, key);
+    size_t klen = dnkey_from_name(wire, wlen - 1, key);
     rr->key_off = 0;
     if (klen && (rc = buf_append(&g->keys, &g->keylen, &g->keycap, key, klen, &rr->key_off)) < 0)
         return rc;
@@ -280,20 +269,11 @@ static int generic_line(struct dataset *ds, struct datafile *df, char *line)
     return 0;
 }
 
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-    size_t m = alen < blen ? alen : blen;
-    int r = m ? memcmp(a, b, m) : 0;
-    if (r)
-        return r;
-    return alen < blen ? -1 : alen > blen;
-}
-
 static int rr_cmp(const void *pa, const void *pb, void *ctx)
 {
     const struct generic_rr *a = pa, *b = pb;
     const uint8_t *keys = ctx;
-    int r = key_cmp(keys + a->key_off, a->key_len, keys + b->key_off, b->key_len);
+    int r = dnkey_cmp(keys + a->key_off, a->key_len, keys + b->key_off, b->key_len);
     if (r)
         return r;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -319,13 +299,13 @@ static int generic_query(const struct dataset *ds, const struct ds_query *q, str
     if (q->sublen >= NAME_MAXWIRE || g->n == 0)
         return 0;
     if (q->sublen)
-        klen = reverse_labels(q->sub, q->sublen, key);
+        klen = dnkey_from_name(q->sub, q->sublen, key);
 
     size_t lo = 0, hi = g->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const struct generic_rr *rr = &g->rr[mid];
-        if (key_cmp(g->keys + rr->key_off, rr->key_len, key, klen) < 0)
+        if (dnkey_cmp(g->keys + rr->key_off, rr->key_len, key, klen) < 0)
             lo = mid + 1;
         else
             hi = mid;
