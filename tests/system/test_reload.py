@@ -203,3 +203,38 @@ def test_made_up_soa_serial_changes_with_the_data(dnsblkit, tmp_path):
     assert wait_for(lambda: listed(srv.port, "10.0.0.2"), timeout=8)
     s2 = serial()
     assert s2 != s1, "serial %d did not change with the data" % s1
+
+
+def _hundred(extra=""):
+    return "".join("10.0.%d.%d\n" % (i // 250, i % 250 + 1) for i in range(100)) + extra
+
+
+def test_shrink_guard_refuses_a_truncated_file(dnsblkit, tmp_path):
+    path = write(tmp_path / "d.txt", _hundred())
+    srv = dnsblkit.start(["bl.example:ip4set:" + path], args=["-c", "0"])
+    assert listed(srv.port, "10.0.0.50")
+    # A truncated file: 10 of 100 entries left (90% dropped, limit 50%).
+    write(path, "".join("10.0.0.%d\n" % i for i in range(1, 11)))
+    touch_later(path)
+    srv.send(signal.SIGHUP)
+    assert wait_for(lambda: "REFUSED new data" in srv.stderr(), timeout=8), srv.stderr()
+    assert "shrink-limit of 50%" in srv.stderr()
+    assert listed(srv.port, "10.0.0.50"), "the previous data must keep serving"
+    # A drop within the limit (100 -> 60) is accepted.
+    write(path, "".join("10.0.0.%d\n" % i for i in range(1, 61)))
+    touch_later(path, 10)
+    srv.send(signal.SIGHUP)
+    assert wait_for(lambda: not listed(srv.port, "10.0.0.70"), timeout=8), srv.stderr()
+    assert listed(srv.port, "10.0.0.60")
+
+
+def test_shrink_limit_from_the_config(dnsblkit, tmp_path):
+    path = write(tmp_path / "d.txt", _hundred())
+    conf = write(tmp_path / "dnsblkit.conf",
+                 "[zone bl.example]\ndata = ip4set:%s\nshrink-limit = 100\n" % path)
+    srv = dnsblkit.start([], args=["-c", "0", "--config", conf])
+    write(path, "10.0.0.1\n")
+    touch_later(path)
+    srv.send(signal.SIGHUP)
+    assert wait_for(lambda: not listed(srv.port, "10.0.0.50"), timeout=8), srv.stderr()
+    assert listed(srv.port, "10.0.0.1")
