@@ -51,6 +51,7 @@ static void dataset_free(struct dataset *ds)
 {
     if (ds->ops->destroy && ds->priv)
         ds->ops->destroy(ds);
+    free(ds->priv);
     for (unsigned i = 0; i < ds->nfiles; i++)
         free(ds->files[i].path);
     free(ds->files);
@@ -69,12 +70,14 @@ int dataset_create(const struct dataset_ops *ops, const struct ds_load_ctx *ctx,
     ds->ctx = ctx;
     ds->ttl = ctx->default_ttl;
     atomic_init(&ds->refs, 1);
-    if (ops->create) {
-        int rc = ops->create(ds);
-        if (rc) {
-            dataset_free(ds);
-            return rc;
-        }
+    int rc = 0;
+    if (ops->priv_size && !(ds->priv = calloc(1, ops->priv_size)))
+        rc = ERR_NOMEM;
+    else if (ops->create)
+        rc = ops->create(ds);
+    if (rc) {
+        dataset_free(ds);
+        return rc;
     }
     *out = ds;
     return 0;

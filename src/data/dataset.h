@@ -112,11 +112,11 @@ enum ds_acl_action {
 };
 
 struct ds_result {
-    bool exists;            /* the name exists: listed, or an empty non-terminal */
-    const char *subject;    /* what '$' in this result's TXT templates stands
-                               for (one of the ds_query texts); set by the
-                               type, defaulted by dataset_query from the
-                               type's family */
+    bool exists;         /* the name exists: listed, or an empty non-terminal */
+    const char *subject; /* what '$' in this result's TXT templates stands
+                            for (one of the ds_query texts); set by the
+                            type, defaulted by dataset_query from the
+                            type's family */
     size_t subject_len;
     enum ds_acl_action acl; /* acl datasets only */
     unsigned nrr;
@@ -163,21 +163,25 @@ struct ds_limits {
 
 /* Everything a loader needs besides the file itself. */
 struct ds_load_ctx {
-    const char *zone;        /* zone name, for messages */
-    uint32_t default_ttl;    /* -t default, used when the data has no $TTL */
+    const char *zone;     /* zone name, for messages */
+    uint32_t default_ttl; /* -t default, used when the data has no $TTL */
     struct ds_limits limits;
-    bool allow_hostbits;     /* -e: accept CIDR blocks with host bits set
-                                (1.2.3.4/24 as 1.2.3.0/24) instead of
-                                refusing them as likely typos */
+    bool allow_hostbits; /* -e: accept CIDR blocks with host bits set
+                            (1.2.3.4/24 as 1.2.3.0/24) instead of
+                            refusing them as likely typos */
 };
 
 /* The per-type operations. A type that takes no data lines of some form
  * returns ERR_INVAL with a message set through datafile_error(). */
 struct dataset_ops {
-    const char *name;    /* "ip4set" */
-    unsigned family;     /* DS_FAM_* bits this type answers (0 for combined/acl) */
-    bool uses_values;    /* lines starting with ':' set the default value */
-    /* Allocate ds->priv. */
+    const char *name; /* "ip4set" */
+    unsigned family;  /* DS_FAM_* bits this type answers (0 for combined/acl) */
+    bool uses_values; /* lines starting with ':' set the default value */
+    /* Bytes of the type's state: dataset_create allocates ds->priv zeroed,
+     * and the dataset frees it after destroy. 0 = none. */
+    size_t priv_size;
+    /* Set up ds->priv, e.g. allocate its tables. When it fails, destroy
+     * is still called, on whatever it had made. */
     int (*create)(struct dataset *ds);
     /* One data line, comments and directives already removed, leading
      * whitespace stripped, trailing newline removed. */
@@ -187,7 +191,7 @@ struct dataset_ops {
     /* Answer a query; see ds_result. Must not allocate or block. Returns 0
      * (res->exists says whether the name exists) or a negative error. */
     int (*query)(const struct dataset *ds, const struct ds_query *q, struct ds_result *res);
-    /* Free ds->priv. */
+    /* Free what create and line allocated in ds->priv (not ds->priv). */
     void (*destroy)(struct dataset *ds);
 };
 

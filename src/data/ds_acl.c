@@ -32,30 +32,19 @@ struct acl {
 
 static int acl_create(struct dataset *ds)
 {
-    struct acl *a = calloc(1, sizeof(*a));
-    if (!a)
-        return ERR_NOMEM;
-    if (btrie_new(&a->ip4) < 0 || btrie_new(&a->ip6) < 0 || vtab_new(&a->vt) < 0) {
-        btrie_free(a->ip4);
-        btrie_free(a->ip6);
-        free(a);
-        return ERR_NOMEM;
-    }
+    struct acl *a = ds->priv;
     a->def_action = ACT_IGNORE;
-    ds->priv = a;
+    if (btrie_new(&a->ip4) < 0 || btrie_new(&a->ip6) < 0 || vtab_new(&a->vt) < 0)
+        return ERR_NOMEM;
     return 0;
 }
 
 static void acl_destroy(struct dataset *ds)
 {
     struct acl *a = ds->priv;
-    if (!a)
-        return;
     btrie_free(a->ip4);
     btrie_free(a->ip6);
     vtab_free(a->vt);
-    free(a);
-    ds->priv = NULL;
 }
 
 /* An action keyword at s, ending at the end, a blank, ':' or a comment;
@@ -246,6 +235,7 @@ const struct dataset_ops ds_acl_ops = {
     .name = "acl",
     .family = 0,
     .uses_values = false, /* ":ignore" and "::1" are not default values */
+    .priv_size = sizeof(struct acl),
     .create = acl_create,
     .line = acl_line,
     .finish = acl_finish,

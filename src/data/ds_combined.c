@@ -51,11 +51,8 @@ struct combined {
 
 static int combined_create(struct dataset *ds)
 {
-    struct combined *c = calloc(1, sizeof(*c));
-    if (!c)
-        return ERR_NOMEM;
+    struct combined *c = ds->priv;
     c->ld.common_ttl = ds->ttl;
-    ds->priv = c;
     return 0;
 }
 
@@ -71,16 +68,12 @@ static void load_state_cleanup(struct combined *c)
 static void combined_destroy(struct dataset *ds)
 {
     struct combined *c = ds->priv;
-    if (!c)
-        return;
     load_state_cleanup(c);
     for (unsigned i = 0; i < c->nsubs; i++)
         dataset_unref(c->subs[i]);
     free(c->subs);
     free(c->zones);
     free(c->links);
-    free(c);
-    ds->priv = NULL;
 }
 
 /* Make room for one more element in a growable array. */
@@ -427,6 +420,7 @@ const struct dataset_ops ds_combined_ops = {
     .name = "combined",
     .family = 0,
     .uses_values = false,
+    .priv_size = sizeof(struct combined),
     .create = combined_create,
     .line = combined_line,
     .finish = combined_finish,

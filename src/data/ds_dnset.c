@@ -34,27 +34,16 @@ struct dnset {
 
 static int dnset_create(struct dataset *ds)
 {
-    struct dnset *s = calloc(1, sizeof(*s));
-    if (!s)
-        return ERR_NOMEM;
-    if (vtab_new(&s->vt) < 0) {
-        free(s);
-        return ERR_NOMEM;
-    }
-    ds->priv = s;
-    return 0;
+    struct dnset *s = ds->priv;
+    return vtab_new(&s->vt);
 }
 
 static void dnset_destroy(struct dataset *ds)
 {
     struct dnset *s = ds->priv;
-    if (!s)
-        return;
     free(s->e);
     free(s->keys);
     vtab_free(s->vt);
-    free(s);
-    ds->priv = NULL;
 }
 
 static int add_entry(struct dnset *s, const uint8_t *key, size_t klen, uint8_t kind, bool excl,
@@ -328,6 +317,7 @@ const struct dataset_ops ds_dnset_ops = {
     .name = "dnset",
     .family = DS_FAM_NAME,
     .uses_values = true,
+    .priv_size = sizeof(struct dnset),
     .create = dnset_create,
     .line = dnset_line,
     .finish = dnset_finish,

@@ -35,34 +35,23 @@ struct generic {
 
 static int generic_create(struct dataset *ds)
 {
-    struct generic *g = calloc(1, sizeof(*g));
-    if (!g)
-        return ERR_NOMEM;
+    struct generic *g = ds->priv;
     /* Non-NULL buffers from the start: apex records add no key bytes. */
     g->keys = malloc(64);
     g->data = malloc(256);
-    if (!g->keys || !g->data) {
-        free(g->keys);
-        free(g->data);
-        free(g);
+    if (!g->keys || !g->data)
         return ERR_NOMEM;
-    }
     g->keycap = 64;
     g->datacap = 256;
-    ds->priv = g;
     return 0;
 }
 
 static void generic_destroy(struct dataset *ds)
 {
     struct generic *g = ds->priv;
-    if (!g)
-        return;
     free(g->rr);
     free(g->keys);
     free(g->data);
-    free(g);
-    ds->priv = NULL;
 }
 
 /* Append n bytes to a growable buffer; *off gets where they went. */
@@ -337,6 +326,7 @@ const struct dataset_ops ds_generic_ops = {
     .name = "generic",
     .family = 0,
     .uses_values = false,
+    .priv_size = sizeof(struct generic),
     .create = generic_create,
     .line = generic_line,
     .finish = generic_finish,

@@ -42,16 +42,8 @@ static uint32_t level_mask(unsigned level)
 
 static int ip4set_create(struct dataset *ds)
 {
-    struct ip4set *s = calloc(1, sizeof(*s));
-    if (!s)
-        return ERR_NOMEM;
-    int rc = vtab_new(&s->vt);
-    if (rc) {
-        free(s);
-        return rc;
-    }
-    ds->priv = s;
-    return 0;
+    struct ip4set *s = ds->priv;
+    return vtab_new(&s->vt);
 }
 
 static void ip4set_destroy(struct dataset *ds)
@@ -60,8 +52,6 @@ static void ip4set_destroy(struct dataset *ds)
     for (unsigned l = 0; l < IP4SET_LEVELS; l++)
         free(s->lv[l].e);
     vtab_free(s->vt);
-    free(s);
-    ds->priv = NULL;
 }
 
 static int level_add(struct ip4set_level *lv, uint32_t addr, uint32_t value)
@@ -317,6 +307,7 @@ const struct dataset_ops ds_ip4set_ops = {
     .name = "ip4set",
     .family = DS_FAM_IP4,
     .uses_values = true,
+    .priv_size = sizeof(struct ip4set),
     .create = ip4set_create,
     .line = ip4set_line,
     .finish = ip4set_finish,

@@ -29,19 +29,9 @@ static void key_of(uint32_t a, uint8_t k[16])
 
 static int ip4trie_create(struct dataset *ds)
 {
-    struct ip4trie *t = calloc(1, sizeof(*t));
-    if (!t)
-        return ERR_NOMEM;
+    struct ip4trie *t = ds->priv;
     int rc = btrie_new(&t->bt);
-    if (rc == 0)
-        rc = vtab_new(&t->vt);
-    if (rc) {
-        btrie_free(t->bt);
-        free(t);
-        return rc;
-    }
-    ds->priv = t;
-    return 0;
+    return rc ? rc : vtab_new(&t->vt);
 }
 
 static void ip4trie_destroy(struct dataset *ds)
@@ -49,8 +39,6 @@ static void ip4trie_destroy(struct dataset *ds)
     struct ip4trie *t = ds->priv;
     btrie_free(t->bt);
     vtab_free(t->vt);
-    free(t);
-    ds->priv = NULL;
 }
 
 static int ip4trie_line(struct dataset *ds, struct datafile *df, char *line)
@@ -156,6 +144,7 @@ const struct dataset_ops ds_ip4trie_ops = {
     .name = "ip4trie",
     .family = DS_FAM_IP4,
     .uses_values = true,
+    .priv_size = sizeof(struct ip4trie),
     .create = ip4trie_create,
     .line = ip4trie_line,
     .finish = ip4trie_finish,

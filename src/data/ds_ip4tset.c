@@ -31,16 +31,8 @@ struct ip4tset {
 
 static int ip4tset_create(struct dataset *ds)
 {
-    struct ip4tset *s = calloc(1, sizeof(*s));
-    if (!s)
-        return ERR_NOMEM;
-    int rc = vtab_new(&s->vt);
-    if (rc) {
-        free(s);
-        return rc;
-    }
-    ds->priv = s;
-    return 0;
+    struct ip4tset *s = ds->priv;
+    return vtab_new(&s->vt);
 }
 
 static void ip4tset_destroy(struct dataset *ds)
@@ -50,8 +42,6 @@ static void ip4tset_destroy(struct dataset *ds)
     free(s->addrs);
     free(s->bucket);
     free(s->low);
-    free(s);
-    ds->priv = NULL;
 }
 
 static int ip4tset_line(struct dataset *ds, struct datafile *df, char *line)
@@ -200,6 +190,7 @@ const struct dataset_ops ds_ip4tset_ops = {
     .name = "ip4tset",
     .family = DS_FAM_IP4,
     .uses_values = false,
+    .priv_size = sizeof(struct ip4tset),
     .create = ip4tset_create,
     .line = ip4tset_line,
     .finish = ip4tset_finish,

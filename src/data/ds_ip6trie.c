@@ -19,27 +19,16 @@ struct ip6trie {
 
 static int ip6trie_create(struct dataset *ds)
 {
-    struct ip6trie *t = calloc(1, sizeof(*t));
-    if (!t)
-        return ERR_NOMEM;
-    if (btrie_new(&t->trie) < 0 || vtab_new(&t->vt) < 0) {
-        btrie_free(t->trie);
-        free(t);
-        return ERR_NOMEM;
-    }
-    ds->priv = t;
-    return 0;
+    struct ip6trie *t = ds->priv;
+    int rc = btrie_new(&t->trie);
+    return rc ? rc : vtab_new(&t->vt);
 }
 
 static void ip6trie_destroy(struct dataset *ds)
 {
     struct ip6trie *t = ds->priv;
-    if (!t)
-        return;
     btrie_free(t->trie);
     vtab_free(t->vt);
-    free(t);
-    ds->priv = NULL;
 }
 
 /* A ":a:txt" line sets the default value, as datafile does for other
@@ -147,6 +136,7 @@ const struct dataset_ops ds_ip6trie_ops = {
     .name = "ip6trie",
     .family = DS_FAM_IP6,
     .uses_values = false, /* value lines are read by ip6trie_line */
+    .priv_size = sizeof(struct ip6trie),
     .create = ip6trie_create,
     .line = ip6trie_line,
     .finish = ip6trie_finish,

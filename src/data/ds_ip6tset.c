@@ -33,27 +33,16 @@ static uint64_t load_be64(const uint8_t *p)
 
 static int ip6tset_create(struct dataset *ds)
 {
-    struct ip6tset *s = calloc(1, sizeof(*s));
-    if (!s)
-        return ERR_NOMEM;
-    if (vtab_new(&s->vt) < 0) {
-        free(s);
-        return ERR_NOMEM;
-    }
-    ds->priv = s;
-    return 0;
+    struct ip6tset *s = ds->priv;
+    return vtab_new(&s->vt);
 }
 
 static void ip6tset_destroy(struct dataset *ds)
 {
     struct ip6tset *s = ds->priv;
-    if (!s)
-        return;
     free(s->nets);
     free(s->excl);
     vtab_free(s->vt);
-    free(s);
-    ds->priv = NULL;
 }
 
 /* Grow *arr (of *cap elements of size sz) so one more fits. */
@@ -248,6 +237,7 @@ const struct dataset_ops ds_ip6tset_ops = {
     .name = "ip6tset",
     .family = DS_FAM_IP6,
     .uses_values = false,
+    .priv_size = sizeof(struct ip6tset),
     .create = ip6tset_create,
     .line = ip6tset_line,
     .finish = ip6tset_finish,
