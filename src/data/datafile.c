@@ -576,6 +576,21 @@ int datafile_value(struct datafile *df, const char *s, struct ds_value *out)
     return 0;
 }
 
+int datafile_intern_value(struct datafile *df, const char *s, struct vtab *vt, uint32_t *idx)
+{
+    struct ds_value v;
+    int rc = datafile_value(df, s, &v);
+    return rc ? rc : vtab_intern(vt, &v, idx);
+}
+
+bool datafile_exclusion(char **line)
+{
+    if (**line != '!')
+        return false;
+    *line = skip_blanks(*line + 1);
+    return true;
+}
+
 /* ":a:txt" line: set the default value for the rest of the file. The text
  * is kept as written and expanded where an entry uses it. */
 static int default_value(struct datafile *df, const char *line)

@@ -20,13 +20,13 @@
 struct datafile {
     const char *path;
     unsigned lineno;
-    struct dataset *ds;         /* the dataset lines are fed to */
-    struct ds_value defval;     /* current default value (":a:txt" line) */
-    char *defval_txt;           /* storage for defval.txt */
+    struct dataset *ds;           /* the dataset lines are fed to */
+    struct ds_value defval;       /* current default value (":a:txt" line) */
+    char *defval_txt;             /* storage for defval.txt */
     char *vars[DATAFILE_MAXVARS]; /* $0..$9 substitution variables */
-    char *base_template;        /* $= base template, NULL if none */
-    uint32_t maxrange4;         /* $MAXRANGE4: largest IPv4 range allowed, 0 = none */
-    char err[DATAFILE_ERRLEN];  /* "path:line: reason" of the first error */
+    char *base_template;          /* $= base template, NULL if none */
+    uint32_t maxrange4;           /* $MAXRANGE4: largest IPv4 range allowed, 0 = none */
+    char err[DATAFILE_ERRLEN];    /* "path:line: reason" of the first error */
 };
 
 /* Set up reader state (defaults: A 127.0.0.2, no TXT) for a dataset. */
@@ -61,5 +61,12 @@ void datafile_warn(struct datafile *df, const char *fmt, ...) __attribute__((for
  * The result's txt points into df-owned scratch storage valid until the
  * next call; intern it with vtab_intern to keep it. */
 int datafile_value(struct datafile *df, const char *s, struct ds_value *out);
+
+/* datafile_value, then store the value in vt: *idx gets its index. */
+int datafile_intern_value(struct datafile *df, const char *s, struct vtab *vt, uint32_t *idx);
+
+/* Whether an entry is an exclusion ("!1.2.3.4"); if it is, *line moves
+ * past the '!' and the blanks after it. */
+bool datafile_exclusion(char **line);
 
 #endif

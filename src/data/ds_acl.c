@@ -113,11 +113,7 @@ static int parse_action(struct acl *a, struct datafile *df, const char *s, uint3
         *out = act;
         return 0;
     }
-    struct ds_value v;
-    int rc = datafile_value(df, s, &v);
-    if (rc < 0)
-        return rc;
-    return vtab_intern(a->vt, &v, out);
+    return datafile_intern_value(df, s, a->vt, out);
 }
 
 static int acl_line(struct dataset *ds, struct datafile *df, char *line)

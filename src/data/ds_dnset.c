@@ -86,18 +86,13 @@ static int add_entry(struct dnset *s, const uint8_t *key, size_t klen, uint8_t k
 static int dnset_line(struct dataset *ds, struct datafile *df, char *line)
 {
     struct dnset *s = ds->priv;
-    bool excl = false, plain = true, wild = false;
+    bool plain = true, wild = false;
     uint8_t wire[NAME_MAXWIRE], key[NAME_MAXWIRE];
     size_t wlen;
     uint32_t value = 0;
     int rc;
 
-    if (*line == '!') {
-        excl = true;
-        line++;
-        while (*line == ' ' || *line == '\t')
-            line++;
-    }
+    bool excl = datafile_exclusion(&line);
     if (line[0] == '.') {
         wild = true;
         line++;
@@ -117,14 +112,7 @@ static int dnset_line(struct dataset *ds, struct datafile *df, char *line)
         return datafile_error(df, "invalid domain name");
 
     if (!excl) {
-        struct ds_value v;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '#' || *p == ';')
-            p += strlen(p); /* a comment after the name: default value */
-        if ((rc = datafile_value(df, p, &v)) < 0)
-            return rc;
-        if ((rc = vtab_intern(s->vt, &v, &value)) < 0)
+        if ((rc = datafile_intern_value(df, p, s->vt, &value)) < 0)
             return rc;
     }
 

@@ -96,18 +96,11 @@ static int ip4set_line(struct dataset *ds, struct datafile *df, char *line)
 {
     struct ip4set *s = ds->priv;
     const struct ds_limits *lim = &ds->ctx->limits;
-    bool exclude = false;
-    char *p = line;
-    if (*p == '!') {
-        exclude = true;
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-    }
+    bool exclude = datafile_exclusion(&line);
     uint32_t first, last;
     int bits;
     const char *end, *why;
-    if (ip4parse_range(p, ds->ctx->allow_hostbits ? IP4PARSE_HOSTBITS : 0, &first, &last, &bits,
+    if (ip4parse_range(line, ds->ctx->allow_hostbits ? IP4PARSE_HOSTBITS : 0, &first, &last, &bits,
                        &end, &why) != 0)
         return datafile_error(df, "%s", why);
 
@@ -122,11 +115,7 @@ static int ip4set_line(struct dataset *ds, struct datafile *df, char *line)
                           df->maxrange4);
             return 0;
         }
-        struct ds_value v;
-        int rc = datafile_value(df, end, &v);
-        if (rc)
-            return rc;
-        rc = vtab_intern(s->vt, &v, &c.value);
+        int rc = datafile_intern_value(df, end, s->vt, &c.value);
         if (rc)
             return rc;
     }

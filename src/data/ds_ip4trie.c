@@ -45,18 +45,11 @@ static int ip4trie_line(struct dataset *ds, struct datafile *df, char *line)
 {
     struct ip4trie *t = ds->priv;
     const struct ds_limits *lim = &ds->ctx->limits;
-    bool exclude = false;
-    char *s = line;
-    if (*s == '!') {
-        exclude = true;
-        s++;
-        while (*s == ' ' || *s == '\t')
-            s++;
-    }
+    bool exclude = datafile_exclusion(&line);
     uint32_t addr;
     unsigned bits;
     const char *end, *why;
-    if (ip4parse_cidr(s, ds->ctx->allow_hostbits ? IP4PARSE_HOSTBITS : 0, &addr, &bits, &end,
+    if (ip4parse_cidr(line, ds->ctx->allow_hostbits ? IP4PARSE_HOSTBITS : 0, &addr, &bits, &end,
                       &why) != 0)
         return datafile_error(df, "%s", why);
 
@@ -70,11 +63,7 @@ static int ip4trie_line(struct dataset *ds, struct datafile *df, char *line)
                           df->maxrange4);
             return 0;
         }
-        struct ds_value v;
-        int rc = datafile_value(df, end, &v);
-        if (rc)
-            return rc;
-        rc = vtab_intern(t->vt, &v, &value);
+        int rc = datafile_intern_value(df, end, t->vt, &value);
         if (rc)
             return rc;
     }

@@ -52,15 +52,9 @@ static int ip4tset_line(struct dataset *ds, struct datafile *df, char *line)
          * of the set answers with the same value. */
         if (s->have_value)
             return 0;
-        struct ds_value v;
-        int rc = datafile_value(df, line, &v);
-        if (rc)
-            return rc;
-        rc = vtab_intern(s->vt, &v, &s->value);
-        if (rc)
-            return rc;
-        s->have_value = true;
-        return 0;
+        int rc = datafile_intern_value(df, line, s->vt, &s->value);
+        s->have_value = rc == 0;
+        return rc;
     }
     uint32_t first, last;
     int bits;

@@ -68,12 +68,7 @@ static int ip6trie_line(struct dataset *ds, struct datafile *df, char *line)
 
     if (line[0] == ':' && line[1] != ':')
         return set_default_value(df, line);
-    bool excl = line[0] == '!';
-    if (excl) {
-        line++;
-        while (*line == ' ' || *line == '\t')
-            line++;
-    }
+    bool excl = datafile_exclusion(&line);
     if (ip6parse_cidr(line, addr, &bits, &end) < 0 || !ip6parse_tail_ok(*end))
         return datafile_error(df, "invalid IPv6 address or range");
     if (ip6parse_mask(addr, bits))
@@ -83,14 +78,7 @@ static int ip6trie_line(struct dataset *ds, struct datafile *df, char *line)
         if (!lim->allow_world && bits < lim->min_prefix6)
             return datafile_error(df, "/%u is shorter than the minimum prefix length /%u", bits,
                                   lim->min_prefix6);
-        struct ds_value v;
-        while (*end == ' ' || *end == '\t')
-            end++;
-        if (*end == '#' || *end == ';')
-            end = ""; /* a comment: the default value */
-        if ((rc = datafile_value(df, end, &v)) < 0)
-            return rc;
-        if ((rc = vtab_intern(t->vt, &v, &value)) < 0)
+        if ((rc = datafile_intern_value(df, end, t->vt, &value)) < 0)
             return rc;
     }
     rc = btrie_insert(t->trie, addr, bits, value, NULL);

@@ -69,23 +69,14 @@ static int ip6tset_line(struct dataset *ds, struct datafile *df, char *line)
 
     if (line[0] == ':') {
         /* rbldnsd keeps the first value line of the whole dataset. */
-        struct ds_value v;
         if (s->has_value)
             return 0;
-        if ((rc = datafile_value(df, line, &v)) < 0)
-            return rc;
-        if ((rc = vtab_intern(s->vt, &v, &s->value)) < 0)
-            return rc;
-        s->has_value = true;
-        return 0;
+        rc = datafile_intern_value(df, line, s->vt, &s->value);
+        s->has_value = rc == 0;
+        return rc;
     }
 
-    bool excl = line[0] == '!';
-    if (excl) {
-        line++;
-        while (*line == ' ' || *line == '\t')
-            line++;
-    }
+    bool excl = datafile_exclusion(&line);
     if (ip6parse_prefix(line, addr, &bits, &end) < 0 || !ip6parse_tail_ok(*end))
         return datafile_error(df, "invalid IPv6 address");
     /* Values after the address are ignored: every entry shares one value. */
