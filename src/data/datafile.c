@@ -591,9 +591,9 @@ bool datafile_exclusion(char **line)
     return true;
 }
 
-/* ":a:txt" line: set the default value for the rest of the file. The text
- * is kept as written and expanded where an entry uses it. */
-static int default_value(struct datafile *df, const char *line)
+/* The text of a default is kept as written and expanded where an entry
+ * uses it, as rbldnsd expands it per answer. */
+int datafile_default_value(struct datafile *df, const char *line)
 {
     struct value_parts p;
     int rc = parse_value(df, line, &p);
@@ -620,6 +620,15 @@ static int default_value(struct datafile *df, const char *line)
     return 0;
 }
 
+/* Whether the dataset's entries are IPv6 addresses: there a line starting
+ * with "::" is an entry ("::1"), not a default value with an empty A, as
+ * in rbldnsd's ip6trie and acl. Other types refuse it as a bad default,
+ * as rbldnsd does ("invalid A RR"). */
+static bool ip6_entries(const struct datafile *df)
+{
+    return df->ds->ops->family & DS_FAM_IP6;
+}
+
 int datafile_feed(struct datafile *df, char *line)
 {
     df->lineno++;
@@ -634,8 +643,8 @@ int datafile_feed(struct datafile *df, char *line)
         return directive(df, s, s + 2);
     if (s[0] == '\0' || s[0] == '#' || s[0] == ';')
         return 0;
-    if (s[0] == ':' && df->ds->ops->uses_values)
-        return default_value(df, s);
+    if (s[0] == ':' && df->ds->ops->uses_values && !(s[1] == ':' && ip6_entries(df)))
+        return datafile_default_value(df, s);
     if (!df->ds->ops->line)
         return datafile_error(df, "dataset type %s takes no data lines", df->ds->ops->name);
     int rc = df->ds->ops->line(df->ds, df, s);

@@ -65,6 +65,12 @@ int datafile_value(struct datafile *df, const char *s, struct ds_value *out);
 /* datafile_value, then store the value in vt: *idx gets its index. */
 int datafile_intern_value(struct datafile *df, const char *s, struct vtab *vt, uint32_t *idx);
 
+/* A default-value line (":a:txt", see datafile_value) sets the default for
+ * the rest of the file: datafile_feed applies it for the types with
+ * uses_values; the types that read their ':' lines themselves (acl) call
+ * this for those that are default values. */
+int datafile_default_value(struct datafile *df, const char *line);
+
 /* Whether an entry is an exclusion ("!1.2.3.4"); if it is, *line moves
  * past the '!' and the blanks after it. */
 bool datafile_exclusion(char **line);

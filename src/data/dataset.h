@@ -176,7 +176,8 @@ struct ds_load_ctx {
 struct dataset_ops {
     const char *name; /* "ip4set" */
     unsigned family;  /* DS_FAM_* bits this type answers (0 for combined/acl) */
-    bool uses_values; /* lines starting with ':' set the default value */
+    bool uses_values; /* lines starting with ':' set the default value,
+                         except "::1" and such in DS_FAM_IP6 types */
     /* Bytes of the type's state: dataset_create allocates ds->priv zeroed,
      * and the dataset frees it after destroy. 0 = none. */
     size_t priv_size;

@@ -68,31 +68,6 @@ static uint32_t keyword(const char *s)
     return 0;
 }
 
-/* A ":a:txt" default line, stored as datafile stores defaults for the
- * types whose value lines it reads itself ("::1" is an address here). */
-static int set_default_value(struct datafile *df, const char *line)
-{
-    struct ds_value v;
-    char *base = df->base_template;
-    df->base_template = NULL; /* the base template is for entries only */
-    int rc = datafile_value(df, line, &v);
-    df->base_template = base;
-    if (rc < 0)
-        return rc;
-    char *txt = NULL;
-    if (v.has_txt) {
-        if (!(txt = malloc((size_t)v.txtlen + 1)))
-            return ERR_NOMEM;
-        memcpy(txt, v.txt, v.txtlen);
-        txt[v.txtlen] = '\0';
-    }
-    free(df->defval_txt);
-    df->defval_txt = txt;
-    df->defval = v;
-    df->defval.txt = txt;
-    return 0;
-}
-
 /* The action or value written after an entry (s past the address). */
 static int parse_action(struct acl *a, struct datafile *df, const char *s, uint32_t *out)
 {
@@ -137,9 +112,11 @@ static int acl_line(struct dataset *ds, struct datafile *df, char *line)
         }
         if (line[0] == '=')
             return datafile_error(df, "invalid acl keyword '%.30s'", line + 1);
-        if ((rc = set_default_value(df, line)) < 0)
+        if ((rc = datafile_default_value(df, line)) < 0)
             return rc;
-        return vtab_intern(a->vt, &df->defval, &a->def_action);
+        /* Entries without a value answer with it, the $= base template
+         * applied as to any entry's value (as rbldnsd does). */
+        return datafile_intern_value(df, "", a->vt, &a->def_action);
     }
 
     rc = ip4parse_cidr(line, 0, &addr, &bits, &end, &why);

@@ -7,9 +7,6 @@
 #include "data/ip6parse.h"
 #include "data/value.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 /* Exclusions are stored as BTRIE_NOVALUE, so a lookup that lands on one
  * means "not listed" and btrie_any_under can skip them. */
 struct ip6trie {
@@ -31,32 +28,6 @@ static void ip6trie_destroy(struct dataset *ds)
     vtab_free(t->vt);
 }
 
-/* A ":a:txt" line sets the default value, as datafile does for other
- * types; ip6trie reads those lines itself because "::1" is an address. */
-static int set_default_value(struct datafile *df, const char *line)
-{
-    struct ds_value v;
-    /* The base template applies to entries, not to the default itself. */
-    char *base = df->base_template;
-    df->base_template = NULL;
-    int rc = datafile_value(df, line, &v);
-    df->base_template = base;
-    if (rc < 0)
-        return rc;
-    char *txt = NULL;
-    if (v.has_txt) {
-        if (!(txt = malloc((size_t)v.txtlen + 1)))
-            return ERR_NOMEM;
-        memcpy(txt, v.txt, v.txtlen);
-        txt[v.txtlen] = '\0';
-    }
-    free(df->defval_txt);
-    df->defval_txt = txt;
-    df->defval = v;
-    df->defval.txt = txt;
-    return 0;
-}
-
 static int ip6trie_line(struct dataset *ds, struct datafile *df, char *line)
 {
     struct ip6trie *t = ds->priv;
@@ -66,8 +37,6 @@ static int ip6trie_line(struct dataset *ds, struct datafile *df, char *line)
     uint32_t value = BTRIE_NOVALUE;
     int rc;
 
-    if (line[0] == ':' && line[1] != ':')
-        return set_default_value(df, line);
     bool excl = datafile_exclusion(&line);
     if (ip6parse_cidr(line, addr, &bits, &end) < 0 || !ip6parse_tail_ok(*end))
         return datafile_error(df, "invalid IPv6 address or range");
@@ -123,7 +92,7 @@ static int ip6trie_query(const struct dataset *ds, const struct ds_query *q, str
 const struct dataset_ops ds_ip6trie_ops = {
     .name = "ip6trie",
     .family = DS_FAM_IP6,
-    .uses_values = false, /* value lines are read by ip6trie_line */
+    .uses_values = true,
     .priv_size = sizeof(struct ip6trie),
     .create = ip6trie_create,
     .line = ip6trie_line,

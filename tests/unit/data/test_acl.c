@@ -164,6 +164,27 @@ static void test_bad_lines(void **state)
     }
 }
 
+/* A default value answers through the $= base template like any value,
+ * its own text inserted as written (checked against rbldnsd). */
+static void test_default_value_and_base_template(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "$= base <$=>", ":5:deflisted $", "127.0.0.0/8", "10.0.0.0/8 :6", NULL,
+    };
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(lines, &ds), 0);
+    from(ds, "127.0.0.1", &l);
+    assert_int_equal(l.res.acl, DS_ACL_LISTED);
+    expect_a(&l.res, 0, 5);
+    expect_txt(&l.res, 1, "base <deflisted $$>");
+    from(ds, "10.1.2.3", &l);
+    expect_a(&l.res, 0, 6);
+    expect_txt(&l.res, 1, "base <deflisted $$>");
+    dataset_unref(ds);
+}
+
 static void test_duplicate_and_maxrange(void **state)
 {
     (void)state;
@@ -187,9 +208,13 @@ static void test_duplicate_and_maxrange(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ipv4_actions),    cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_ipv6_and_mapped), cmocka_unit_test(test_no_client),
-        cmocka_unit_test(test_bad_lines),       cmocka_unit_test(test_duplicate_and_maxrange),
+        cmocka_unit_test(test_ipv4_actions),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_ipv6_and_mapped),
+        cmocka_unit_test(test_no_client),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_duplicate_and_maxrange),
+        cmocka_unit_test(test_default_value_and_base_template),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -277,6 +277,14 @@ static void test_error_bad_a(void **state)
     expect_feed_error(f, "x :0:zero\n", "1: invalid A value in '0:zero'");
 }
 
+/* Outside the IPv6 types a line starting with "::" is still a default
+ * value, a bad one, as rbldnsd says ("invalid A RR"). */
+static void test_error_colon_colon_outside_ip6(void **state)
+{
+    struct fixture *f = *state;
+    expect_feed_error(f, "::1\n", "1: invalid A value in ':1'");
+}
+
 static void test_error_bad_a2(void **state)
 {
     struct fixture *f = *state;
@@ -400,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_bad_a, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_bad_a2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_colon_colon_outside_ip6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_soa, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_type_without_message, setup, teardown),

@@ -93,6 +93,21 @@ static void test_partial_names(void **state)
     dataset_unref(ds);
 }
 
+/* The default is expanded where an entry uses it, so a $n set after the
+ * default line counts (checked against rbldnsd), as in every type. */
+static void test_default_expanded_per_entry(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {":3:foo $1 bar", "$1 VAR", "2001:db8::/32", NULL};
+    struct dataset *ds;
+    struct lookup l;
+    assert_int_equal(load(lines, &ds), 0);
+    lookup_ip6(ds, "2001:db8::1", 32, &l);
+    assert_int_equal(a_octet(&l.res, 0), 3);
+    assert_true(txt_is(&l.res, "foo VAR bar"));
+    dataset_unref(ds);
+}
+
 static void test_duplicate_keeps_first(void **state)
 {
     (void)state;
@@ -151,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_values_and_longest_prefix),
         cmocka_unit_test(test_exclusion),
         cmocka_unit_test(test_partial_names),
+        cmocka_unit_test(test_default_expanded_per_entry),
         cmocka_unit_test(test_duplicate_keeps_first),
         cmocka_unit_test(test_bad_lines),
         cmocka_unit_test(test_min_prefix_limit),
