@@ -113,22 +113,35 @@ static char *next_word(char **sp)
     return w;
 }
 
+/* The decimal number at *sp, at least one digit and at most UINT32_MAX;
+ * *sp moves past it. */
+static int scan_u32(const char **sp, uint32_t *out)
+{
+    const char *s = *sp;
+    uint64_t v = 0;
+    if (!isdigit((unsigned char)*s))
+        return ERR_INVAL;
+    while (isdigit((unsigned char)*s)) {
+        v = v * 10 + (uint64_t)(*s++ - '0');
+        if (v > UINT32_MAX)
+            return ERR_RANGE;
+    }
+    *sp = s;
+    *out = (uint32_t)v;
+    return 0;
+}
+
 /* A time in rbldnsd's units: digits with an optional s/m/h/d/w suffix,
  * possibly repeated ("1h30m"). */
 static int parse_time(const char *s, uint32_t *out)
 {
     uint64_t total = 0;
-    if (!isdigit((unsigned char)*s))
-        return ERR_INVAL;
-    while (*s) {
-        uint64_t v = 0;
-        if (!isdigit((unsigned char)*s))
-            return ERR_INVAL;
-        while (isdigit((unsigned char)*s)) {
-            v = v * 10 + (uint64_t)(*s++ - '0');
-            if (v > UINT32_MAX)
-                return ERR_RANGE;
-        }
+    do {
+        uint32_t n;
+        int rc = scan_u32(&s, &n);
+        if (rc)
+            return rc;
+        uint64_t v = n;
         switch (tolower((unsigned char)*s)) {
         case 's':
             s++;
@@ -157,24 +170,21 @@ static int parse_time(const char *s, uint32_t *out)
         total += v;
         if (total > UINT32_MAX)
             return ERR_RANGE;
-    }
+    } while (*s);
     *out = (uint32_t)total;
     return 0;
 }
 
+/* A whole string of digits, at most UINT32_MAX. */
 static int parse_u32(const char *s, uint32_t *out)
 {
-    uint64_t v = 0;
-    if (!isdigit((unsigned char)*s))
-        return ERR_INVAL;
-    while (isdigit((unsigned char)*s)) {
-        v = v * 10 + (uint64_t)(*s++ - '0');
-        if (v > UINT32_MAX)
-            return ERR_RANGE;
-    }
+    uint32_t v;
+    int rc = scan_u32(&s, &v);
+    if (rc)
+        return rc;
     if (*s)
         return ERR_INVAL;
-    *out = (uint32_t)v;
+    *out = v;
     return 0;
 }
 
