@@ -70,8 +70,8 @@ int main(int argc, char **argv)
         int m = 0;
         for (int i = 0; i < n; i++) {
             if (in[i].msg_len < DNS_HEADER || (bufs[i][2] & 0x80))
-                continue; /* not a query: drop it, as a server would */
-            bufs[i][2] |= 0x80;                        /* QR: this is a response */
+                continue;       /* not a query: drop it, as a server would */
+            bufs[i][2] |= 0x80; /* QR: this is a response */
             bufs[i][3] = (unsigned char)((bufs[i][3] & 0xf0) | 3); /* RCODE NXDOMAIN */
             iov[i].iov_len = in[i].msg_len;
             out[m].msg_hdr = in[i].msg_hdr;
