@@ -784,10 +784,12 @@ def report(args, all_res, reload_res, elapsed, busy, before):
       f"{args.rounds} rounds x {args.seconds} s per server and type; "
       f"load time median of {args.load_runs} starts (fewer, as marked, when "
       f"they took over {args.load_budget:g} s).")
+    p(f"Command: {' '.join(sys.argv)}")
     p(f"Versions: {versions(args.bin)}.")
     p(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}, Linux {platform.release()}. "
-      f"Before the run the machine was {before:.0f}% busy; other processes took "
-      f"{busy:.0f}% of CPU {SERVER_CPU} during the dnsperf runs.")
+      f"Before the run the machine was {before:.0f}% busy; during the dnsperf runs CPU "
+      f"{SERVER_CPU} was busy outside the measured server {busy:.0f}% of the time "
+      f"(other processes, interrupts).")
     p("")
     for ds, types in all_res:
         p(f"### {ds.label}" + (" (/32 entries)" if ds.kind == "hosts" else
