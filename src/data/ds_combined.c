@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/name.h"
+#include "data/array.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
 
@@ -41,11 +42,14 @@ struct comb_load {
 
 struct combined {
     struct dataset **subs;
-    unsigned nsubs, subcap;
+    unsigned nsubs;
+    size_t subcap;
     struct comb_zone *zones;
-    unsigned nzones, zonecap;
+    unsigned nzones;
+    size_t zonecap;
     struct comb_link *links; /* in file order: answers keep that order */
-    unsigned nlinks, linkcap;
+    unsigned nlinks;
+    size_t linkcap;
     struct comb_load ld;
 };
 
@@ -74,20 +78,6 @@ static void combined_destroy(struct dataset *ds)
     free(c->subs);
     free(c->zones);
     free(c->links);
-}
-
-/* Make room for one more element in a growable array. */
-static int grow(void **arr, unsigned *cap, unsigned n, size_t sz)
-{
-    if (n < *cap)
-        return 0;
-    unsigned ncap = *cap ? *cap * 2 : 8;
-    void *p = realloc(*arr, ncap * sz);
-    if (!p)
-        return ERR_NOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
 }
 
 static bool same_text(const char *a, const char *b)
@@ -162,7 +152,7 @@ static int add_zone(struct combined *c, const uint8_t *key, size_t len, unsigned
             return 0;
         }
     }
-    if (grow((void **)&c->zones, &c->zonecap, c->nzones, sizeof(*c->zones)) < 0)
+    if (array_reserve((void **)&c->zones, &c->zonecap, c->nzones + 1, sizeof(*c->zones), 8) < 0)
         return ERR_NOMEM;
     struct comb_zone *z = &c->zones[c->nzones];
     memcpy(z->key, key, len);
@@ -223,7 +213,7 @@ static int new_section(struct dataset *ds, struct combined *c, struct datafile *
     struct dataset *sub;
     if ((rc = dataset_create(ops, ds->ctx, &sub)) < 0)
         return rc;
-    if (grow((void **)&c->subs, &c->subcap, c->nsubs, sizeof(*c->subs)) < 0) {
+    if (array_reserve((void **)&c->subs, &c->subcap, c->nsubs + 1, sizeof(*c->subs), 8) < 0) {
         dataset_unref(sub);
         return ERR_NOMEM;
     }
@@ -239,7 +229,7 @@ static int new_section(struct dataset *ds, struct combined *c, struct datafile *
         unsigned zi;
         if ((rc = add_zone(c, keys[i], lens[i], &zi)) < 0)
             return rc;
-        if (grow((void **)&c->links, &c->linkcap, c->nlinks, sizeof(*c->links)) < 0)
+        if (array_reserve((void **)&c->links, &c->linkcap, c->nlinks + 1, sizeof(*c->links), 8) < 0)
             return ERR_NOMEM;
         c->links[c->nlinks++] = (struct comb_link){.zone = zi, .sub = subidx};
     }

@@ -5,6 +5,7 @@
  * it and every ancestor of a query is a prefix of its key. */
 #include "common/err.h"
 #include "common/name.h"
+#include "data/array.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
 #include "data/dnkey.h"
@@ -49,26 +50,12 @@ static void dnset_destroy(struct dataset *ds)
 static int add_entry(struct dnset *s, const uint8_t *key, size_t klen, uint8_t kind, bool excl,
                      uint32_t value)
 {
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        struct dnset_entry *p = realloc(s->e, ncap * sizeof(*p));
-        if (!p)
-            return ERR_NOMEM;
-        s->e = p;
-        s->cap = ncap;
-    }
+    if (array_reserve((void **)&s->e, &s->cap, s->n + 1, sizeof(*s->e), 64) < 0)
+        return ERR_NOMEM;
     if (s->n >= UINT32_MAX || s->keylen + klen > UINT32_MAX)
         return ERR_RANGE;
-    if (s->keylen + klen > s->keycap) {
-        size_t ncap = s->keycap ? s->keycap * 2 : 4096;
-        while (ncap < s->keylen + klen)
-            ncap *= 2;
-        uint8_t *p = realloc(s->keys, ncap);
-        if (!p)
-            return ERR_NOMEM;
-        s->keys = p;
-        s->keycap = ncap;
-    }
+    if (array_reserve((void **)&s->keys, &s->keycap, s->keylen + klen, 1, 4096) < 0)
+        return ERR_NOMEM;
     memcpy(s->keys + s->keylen, key, klen);
     s->e[s->n] = (struct dnset_entry){
         .key_off = (uint32_t)s->keylen,

@@ -4,6 +4,7 @@
 #include "common/addr.h"
 #include "common/err.h"
 #include "common/name.h"
+#include "data/array.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
 #include "data/dnkey.h"
@@ -63,16 +64,8 @@ static int buf_append(uint8_t **buf, size_t *len, size_t *cap, const void *src, 
     *off = (uint32_t)*len;
     if (n == 0)
         return 0;
-    if (*len + n > *cap) {
-        size_t ncap = *cap ? *cap * 2 : 1024;
-        while (ncap < *len + n)
-            ncap *= 2;
-        uint8_t *p = realloc(*buf, ncap);
-        if (!p)
-            return ERR_NOMEM;
-        *buf = p;
-        *cap = ncap;
-    }
+    if (array_reserve((void **)buf, cap, *len + n, 1, 1024) < 0)
+        return ERR_NOMEM;
     memcpy(*buf + *len, src, n);
     *len += n;
     return 0;
@@ -232,14 +225,8 @@ static int generic_line(struct dataset *ds, struct datafile *df, char *line)
         return datafile_error(df, "unsupported record type '%s' (A, AAAA, TXT, MX)", tname);
     }
 
-    if (g->n == g->cap) {
-        size_t ncap = g->cap ? g->cap * 2 : 16;
-        struct generic_rr *p = realloc(g->rr, ncap * sizeof(*p));
-        if (!p)
-            return ERR_NOMEM;
-        g->rr = p;
-        g->cap = ncap;
-    }
+    if (array_reserve((void **)&g->rr, &g->cap, g->n + 1, sizeof(*g->rr), 16) < 0)
+        return ERR_NOMEM;
     if (g->n >= UINT32_MAX)
         return ERR_RANGE;
     struct generic_rr *rr = &g->rr[g->n];

@@ -4,6 +4,7 @@
  * specific level holding the address decides, and there every value listed
  * for that block is returned unless one of its entries is an exclusion. */
 #include "common/err.h"
+#include "data/array.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
 #include "data/ip4parse.h"
@@ -56,14 +57,8 @@ static void ip4set_destroy(struct dataset *ds)
 
 static int level_add(struct ip4set_level *lv, uint32_t addr, uint32_t value)
 {
-    if (lv->n == lv->cap) {
-        size_t ncap = lv->cap ? lv->cap * 2 : 256;
-        struct ip4set_entry *ne = realloc(lv->e, ncap * sizeof(*ne));
-        if (!ne)
-            return ERR_NOMEM;
-        lv->e = ne;
-        lv->cap = ncap;
-    }
+    if (array_reserve((void **)&lv->e, &lv->cap, lv->n + 1, sizeof(*lv->e), 256) < 0)
+        return ERR_NOMEM;
     lv->e[lv->n].addr = addr;
     lv->e[lv->n].value = value;
     lv->n++;
@@ -219,13 +214,7 @@ static int ip4set_finish(struct dataset *ds)
                     lv->e[w++] = lv->e[r];
             lv->n = w;
         }
-        if (lv->n && lv->n < lv->cap) {
-            struct ip4set_entry *ne = realloc(lv->e, lv->n * sizeof(*ne));
-            if (ne) {
-                lv->e = ne;
-                lv->cap = lv->n;
-            }
-        }
+        array_shrink((void **)&lv->e, &lv->cap, lv->n, sizeof(*lv->e));
         ds->entries += lv->n;
         ds->mem_bytes += lv->cap * sizeof(*lv->e);
     }

@@ -6,6 +6,7 @@
  * lookup touches the table and one short bucket instead of ~20 random
  * cache lines. */
 #include "common/err.h"
+#include "data/array.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
 #include "data/ip4parse.h"
@@ -65,14 +66,8 @@ static int ip4tset_line(struct dataset *ds, struct datafile *df, char *line)
         return datafile_error(df, "ip4tset takes single IPv4 addresses only");
     /* Anything after the address is a value, which ip4tset ignores like
      * rbldnsd does: all entries share the dataset's one value. */
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 1024;
-        uint32_t *na = realloc(s->addrs, ncap * sizeof(*na));
-        if (!na)
-            return ERR_NOMEM;
-        s->addrs = na;
-        s->cap = ncap;
-    }
+    if (array_reserve((void **)&s->addrs, &s->cap, s->n + 1, sizeof(*s->addrs), 1024) < 0)
+        return ERR_NOMEM;
     s->addrs[s->n++] = first;
     return 0;
 }
@@ -118,12 +113,8 @@ static int ip4tset_finish(struct dataset *ds)
         free(s->addrs);
         s->addrs = NULL;
         s->cap = 0;
-    } else if (s->n && s->n < s->cap) {
-        uint32_t *na = realloc(s->addrs, s->n * sizeof(*na));
-        if (na) {
-            s->addrs = na;
-            s->cap = s->n;
-        }
+    } else {
+        array_shrink((void **)&s->addrs, &s->cap, s->n, sizeof(*s->addrs));
     }
     ds->entries = s->n;
     ds->ip4_total = s->n;

@@ -1,6 +1,7 @@
 /* The ip6tset dataset type: a set of IPv6 /64 networks sharing one value,
  * with single /128 addresses excluded, kept as sorted arrays. */
 #include "common/err.h"
+#include "data/array.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
 #include "data/ip6parse.h"
@@ -45,20 +46,6 @@ static void ip6tset_destroy(struct dataset *ds)
     vtab_free(s->vt);
 }
 
-/* Grow *arr (of *cap elements of size sz) so one more fits. */
-static int grow(void **arr, size_t *cap, size_t n, size_t sz)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    void *p = realloc(*arr, ncap * sz);
-    if (!p)
-        return ERR_NOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 static int ip6tset_line(struct dataset *ds, struct datafile *df, char *line)
 {
     struct ip6tset *s = ds->priv;
@@ -83,7 +70,8 @@ static int ip6tset_line(struct dataset *ds, struct datafile *df, char *line)
     if (excl) {
         if (bits != 128)
             return datafile_error(df, "an ip6tset exclusion must be a full address (128 bits)");
-        if ((rc = grow((void **)&s->excl, &s->exclcap, s->nexcl, sizeof(*s->excl))) < 0)
+        if ((rc = array_reserve((void **)&s->excl, &s->exclcap, s->nexcl + 1, sizeof(*s->excl),
+                                64)) < 0)
             return rc;
         s->excl[s->nexcl].hi = load_be64(addr);
         s->excl[s->nexcl].lo = load_be64(addr + 8);
@@ -95,7 +83,7 @@ static int ip6tset_line(struct dataset *ds, struct datafile *df, char *line)
     if (!ds->ctx->limits.allow_world && ds->ctx->limits.min_prefix6 > 64)
         return datafile_error(df, "/64 is shorter than the minimum prefix length /%u",
                               ds->ctx->limits.min_prefix6);
-    if ((rc = grow((void **)&s->nets, &s->netcap, s->nnets, sizeof(*s->nets))) < 0)
+    if ((rc = array_reserve((void **)&s->nets, &s->netcap, s->nnets + 1, sizeof(*s->nets), 64)) < 0)
         return rc;
     s->nets[s->nnets++] = load_be64(addr);
     return 0;
