@@ -1,43 +1,34 @@
 /* The ip4trie dataset type: IPv4 CIDR blocks with per-entry values and
- * exclusions, answered by longest-prefix match in a btrie. */
+ * exclusions, longest prefix winning. The blocks are flattened into
+ * disjoint intervals when loading ends (ip4map), which takes a quarter of
+ * the memory of a trie and answers with one table step and a short
+ * bisection. */
 #include "common/err.h"
-#include "data/btrie.h"
+#include "common/log.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
+#include "data/ip4map.h"
 #include "data/ip4parse.h"
 #include "data/value.h"
 
-#include <stdlib.h>
-
-/* Exclusions are stored with this value. */
-#define IP4TRIE_EXCLUDED BTRIE_NOVALUE
-
 struct ip4trie {
-    struct btrie *bt;
+    struct ip4map_builder b; /* while loading */
+    struct ip4map map;
     struct vtab *vt;
 };
-
-static void key_of(uint32_t a, uint8_t k[16])
-{
-    k[0] = (uint8_t)(a >> 24);
-    k[1] = (uint8_t)(a >> 16);
-    k[2] = (uint8_t)(a >> 8);
-    k[3] = (uint8_t)a;
-    for (int i = 4; i < 16; i++)
-        k[i] = 0;
-}
 
 static int ip4trie_create(struct dataset *ds)
 {
     struct ip4trie *t = ds->priv;
-    int rc = btrie_new(&t->bt);
-    return rc ? rc : vtab_new(&t->vt);
+    ip4map_builder_init(&t->b);
+    return vtab_new(&t->vt);
 }
 
 static void ip4trie_destroy(struct dataset *ds)
 {
     struct ip4trie *t = ds->priv;
-    btrie_free(t->bt);
+    ip4map_builder_free(&t->b);
+    ip4map_free(&t->map);
     vtab_free(t->vt);
 }
 
@@ -53,7 +44,7 @@ static int ip4trie_line(struct dataset *ds, struct datafile *df, char *line)
                       &why) != 0)
         return datafile_error(df, "%s", why);
 
-    uint32_t value = IP4TRIE_EXCLUDED;
+    uint32_t value = IP4MAP_NONE;
     if (!exclude) {
         if (!lim->allow_world && bits < lim->min_prefix4)
             return datafile_error(df, "entry shorter than /%u refused", lim->min_prefix4);
@@ -67,64 +58,42 @@ static int ip4trie_line(struct dataset *ds, struct datafile *df, char *line)
         if (rc)
             return rc;
     }
-    uint8_t k[16];
-    uint32_t old;
-    key_of(addr, k);
-    int rc = btrie_insert(t->bt, k, bits, value, &old);
-    if (rc == ERR_EXISTS) {
-        /* The first entry for a prefix wins; say so rather than guess. */
-        datafile_warn(df, "duplicate entry for this prefix, keeping the first one");
-        return 0;
-    }
-    return rc;
-}
-
-/* Count listed addresses: each stored prefix changes the state of all
- * addresses below it from its parent's to its own, so the total is the
- * sum of those changes. */
-static int count_cb(const uint8_t key[16], unsigned bits, uint32_t value, const uint32_t *parent,
-                    void *arg)
-{
-    int64_t *total = arg;
-    int now = value != IP4TRIE_EXCLUDED;
-    int before = parent && *parent != IP4TRIE_EXCLUDED;
-    (void)key;
-    *total += (int64_t)(now - before) * ((int64_t)1 << (32 - bits));
-    return 0;
+    return ip4map_builder_add(&t->b, addr, bits, value);
 }
 
 static int ip4trie_finish(struct dataset *ds)
 {
     struct ip4trie *t = ds->priv;
-    int64_t total = 0;
-    btrie_shrink(t->bt);
-    btrie_walk(t->bt, count_cb, &total);
-    ds->ip4_total = total > 0 ? (uint64_t)total : 0;
-    ds->entries = btrie_count(t->bt);
-    ds->mem_bytes = sizeof(*t) + btrie_bytes(t->bt) + vtab_bytes(t->vt);
+    size_t given = t->b.n;
+    int rc = ip4map_build(&t->b, &t->map);
+    if (rc)
+        return rc;
+    if (t->b.duplicates)
+        /* As in rbldnsd the first entry for a prefix wins; say so. */
+        log_warning("%s: %zu duplicate entries for the same prefix ignored (the first kept)",
+                    ds->spec, t->b.duplicates);
+    ds->entries = given - t->b.duplicates;
+    ds->ip4_total = t->map.listed;
+    ds->mem_bytes = sizeof(*t) + ip4map_bytes(&t->map) + vtab_bytes(t->vt);
     return 0;
 }
 
 static int ip4trie_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
 {
     const struct ip4trie *t = ds->priv;
-    uint8_t k[16];
-    uint32_t v;
     if (q->ip4_octets == 0)
         return 0;
-    key_of(q->ip4, k);
     if (q->ip4_octets == 4) {
-        if (!btrie_lookup(t->bt, k, 32, &v, NULL) || v == IP4TRIE_EXCLUDED)
+        uint32_t v;
+        if (!ip4map_lookup(&t->map, q->ip4, &v))
             return 0;
         res->exists = true;
         int rc = vtab_emit(t->vt, v, ds->ttl, res);
         return rc == ERR_SPACE ? 0 : rc;
     }
-    /* A partial name exists when listed addresses lie below it: a listed
-     * block inside it, or a listed block containing all of it. */
-    unsigned bits = 8 * q->ip4_octets;
-    if (btrie_any_under(t->bt, k, bits, IP4TRIE_EXCLUDED) ||
-        (btrie_lookup(t->bt, k, bits, &v, NULL) && v != IP4TRIE_EXCLUDED))
+    /* A partial name exists when a listed address lies below it. */
+    uint32_t span = (uint32_t)((1ull << (32 - 8 * q->ip4_octets)) - 1);
+    if (ip4map_any(&t->map, q->ip4, q->ip4 + span))
         res->exists = true;
     return 0;
 }
