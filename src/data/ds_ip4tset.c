@@ -4,12 +4,19 @@
  * 16 bits: a 65537-entry offset table plus the lower 16 bits of each
  * address, so an address costs a little over 2 bytes instead of 4, and a
  * lookup touches the table and one short bucket instead of ~20 random
- * cache lines. */
+ * cache lines.
+ *
+ * Loading goes through a fixed staging buffer: when it fills, it is
+ * sorted and merged into the split form in place, from the back. So the
+ * set never exists in the 4-byte form at full size, and a reload of a big
+ * list needs little more than the final 2 bytes per address next to the
+ * data being replaced. */
 #include "common/err.h"
 #include "data/array.h"
 #include "data/datafile.h"
 #include "data/dataset.h"
 #include "data/ip4parse.h"
+#include "data/sort32.h"
 #include "data/value.h"
 
 #include <stdlib.h>
@@ -19,12 +26,16 @@
  * the 2 bytes per address it saves. */
 #define IP4TSET_SPLIT_MIN 131072
 #define IP4TSET_BUCKETS 65536
+/* Addresses staged before a merge: 2 MiB, plus as much scratch. */
+#define IP4TSET_STAGE 524288
 
 struct ip4tset {
-    uint32_t *addrs; /* while loading, and for small sets */
-    size_t n, cap;
+    uint32_t *addrs;  /* staging while loading; the whole set when small */
+    size_t n, cap;    /* n: entries in the split form, or in addrs when small */
+    size_t staged;    /* entries waiting in addrs while loading */
     uint32_t *bucket; /* split form: entries of upper half h are */
     uint16_t *low;    /* low[bucket[h] .. bucket[h+1]-1], sorted */
+    size_t lowcap;
     struct vtab *vt;
     bool have_value; /* the first ':' line of the dataset sets the value */
     uint32_t value;
@@ -43,6 +54,74 @@ static void ip4tset_destroy(struct dataset *ds)
     free(s->addrs);
     free(s->bucket);
     free(s->low);
+}
+
+/* Sort the staged addresses and merge them into the split form. Both are
+ * sorted, so a backward merge bucket by bucket moves every old entry at
+ * most once and never over one not yet moved; duplicates are kept here
+ * and dropped by ip4tset_unique at the end. */
+static int ip4tset_merge(struct ip4tset *s)
+{
+    size_t m = s->staged;
+    uint32_t *stage = s->addrs;
+    if (m == 0)
+        return 0;
+    uint32_t *tmp = malloc(m * sizeof(*tmp));
+    if (!tmp)
+        return ERR_NOMEM;
+    sort32_radix(stage, tmp, m);
+    free(tmp);
+    if (!s->bucket) {
+        s->bucket = calloc(IP4TSET_BUCKETS + 1, sizeof(*s->bucket));
+        if (!s->bucket)
+            return ERR_NOMEM;
+    }
+    if (array_reserve((void **)&s->low, &s->lowcap, s->n + m, sizeof(*s->low), m) < 0)
+        return ERR_NOMEM;
+    /* Walk the buckets from the top; `si` is one past the staged entries
+     * not merged yet, `shift` how many of them sort below this bucket. */
+    size_t si = m, shift = m;
+    for (uint32_t h = IP4TSET_BUCKETS; h-- > 0 && shift > 0;) {
+        size_t ob = s->bucket[h], oe = s->bucket[h + 1];
+        size_t sb = si;
+        while (sb > 0 && stage[sb - 1] >> 16 == h)
+            sb--;
+        size_t add = si - sb;
+        shift -= add;
+        /* Old entries [ob, oe) and staged [sb, si) go to
+         * [ob + shift, oe + shift + add). */
+        size_t d = oe + shift + add, o = oe, t = si;
+        while (t > sb) {
+            uint16_t sl = (uint16_t)stage[t - 1];
+            if (o > ob && s->low[o - 1] > sl)
+                s->low[--d] = s->low[--o];
+            else
+                s->low[--d] = sl, t--;
+        }
+        if (shift > 0)
+            while (o > ob)
+                s->low[--d] = s->low[--o];
+        si = sb;
+        s->bucket[h + 1] = (uint32_t)(oe + shift + add);
+    }
+    s->n += m;
+    s->staged = 0;
+    return 0;
+}
+
+/* Drop duplicate addresses from the split form, bucket by bucket. */
+static void ip4tset_unique(struct ip4tset *s)
+{
+    size_t w = 0;
+    for (uint32_t h = 0; h < IP4TSET_BUCKETS; h++) {
+        size_t b = s->bucket[h], e = s->bucket[h + 1];
+        s->bucket[h] = (uint32_t)w;
+        for (size_t r = b; r < e; r++)
+            if (r == b || s->low[r] != s->low[r - 1])
+                s->low[w++] = s->low[r];
+    }
+    s->bucket[IP4TSET_BUCKETS] = (uint32_t)w;
+    s->n = w;
 }
 
 static int ip4tset_line(struct dataset *ds, struct datafile *df, char *line)
@@ -66,16 +145,15 @@ static int ip4tset_line(struct dataset *ds, struct datafile *df, char *line)
         return datafile_error(df, "ip4tset takes single IPv4 addresses only");
     /* Anything after the address is a value, which ip4tset ignores like
      * rbldnsd does: all entries share the dataset's one value. */
-    if (array_reserve((void **)&s->addrs, &s->cap, s->n + 1, sizeof(*s->addrs), 1024) < 0)
+    if (s->staged == IP4TSET_STAGE) {
+        int rc = ip4tset_merge(s);
+        if (rc)
+            return rc;
+    }
+    if (array_reserve((void **)&s->addrs, &s->cap, s->staged + 1, sizeof(*s->addrs), 1024) < 0)
         return ERR_NOMEM;
-    s->addrs[s->n++] = first;
+    s->addrs[s->staged++] = first;
     return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int ip4tset_finish(struct dataset *ds)
@@ -88,33 +166,29 @@ static int ip4tset_finish(struct dataset *ds)
             return rc;
         s->have_value = true;
     }
-    if (s->n > 1) {
-        qsort(s->addrs, s->n, sizeof(*s->addrs), cmp_u32);
-        size_t w = 1;
-        for (size_t r = 1; r < s->n; r++)
-            if (s->addrs[r] != s->addrs[w - 1])
-                s->addrs[w++] = s->addrs[r];
-        s->n = w;
-    }
-    if (s->n >= IP4TSET_SPLIT_MIN) {
-        s->bucket = malloc((IP4TSET_BUCKETS + 1) * sizeof(*s->bucket));
-        s->low = malloc(s->n * sizeof(*s->low));
-        if (!s->bucket || !s->low)
-            return ERR_NOMEM;
-        size_t i = 0;
-        for (uint32_t h = 0; h < IP4TSET_BUCKETS; h++) {
-            s->bucket[h] = (uint32_t)i;
-            while (i < s->n && s->addrs[i] >> 16 == h) {
-                s->low[i] = (uint16_t)s->addrs[i];
-                i++;
-            }
-        }
-        s->bucket[IP4TSET_BUCKETS] = (uint32_t)s->n;
+    if (s->bucket || s->staged >= IP4TSET_SPLIT_MIN) {
+        int rc = ip4tset_merge(s);
+        if (rc)
+            return rc;
+        ip4tset_unique(s);
         free(s->addrs);
         s->addrs = NULL;
         s->cap = 0;
+        array_shrink((void **)&s->low, &s->lowcap, s->n ? s->n : 1, sizeof(*s->low));
     } else {
-        array_shrink((void **)&s->addrs, &s->cap, s->n, sizeof(*s->addrs));
+        /* Small: the staging buffer is the set. */
+        s->n = s->staged;
+        s->staged = 0;
+        if (s->n > 1) {
+            uint32_t *tmp = malloc(s->n * sizeof(*tmp));
+            if (!tmp)
+                return ERR_NOMEM;
+            sort32_radix(s->addrs, tmp, s->n);
+            free(tmp);
+            s->n = sort32_unique(s->addrs, s->n);
+        }
+        if (s->n)
+            array_shrink((void **)&s->addrs, &s->cap, s->n, sizeof(*s->addrs));
     }
     ds->entries = s->n;
     ds->ip4_total = s->n;

@@ -47,16 +47,14 @@ static int cmp_u32(const void *a, const void *b)
 /* A set large enough for the split (16+16 bit) form answers exactly like
  * a plain sorted list, for full addresses and for partial names, and uses
  * less than rbldnsd's 4 bytes per address (2 bytes + a 256 KiB table). */
-static void test_large_split_form(void **state)
+static void check_large_set(size_t N)
 {
-    (void)state;
-    enum { N = 200000 };
     uint32_t *ref = malloc(N * sizeof(*ref));
     assert_non_null(ref);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
     uint32_t x = 12345;
-    for (int i = 0; i < N; i++) {
+    for (size_t i = 0; i < N; i++) {
         /* xorshift: addresses spread over the space, clustered enough that
          * some /24s and /16s hold several */
         x ^= x << 13;
@@ -68,6 +66,10 @@ static void test_large_split_form(void **state)
         ref[i] = a;
         fprintf(fp, "%u.%u.%u.%u\n", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
     }
+    /* Repeats of early entries, so that duplicates meet across merges. */
+    for (size_t i = 0; i < N; i += 997)
+        fprintf(fp, "%u.%u.%u.%u\n", ref[i] >> 24, (ref[i] >> 16) & 255, (ref[i] >> 8) & 255,
+                ref[i] & 255);
     fclose(fp);
     qsort(ref, N, sizeof(*ref), cmp_u32);
     size_t n = 0;
@@ -119,6 +121,20 @@ static void test_large_split_form(void **state)
     assert_true(ask(ds, rev)->exists);
     dataset_unref(ds);
     free(ref);
+}
+
+static void test_large_split_form(void **state)
+{
+    (void)state;
+    check_large_set(200000); /* split form, built in one merge */
+}
+
+/* More than the staging buffer holds: several merges into the split form,
+ * with addresses of later batches sorting between earlier ones. */
+static void test_large_set_merged(void **state)
+{
+    (void)state;
+    check_large_set(1300000);
 }
 
 static void test_default_value(void **state)
@@ -192,6 +208,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_lines, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_total_guard, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_large_split_form, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_large_set_merged, setup_tmpdir, teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
