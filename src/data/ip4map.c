@@ -35,15 +35,44 @@ int ip4map_builder_add(struct ip4map_builder *b, uint32_t start, unsigned bits, 
     return 0;
 }
 
-/* Containing prefixes first: by start, then shorter, then input order. */
-static int ip4map_cmp(const void *x, const void *y)
+/* One stable counting pass by a digit of the prefixes. */
+static void ip4map_pass(const struct ip4map_prefix *src, struct ip4map_prefix *dst, size_t n,
+                        unsigned shift, bool by_bits, size_t *count)
 {
-    const struct ip4map_prefix *a = x, *b = y;
-    if (a->start != b->start)
-        return a->start < b->start ? -1 : 1;
-    if (a->bits != b->bits)
-        return a->bits < b->bits ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
+    memset(count, 0, 65536 * sizeof(*count));
+    for (size_t i = 0; i < n; i++)
+        count[by_bits ? src[i].bits : (src[i].start >> shift) & 0xffff]++;
+    size_t sum = 0;
+    for (size_t d = 0; d < 65536; d++) {
+        size_t c = count[d];
+        count[d] = sum;
+        sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[count[by_bits ? src[i].bits : (src[i].start >> shift) & 0xffff]++] = src[i];
+}
+
+/* Containing prefixes first: by start, then shorter, then input order
+ * (radix passes are stable and the prefixes arrive in input order). */
+static int ip4map_sort(struct ip4map_builder *b)
+{
+    if (b->n < 2)
+        return 0;
+    struct ip4map_prefix *tmp = malloc(b->n * sizeof(*tmp));
+    size_t *count = malloc(65536 * sizeof(*count));
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return ERR_NOMEM;
+    }
+    ip4map_pass(b->p, tmp, b->n, 0, true, count);
+    ip4map_pass(tmp, b->p, b->n, 0, false, count);
+    ip4map_pass(b->p, tmp, b->n, 16, false, count);
+    free(b->p);
+    b->p = tmp;
+    b->cap = b->n;
+    free(count);
+    return 0;
 }
 
 static uint64_t ip4map_end(const struct ip4map_prefix *p)
@@ -110,7 +139,7 @@ int ip4map_build(struct ip4map_builder *b, struct ip4map *out)
     unsigned depth = 0;
     uint64_t cur = 0;
     int rc = 0;
-    qsort(b->p, b->n, sizeof(*b->p), ip4map_cmp);
+    rc = ip4map_sort(b);
     for (size_t i = 0; i < b->n && rc == 0; i++) {
         struct ip4map_prefix *p = &b->p[i];
         if (i > 0 && p->start == b->p[i - 1].start && p->bits == b->p[i - 1].bits) {

@@ -14,6 +14,7 @@ struct vtab {
     uint32_t *hash; /* slots hold index + 1; 0 = empty */
     uint32_t hcap;  /* power of two */
     size_t txtbytes;
+    uint32_t last; /* index + 1 of the value interned last, 0 = none */
 };
 
 static uint32_t value_hash(const struct ds_value *v)
@@ -82,7 +83,23 @@ static int rehash(struct vtab *vt)
     return 0;
 }
 
+static int vtab_intern_hashed(struct vtab *vt, const struct ds_value *v, uint32_t *idx);
+
 int vtab_intern(struct vtab *vt, const struct ds_value *v, uint32_t *idx)
+{
+    /* Data files give most entries the value of the entry before (the
+     * default): a compare is cheaper than hashing the text again. */
+    if (vt->last && value_equal(&vt->vals[vt->last - 1], v)) {
+        *idx = vt->last - 1;
+        return 0;
+    }
+    int rc = vtab_intern_hashed(vt, v, idx);
+    if (rc == 0)
+        vt->last = *idx + 1;
+    return rc;
+}
+
+static int vtab_intern_hashed(struct vtab *vt, const struct ds_value *v, uint32_t *idx)
 {
     /* Keep the table at most half full so probes stay short and end. */
     if ((size_t)(vt->n + 1) * 2 > vt->hcap) {
