@@ -22,6 +22,18 @@
 
 struct btrie;
 
+/* The key of an IPv4 address given in host order: its 4 bytes in network
+ * order, zero-padded to the 16 bytes every key may be read as. */
+static inline void btrie_key_ip4(uint32_t addr, uint8_t key[16])
+{
+    key[0] = (uint8_t)(addr >> 24);
+    key[1] = (uint8_t)(addr >> 16);
+    key[2] = (uint8_t)(addr >> 8);
+    key[3] = (uint8_t)addr;
+    for (int i = 4; i < 16; i++)
+        key[i] = 0;
+}
+
 /* Create an empty trie. */
 int btrie_new(struct btrie **out);
 void btrie_free(struct btrie *t);

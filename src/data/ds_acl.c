@@ -126,10 +126,7 @@ static int acl_line(struct dataset *ds, struct datafile *df, char *line)
                           df->maxrange4);
             return 0;
         }
-        key[0] = (uint8_t)(addr >> 24);
-        key[1] = (uint8_t)(addr >> 16);
-        key[2] = (uint8_t)(addr >> 8);
-        key[3] = (uint8_t)addr;
+        btrie_key_ip4(addr, key);
         trie = a->ip4;
     } else if (rc != ERR_RANGE && ip6parse_cidr(line, key, &bits, &end) == 0 &&
                ip6parse_tail_ok(*end)) {
@@ -168,10 +165,7 @@ static int acl_query(const struct dataset *ds, const struct ds_query *q, struct 
     bool hit;
 
     if (q->client_family == AF_INET) {
-        key[0] = (uint8_t)(q->client_ip4 >> 24);
-        key[1] = (uint8_t)(q->client_ip4 >> 16);
-        key[2] = (uint8_t)(q->client_ip4 >> 8);
-        key[3] = (uint8_t)q->client_ip4;
+        btrie_key_ip4(q->client_ip4, key);
         hit = btrie_lookup(a->ip4, key, 32, &value, NULL);
     } else if (q->client_family == AF_INET6) {
         hit = btrie_lookup(a->ip6, q->client_ip6, 128, &value, NULL);

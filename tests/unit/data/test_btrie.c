@@ -11,20 +11,11 @@
 #include "common/err.h"
 #include "data/btrie.h"
 
-static void ip4(uint32_t a, uint8_t k[16])
-{
-    memset(k, 0, 16);
-    k[0] = (uint8_t)(a >> 24);
-    k[1] = (uint8_t)(a >> 16);
-    k[2] = (uint8_t)(a >> 8);
-    k[3] = (uint8_t)a;
-}
-
 static uint32_t lookup4(const struct btrie *t, uint32_t a, unsigned bits, unsigned *plen)
 {
     uint8_t k[16];
     uint32_t v = 0;
-    ip4(a, k);
+    btrie_key_ip4(a, k);
     if (!btrie_lookup(t, k, bits, &v, plen))
         return 0xDEAD;
     return v;
@@ -33,7 +24,7 @@ static uint32_t lookup4(const struct btrie *t, uint32_t a, unsigned bits, unsign
 static void insert4(struct btrie *t, uint32_t a, unsigned bits, uint32_t v)
 {
     uint8_t k[16];
-    ip4(a, k);
+    btrie_key_ip4(a, k);
     assert_int_equal(btrie_insert(t, k, bits, v, NULL), 0);
 }
 
@@ -106,16 +97,16 @@ static void test_duplicate_and_range(void **state)
     uint8_t k[16];
     uint32_t old = 0;
     assert_int_equal(btrie_new(&t), 0);
-    ip4(0x7F000002, k);
+    btrie_key_ip4(0x7F000002, k);
     assert_int_equal(btrie_insert(t, k, 32, 1, NULL), 0);
     assert_int_equal(btrie_insert(t, k, 32, 2, &old), ERR_EXISTS);
     assert_int_equal(old, 1);
     assert_int_equal(lookup4(t, 0x7F000002, 32, NULL), 1);
     assert_int_equal(btrie_insert(t, k, 129, 2, NULL), ERR_RANGE);
     /* Bits past the prefix length do not matter. */
-    ip4(0x7F0000FF, k);
+    btrie_key_ip4(0x7F0000FF, k);
     assert_int_equal(btrie_insert(t, k, 24, 5, NULL), 0);
-    ip4(0x7F000000, k);
+    btrie_key_ip4(0x7F000000, k);
     assert_int_equal(btrie_insert(t, k, 24, 6, &old), ERR_EXISTS);
     assert_int_equal(old, 5);
     assert_int_equal(btrie_count(t), 2);
@@ -132,19 +123,19 @@ static void test_any_under(void **state)
     insert4(t, 0x0B000000, 8, 2);
     insert4(t, 0x0C010100, 24, BTRIE_NOVALUE); /* an exclusion */
 
-    ip4(0x0A010200, k);
+    btrie_key_ip4(0x0A010200, k);
     assert_true(btrie_any_under(t, k, 24, BTRIE_NOVALUE));
     assert_true(btrie_any_under(t, k, 8, BTRIE_NOVALUE));
     assert_false(btrie_any_under(t, k, 32, BTRIE_NOVALUE)); /* 10.1.2.0 itself */
-    ip4(0x0A010300, k);
+    btrie_key_ip4(0x0A010300, k);
     assert_false(btrie_any_under(t, k, 24, BTRIE_NOVALUE));
     /* A shorter prefix containing the key is not "under" it. */
-    ip4(0x0B010000, k);
+    btrie_key_ip4(0x0B010000, k);
     assert_false(btrie_any_under(t, k, 16, BTRIE_NOVALUE));
-    ip4(0x0B000000, k);
+    btrie_key_ip4(0x0B000000, k);
     assert_true(btrie_any_under(t, k, 8, BTRIE_NOVALUE));
     /* Skipped values do not count. */
-    ip4(0x0C000000, k);
+    btrie_key_ip4(0x0C000000, k);
     assert_true(btrie_any_under(t, k, 8, 7));
     assert_false(btrie_any_under(t, k, 8, BTRIE_NOVALUE));
     btrie_free(t);
@@ -239,7 +230,7 @@ static void test_random_against_list(void **state)
         a = (a & 0x0003FFFF) | 0x0A000000;
         a &= mask4(len);
         uint8_t k[16];
-        ip4(a, k);
+        btrie_key_ip4(a, k);
         int rc = btrie_insert(t, k, len, i, NULL);
         bool dup = false;
         for (unsigned j = 0; j < n; j++)
