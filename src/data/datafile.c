@@ -639,11 +639,12 @@ static bool ip6_entries(const struct datafile *df)
     return df->ds->ops->family & DS_FAM_IP6;
 }
 
-int datafile_feed(struct datafile *df, char *line)
+/* datafile_feed for a line whose length is known (the reader's case). */
+static int datafile_feed_len(struct datafile *df, char *line, size_t linelen)
 {
     df->lineno++;
     char *s = skip_blanks(line);
-    size_t len = strlen(s);
+    size_t len = linelen - (size_t)(s - line);
     while (len > 0 && (is_blank(s[len - 1]) || s[len - 1] == '\r' || s[len - 1] == '\n'))
         s[--len] = '\0';
 
@@ -663,6 +664,15 @@ int datafile_feed(struct datafile *df, char *line)
     return rc;
 }
 
+int datafile_feed(struct datafile *df, char *line)
+{
+    return datafile_feed_len(df, line, strlen(line));
+}
+
+/* Bytes read from the file at a time; lines are cut out of this buffer
+ * in place, so a line costs one memchr and no copy. */
+#define DATAFILE_CHUNK (256 * 1024)
+
 int datafile_read(struct datafile *df)
 {
     int rc = 0;
@@ -676,22 +686,50 @@ int datafile_read(struct datafile *df)
         rc = ERR_IO;
         goto out;
     }
-    buf = malloc(DATAFILE_MAXLINE + 2);
+    /* One extra byte for the NUL after an unterminated last line. */
+    size_t cap = DATAFILE_CHUNK + DATAFILE_MAXLINE + 2;
+    buf = malloc(cap);
     if (!buf) {
         rc = ERR_NOMEM;
         datafile_error(df, "out of memory");
         goto out;
     }
-    while (gzgets(gz, buf, DATAFILE_MAXLINE + 2)) {
-        size_t len = strlen(buf);
-        if (len > DATAFILE_MAXLINE && buf[len - 1] != '\n') {
-            df->lineno++;
-            rc = datafile_error(df, "line too long (more than %d bytes)", DATAFILE_MAXLINE);
-            goto out;
+    size_t have = 0; /* bytes in buf not yet fed */
+    bool eof = false;
+    while (!eof || have > 0) {
+        if (!eof) {
+            int n = gzread(gz, buf + have, (unsigned)(cap - 1 - have));
+            if (n < 0)
+                break; /* reported by gzerror below */
+            if (n == 0)
+                eof = true;
+            have += (size_t)n;
         }
-        rc = datafile_feed(df, buf);
-        if (rc)
-            goto out;
+        char *p = buf, *end = buf + have;
+        for (;;) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            if ((size_t)((nl ? nl : end) - p) > DATAFILE_MAXLINE) {
+                df->lineno++;
+                rc = datafile_error(df, "line too long (more than %d bytes)", DATAFILE_MAXLINE);
+                goto out;
+            }
+            if (!nl) {
+                if (!eof || p == end)
+                    break;
+                nl = end; /* the last line has no newline */
+            }
+            *nl = '\0';
+            rc = datafile_feed_len(df, p, (size_t)(nl - p));
+            if (rc)
+                goto out;
+            p = nl + (nl < end);
+            if (p >= end)
+                break;
+        }
+        have = (size_t)(end - p);
+        if (have == 0 && eof)
+            break;
+        memmove(buf, p, have);
     }
     int zerr;
     const char *msg = gzerror(gz, &zerr);

@@ -352,6 +352,15 @@ static void test_long_line(void **state)
     assert_int_equal(rec.n, 1);
 }
 
+static void test_last_line_without_newline(void **state)
+{
+    struct fixture *f = *state;
+    write_file("data.txt", "1.2.3.4\r\n\n5.6.7.8");
+    assert_int_equal(datafile_read(&f->df), 0);
+    assert_int_equal(rec.n, 2);
+    assert_int_equal(f->df.lineno, 3);
+}
+
 static void test_long_txt_truncated(void **state)
 {
     struct fixture *f = *state;
@@ -416,6 +425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timestamp_future, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timestamp_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_line_without_newline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_txt_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
