@@ -16,7 +16,7 @@
 #include "data/datafile.h"
 #include "data/dataset.h"
 #include "data/ip4parse.h"
-#include "data/sort32.h"
+#include "data/radix.h"
 #include "data/value.h"
 
 #include <stdlib.h>
@@ -69,7 +69,7 @@ static int ip4tset_merge(struct ip4tset *s)
     uint32_t *tmp = malloc(m * sizeof(*tmp));
     if (!tmp)
         return ERR_NOMEM;
-    sort32_radix(stage, tmp, m);
+    radix_sort32(stage, tmp, m);
     free(tmp);
     if (!s->bucket) {
         s->bucket = calloc(IP4TSET_BUCKETS + 1, sizeof(*s->bucket));
@@ -183,9 +183,9 @@ static int ip4tset_finish(struct dataset *ds)
             uint32_t *tmp = malloc(s->n * sizeof(*tmp));
             if (!tmp)
                 return ERR_NOMEM;
-            sort32_radix(s->addrs, tmp, s->n);
+            radix_sort32(s->addrs, tmp, s->n);
             free(tmp);
-            s->n = sort32_unique(s->addrs, s->n);
+            s->n = radix_unique32(s->addrs, s->n);
         }
         if (s->n)
             array_shrink((void **)&s->addrs, &s->cap, s->n, sizeof(*s->addrs));

@@ -1,0 +1,73 @@
+/* LSD radix sorts of 32- and 64-bit keys, 16 bits per pass. */
+#include "data/radix.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#define RADIX_DIGITS 65536
+
+/* Turn digit counts into start offsets; false when one digit holds every
+ * key, so the pass would not move anything. */
+static bool radix_offsets(size_t *count, size_t n)
+{
+    size_t sum = 0;
+    for (size_t d = 0; d < RADIX_DIGITS; d++) {
+        size_t c = count[d];
+        if (c == n)
+            return false;
+        count[d] = sum;
+        sum += c;
+    }
+    return true;
+}
+
+void radix_sort32(uint32_t *a, uint32_t *tmp, size_t n)
+{
+    static _Thread_local size_t count[RADIX_DIGITS];
+    uint32_t *src = a, *dst = tmp;
+    for (unsigned shift = 0; shift < 32; shift += 16) {
+        memset(count, 0, sizeof(count));
+        for (size_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & 0xffff]++;
+        if (!radix_offsets(count, n))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof(*a));
+}
+
+void radix_sort64(uint64_t *a, uint64_t *tmp, size_t n)
+{
+    static _Thread_local size_t count[RADIX_DIGITS];
+    uint64_t *src = a, *dst = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, sizeof(count));
+        for (size_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & 0xffff]++;
+        if (!radix_offsets(count, n))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof(*a));
+}
+
+size_t radix_unique32(uint32_t *a, size_t n)
+{
+    if (n < 2)
+        return n;
+    size_t w = 1;
+    for (size_t r = 1; r < n; r++)
+        if (a[r] != a[w - 1])
+            a[w++] = a[r];
+    return w;
+}

@@ -1,0 +1,18 @@
+/* Sorting arrays of integer keys by radix: counting passes over 16-bit
+ * digits, linear in the number of keys, for the loaders that sort
+ * millions of addresses. A pass whose digit is the same for every key is
+ * skipped. */
+#ifndef DBK_DATA_RADIX_H
+#define DBK_DATA_RADIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sort a[0..n) ascending, using tmp[0..n) as scratch. */
+void radix_sort32(uint32_t *a, uint32_t *tmp, size_t n);
+void radix_sort64(uint64_t *a, uint64_t *tmp, size_t n);
+
+/* Remove adjacent duplicates from a sorted array; returns the new count. */
+size_t radix_unique32(uint32_t *a, size_t n);
+
+#endif
