@@ -183,6 +183,25 @@ def idle_check(seconds=1.0):
     return 100.0 * (b[0] - a[0]) / max(b[1] - a[1], 1)
 
 
+def udp_drops(port):
+    """(drops on the 127.0.0.1:port socket, RcvbufErrors of all UDP
+    sockets): tells a server that could not keep up from clients that
+    could not."""
+    server = 0
+    want = f"0100007F:{port:04X}"
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            cols = line.split()
+            if cols[1] == want:
+                server += int(cols[-1])
+    total = 0
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    if len(rows) == 2:
+        total = int(rows[1][rows[0].index("RcvbufErrors")])
+    return server, total
+
+
 def free_port():
     while True:
         port = random.randint(20000, 60000)
@@ -596,10 +615,14 @@ def reload_run(args, procs, tmp, cmds, ds):
             warm_cache(live)
             load = srv.start(question(stable_listed[0]))
             log(f"  {name} loaded in {load:.2f} s")
+            drops0 = udp_drops(srv.port)
             perf = run_dnsperf(args, srv.port, ds.qfile, seconds=3600, rate=args.reload_qps,
                                timeout=args.timeout)
             results[name] = check_reloads(args, srv, gens, live, stable_listed,
                                           stable_unlisted, added, removed, expect)
+            drops1 = udp_drops(srv.port)
+            results[name]["server_drops"] = drops1[0] - drops0[0]
+            results[name]["client_drops"] = (drops1[1] - drops0[1]) - (drops1[0] - drops0[0])
         finally:
             if perf and perf.poll() is None:
                 perf.send_signal(signal.SIGINT)
@@ -616,7 +639,9 @@ def reload_run(args, procs, tmp, cmds, ds):
                 if os.path.exists(p):
                     os.unlink(p)
         r = results[name]
-        log(f"  {name}: {r['sent']} checked, {r['lost']} lost, {r['wrong']} wrong, "
+        log(f"  {name}: {r['sent']} checked, {r['lost']} lost ({r['lost_in_reload']} while "
+            f"reloading), {r['wrong']} wrong, {r.get('server_drops')} dropped at the server's "
+            f"socket, {r.get('client_drops')} at the clients', "
             f"reloads took {', '.join(f'{x:.1f}' for x in r['reload_s'])} s; dnsperf "
             f"{r.get('dnsperf', {}).get('answered')} answered, "
             f"{r.get('dnsperf', {}).get('lost')} lost")
@@ -643,7 +668,8 @@ def check_reloads(args, srv, gens, live, stable_listed, stable_unlisted, added, 
         return q
     stable = [(a, LISTED) for a in stable_listed] + [(a, UNLISTED) for a in stable_unlisted]
     outstanding = {}       # id -> (sent at, address, generation, converged, stable answer)
-    st = dict(sent=0, answered=0, lost=0, wrong=0, late=0, wrong_examples=[], reload_s=[])
+    st = dict(sent=0, answered=0, lost=0, lost_in_reload=0, wrong=0, late=0,
+              wrong_examples=[], reload_s=[])
     gen = 0                # the generation in the live file
     converged = True       # the server answers with `gen` for every changed name
     changed = []           # names whose answer differs between gen-1 and gen
@@ -737,7 +763,8 @@ def check_reloads(args, srv, gens, live, stable_listed, stable_unlisted, added, 
                     break
                 expired.append(i)
             for i in expired:
-                del outstanding[i]
+                if not outstanding.pop(i)[3]:
+                    st["lost_in_reload"] += 1
             st["lost"] += len(expired)
     finally:
         s.close()
@@ -845,19 +872,22 @@ def report(args, all_res, reload_res, elapsed, busy, before):
           f"(and -c 1), dnsperf -Q {args.reload_qps} steady + checker {args.checker_qps} q/s, "
           f"answer timeout {args.timeout:g} s")
         p("")
-        p("| server | checked | lost | wrong | dnsperf answered | dnsperf lost | "
-          "reload s (each) | VmHWM MB | target: 0 lost, 0 wrong |")
-        p("|---|---:|---:|---:|---:|---:|---|---:|---|")
+        p("| server | checked | lost (while reloading) | wrong | dnsperf answered | dnsperf lost "
+          "| UDP drops: server socket / clients | reload s (each) | VmHWM MB "
+          "| target: 0 lost, 0 wrong |")
+        p("|---|---:|---:|---:|---:|---:|---|---|---:|---|")
         for name in ("rbldnsd", "dnsblkit"):
             r = reload_res.get(name)
             if not r or "sent" not in r:
-                p(f"| {name} | failed | | | | | | | |")
+                p(f"| {name} | failed | | | | | | | | |")
                 continue
             dp = r.get("dnsperf", {})
             ok = r["lost"] == 0 and r["wrong"] == 0 and dp.get("lost", 1) == 0 and \
                 len(r["reload_s"]) == args.reloads
-            p(f"| {name} | {r['sent']} | {r['lost']} | {r['wrong']} | {dp.get('answered', '?')} "
-              f"| {dp.get('lost', '?')} | {', '.join(f'{x:.1f}' for x in r['reload_s'])} | "
+            p(f"| {name} | {r['sent']} | {r['lost']} ({r['lost_in_reload']}) | {r['wrong']} | "
+              f"{dp.get('answered', '?')} | {dp.get('lost', '?')} | "
+              f"{r.get('server_drops', '?')} / {r.get('client_drops', '?')} | "
+              f"{', '.join(f'{x:.1f}' for x in r['reload_s'])} | "
               f"{r.get('hwm', 0):.0f} | {('PASS' if ok else 'FAIL') if name == 'dnsblkit' else ''}"
               f" |")
             if r["wrong_examples"]:
@@ -926,7 +956,7 @@ def main():
     args = ap.parse_args()
     q = args.quick
     args.sizes = [int(x) for x in (args.sizes or ("1000000" if q else "1000000,10000000"))
-                  .split(",") if x]
+                  .split(",") if x and int(x) > 0]
     args.cidr = 1000000 if args.cidr is None else args.cidr
     args.seconds = args.seconds or 3
     args.rounds = args.rounds or (1 if q else 5)
