@@ -28,6 +28,7 @@ struct acl {
     struct btrie *ip4, *ip6;
     struct vtab *vt;
     uint32_t def_action; /* for entries without a value; rbldnsd's is ignore */
+    const char *file;    /* the file def_action was set in: it resets per file */
 };
 
 static int acl_create(struct dataset *ds)
@@ -101,6 +102,11 @@ static int acl_line(struct dataset *ds, struct datafile *df, char *line)
     uint32_t addr, value;
     int rc;
 
+    if (df->path != a->file) {
+        /* As in rbldnsd, each file of an acl starts from "ignore". */
+        a->file = df->path;
+        a->def_action = ACT_IGNORE;
+    }
     if (line[0] == '$' || ((line[0] == '#' || line[0] == ':') && line[1] == '$'))
         return datafile_error(df, "unknown directive '%.40s'", line);
     if ((line[0] == ':' && line[1] != ':') || line[0] == '=') {

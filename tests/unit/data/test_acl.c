@@ -106,6 +106,26 @@ static void test_defaults(void **state)
     dataset_unref(ds);
 }
 
+/* The default action does not carry over into the next file of the
+ * dataset: each file starts from "ignore", as in rbldnsd. */
+static void test_default_resets_per_file(void **state)
+{
+    (void)state;
+    char a[128], b[128], spec[300];
+    snprintf(a, sizeof(a), "%s", write_file("a.acl", ":5:deflisted $\n10.0.0.0/8\n"));
+    snprintf(b, sizeof(b), "%s", write_file("b.acl", "192.0.2.0/24\n"));
+    snprintf(spec, sizeof(spec), "acl:%s,%s", a, b);
+    struct dataset *ds = NULL;
+    if (dataset_load(spec, &ctx, &ds, errbuf, sizeof(errbuf)) != 0)
+        fail_msg("load failed: %s", errbuf);
+    struct lookup l;
+    from(ds, "10.1.2.3", &l);
+    assert_int_equal(l.res.acl, DS_ACL_LISTED);
+    from(ds, "192.0.2.9", &l);
+    assert_int_equal(l.res.acl, DS_ACL_IGNORE);
+    dataset_unref(ds);
+}
+
 static void test_ipv6_and_mapped(void **state)
 {
     (void)state;
@@ -210,6 +230,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv4_actions),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test_setup_teardown(test_default_resets_per_file, setup_tmpdir,
+                                        teardown_tmpdir),
         cmocka_unit_test(test_ipv6_and_mapped),
         cmocka_unit_test(test_no_client),
         cmocka_unit_test(test_bad_lines),
