@@ -1,6 +1,6 @@
 /* A compact binary prefix trie (path-compressed, PATRICIA style) over keys
  * of up to 128 bits, mapping prefixes to a uint32 value; the index behind
- * ip4trie, ip6trie and acl.
+ * ip6trie and acl (ip4trie flattens its prefixes with ip4map instead).
  *
  * Keys are byte strings in network order, most significant bit first: an
  * IPv4 address is its 4 bytes, an IPv6 address its 16. A prefix is a key

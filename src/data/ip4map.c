@@ -1,6 +1,7 @@
 /* Flattening CIDR prefixes into disjoint intervals, and looking them up. */
 #include "data/ip4map.h"
 #include "common/err.h"
+#include "data/array.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +23,8 @@ int ip4map_builder_add(struct ip4map_builder *b, uint32_t start, unsigned bits, 
 {
     if (bits > 32)
         return ERR_INVAL;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        struct ip4map_prefix *p = realloc(b->p, cap * sizeof(*p));
-        if (!p)
-            return ERR_NOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
+    if (array_reserve((void **)&b->p, &b->cap, b->n + 1, sizeof(*b->p), 1024) < 0)
+        return ERR_NOMEM;
     b->p[b->n] = (struct ip4map_prefix){start, val, (uint32_t)b->n, (uint8_t)bits};
     b->n++;
     return 0;
@@ -82,7 +77,7 @@ static uint64_t ip4map_end(const struct ip4map_prefix *p)
 
 struct ip4map_out {
     struct ip4map *m;
-    size_t cap;
+    size_t scap, vcap; /* capacities of m->start and m->val */
 };
 
 /* Append [from, to] with a value, merging with an equal neighbour. */
@@ -95,26 +90,23 @@ static int ip4map_emit(struct ip4map_out *o, uint64_t from, uint64_t to, uint32_
         m->listed += to - from + 1;
     if (m->n > 0 && m->val[m->n - 1] == val)
         return 0;
-    if (m->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 1024;
-        uint32_t *s = realloc(m->start, cap * sizeof(*s));
-        if (!s)
-            return ERR_NOMEM;
-        m->start = s;
-        uint32_t *v = realloc(m->val, cap * sizeof(*v));
-        if (!v)
-            return ERR_NOMEM;
-        m->val = v;
-        o->cap = cap;
-    }
+    if (array_reserve((void **)&m->start, &o->scap, m->n + 1, sizeof(*m->start), 1024) < 0 ||
+        array_reserve((void **)&m->val, &o->vcap, m->n + 1, sizeof(*m->val), 1024) < 0)
+        return ERR_NOMEM;
     m->start[m->n] = (uint32_t)from;
     m->val[m->n] = val;
     m->n++;
     return 0;
 }
 
+/* Below this many intervals a bisection over all of them is as quick as
+ * the 256 KiB table is big. */
+#define IP4MAP_INDEX_MIN 4096
+
 static int ip4map_index(struct ip4map *m)
 {
+    if (m->n < IP4MAP_INDEX_MIN)
+        return 0;
     m->bucket = malloc((IP4MAP_BUCKETS + 1) * sizeof(*m->bucket));
     if (!m->bucket)
         return ERR_NOMEM;
@@ -132,7 +124,7 @@ static int ip4map_index(struct ip4map *m)
 int ip4map_build(struct ip4map_builder *b, struct ip4map *out)
 {
     memset(out, 0, sizeof(*out));
-    struct ip4map_out o = {out, 0};
+    struct ip4map_out o = {out, 0, 0};
     /* Prefixes nest or are disjoint, so the ones covering the sweep
      * position form a stack, deepest (longest) on top. */
     struct ip4map_prefix *stack[33];
@@ -164,14 +156,10 @@ int ip4map_build(struct ip4map_builder *b, struct ip4map *out)
     }
     if (rc == 0)
         rc = ip4map_emit(&o, cur, UINT32_MAX, IP4MAP_NONE);
-    if (rc == 0 && o.cap > out->n) {
+    if (rc == 0) {
         /* Give back the growth slack. */
-        uint32_t *s = realloc(out->start, out->n * sizeof(*s));
-        if (s)
-            out->start = s;
-        uint32_t *v = realloc(out->val, out->n * sizeof(*v));
-        if (v)
-            out->val = v;
+        array_shrink((void **)&out->start, &o.scap, out->n, sizeof(*out->start));
+        array_shrink((void **)&out->val, &o.vcap, out->n, sizeof(*out->val));
     }
     if (rc == 0)
         rc = ip4map_index(out);
@@ -186,7 +174,11 @@ int ip4map_build(struct ip4map_builder *b, struct ip4map *out)
 /* Index of the interval holding address a. */
 static size_t ip4map_find(const struct ip4map *m, uint32_t a)
 {
-    size_t lo = m->bucket[a >> 16], hi = m->bucket[(a >> 16) + 1];
+    size_t lo = 0, hi = m->n - 1;
+    if (m->bucket) {
+        lo = m->bucket[a >> 16];
+        hi = m->bucket[(a >> 16) + 1];
+    }
     /* The answer is the last start <= a within [lo, hi]. */
     while (lo < hi) {
         size_t mid = lo + (hi - lo + 1) / 2;

@@ -80,11 +80,12 @@ static bool snapshot_shrinks_too_much(const struct serve_zone_conf *zc, const st
         after += ds[i] ? ds[i]->entries : 0;
     if (after >= before || (before - after) * 100 <= before * (uint64_t)zc->shrink_limit)
         return false;
-    log_error("zone %s: REFUSED new data: it would drop %llu of %llu entries (%.1f%%, more than "
-              "the shrink-limit of %d%%); still serving the previous data. If the drop is "
-              "intended, raise shrink-limit for this zone and restart",
-              zc->name, (unsigned long long)(before - after), (unsigned long long)before,
-              100.0 * (double)(before - after) / (double)before, zc->shrink_limit);
+    log_error("%s: REFUSED new data: it would drop %llu of %llu entries (%.1f%%, more than the "
+              "shrink-limit of %d%%); still serving the previous data. If the drop is intended, "
+              "raise shrink-limit or restart the server (a restart loads the data as it is)",
+              snapshot_zone_label(zc), (unsigned long long)(before - after),
+              (unsigned long long)before, 100.0 * (double)(before - after) / (double)before,
+              zc->shrink_limit);
     return true;
 }
 
@@ -127,7 +128,8 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
     if (rc == 0 && pz && pz->loaded && st->loaded > loaded_before &&
         snapshot_shrinks_too_much(zc, pz, ds)) {
         /* A truncated or emptied file must not silently empty a list. */
-        st->failed++;
+        st->failed += st->loaded - loaded_before;
+        st->loaded = loaded_before;
         rc = zone_build(zc->name, pz->all, pz->nall, NULL, conf->ttl_default, out, errbuf, errsz);
         goto out;
     }

@@ -64,6 +64,7 @@ static void test_small_cases(void **state)
     };
     struct ip4map m;
     build(p, 6, &m);
+    assert_null(m.bucket); /* small: bisection over every interval */
     uint32_t v;
     assert_true(ip4map_lookup(&m, 0x0a000001, &v));
     assert_int_equal(v, 1);
@@ -115,6 +116,7 @@ static void test_random_against_brute_force(void **state)
     }
     struct ip4map m;
     build(p, N, &m);
+    assert_non_null(m.bucket); /* large enough for the upper-16-bit table */
     for (int i = 0; i < Q; i++) {
         uint32_t a = (i % 2) ? p[next() % N].start + (next() % 3)
                              : ((next() % 5 + 9) << 24) | (next() & 0x00ffffff);
