@@ -99,15 +99,14 @@ static void test_empty(void **state)
     ip4map_free(&m);
 }
 
-static void test_random_against_brute_force(void **state)
+static size_t random_against_brute_force(size_t N, unsigned minbits)
 {
-    (void)state;
-    enum { N = 3000, Q = 30000 };
+    enum { Q = 30000 };
     struct pfx *p = malloc(N * sizeof(*p));
     assert_non_null(p);
     for (size_t i = 0; i < N; i++) {
         /* Clustered in a few /8s so that prefixes nest and overlap. */
-        unsigned bits = 8 + next() % 25;
+        unsigned bits = minbits + next() % (33 - minbits);
         uint32_t a = ((next() % 4 + 10) << 24) | (next() & 0x00ffffff);
         uint32_t mask = ~0u << (32 - bits);
         p[i].start = a & mask;
@@ -116,8 +115,9 @@ static void test_random_against_brute_force(void **state)
     }
     struct ip4map m;
     build(p, N, &m);
-    assert_non_null(m.bucket); /* large enough for the upper-16-bit table */
-    for (int i = 0; i < Q; i++) {
+    /* Large maps get the upper-16-bit table, small ones bisect it all. */
+    assert_int_equal(m.n >= 4096, m.bucket != NULL);
+    for (size_t i = 0; i < Q; i++) {
         uint32_t a = (i % 2) ? p[next() % N].start + (next() % 3)
                              : ((next() % 5 + 9) << 24) | (next() & 0x00ffffff);
         uint32_t v1 = 0, v2 = 0;
@@ -137,8 +137,17 @@ static void test_random_against_brute_force(void **state)
         }
     }
     assert_true(m.n <= 2 * N + 1);
+    size_t intervals = m.n;
     ip4map_free(&m);
     free(p);
+    return intervals;
+}
+
+static void test_random_against_brute_force(void **state)
+{
+    (void)state;
+    assert_true(random_against_brute_force(3000, 8) < 4096);   /* deep nesting: bisection */
+    assert_true(random_against_brute_force(8000, 20) >= 4096); /* many intervals: indexed */
 }
 
 int main(void)
