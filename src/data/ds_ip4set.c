@@ -135,14 +135,16 @@ static int ip4set_sort(struct ip4set_level *lv)
         uint64_t key = (uint64_t)e.addr << 32 | e.value;
         memcpy(raw + 8 * i, &key, 8);
     }
-    radix_sort64((uint64_t *)(void *)raw, tmp, lv->n);
+    int rc = radix_sort64((uint64_t *)(void *)raw, tmp, lv->n);
+    free(tmp);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < lv->n; i++) {
         uint64_t key;
         memcpy(&key, raw + 8 * i, 8);
         struct ip4set_entry e = {(uint32_t)(key >> 32), (uint32_t)key};
         memcpy(raw + 8 * i, &e, 8);
     }
-    free(tmp);
     return 0;
 }
 

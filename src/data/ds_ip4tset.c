@@ -6,7 +6,7 @@
  * lookup touches the table and one short bucket instead of ~20 random
  * cache lines.
  *
- * Loading goes through a fixed staging buffer: when it fills, it is
+ * Loading goes through a small fixed staging buffer: when it fills, it is
  * sorted and merged into the split form in place, from the back. So the
  * set never exists in the 4-byte form at full size, and a reload of a big
  * list needs little more than the final 2 bytes per address next to the
@@ -26,8 +26,10 @@
  * the 2 bytes per address it saves. */
 #define IP4TSET_SPLIT_MIN 131072
 #define IP4TSET_BUCKETS 65536
-/* Addresses staged before a merge: 2 MiB, plus as much scratch. */
-#define IP4TSET_STAGE 524288
+/* Addresses staged before a merge: 512 KiB, plus as much scratch to sort
+ * them. Small, because during a reload it comes on top of two copies of
+ * the set (the one serving and the one loading). */
+#define IP4TSET_STAGE 131072
 
 struct ip4tset {
     uint32_t *addrs;  /* staging while loading; the whole set when small */
@@ -69,8 +71,10 @@ static int ip4tset_merge(struct ip4tset *s)
     uint32_t *tmp = malloc(m * sizeof(*tmp));
     if (!tmp)
         return ERR_NOMEM;
-    radix_sort32(stage, tmp, m);
+    int rc = radix_sort32(stage, tmp, m);
     free(tmp);
+    if (rc)
+        return rc;
     if (!s->bucket) {
         s->bucket = calloc(IP4TSET_BUCKETS + 1, sizeof(*s->bucket));
         if (!s->bucket)
@@ -183,8 +187,10 @@ static int ip4tset_finish(struct dataset *ds)
             uint32_t *tmp = malloc(s->n * sizeof(*tmp));
             if (!tmp)
                 return ERR_NOMEM;
-            radix_sort32(s->addrs, tmp, s->n);
+            int rc = radix_sort32(s->addrs, tmp, s->n);
             free(tmp);
+            if (rc)
+                return rc;
             s->n = radix_unique32(s->addrs, s->n);
         }
         if (s->n)

@@ -1,7 +1,9 @@
 /* LSD radix sorts of 32- and 64-bit keys, 16 bits per pass. */
 #include "data/radix.h"
+#include "common/err.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RADIX_DIGITS 65536
@@ -21,12 +23,16 @@ static bool radix_offsets(size_t *count, size_t n)
     return true;
 }
 
-void radix_sort32(uint32_t *a, uint32_t *tmp, size_t n)
+int radix_sort32(uint32_t *a, uint32_t *tmp, size_t n)
 {
-    static _Thread_local size_t count[RADIX_DIGITS];
+    /* On the heap, not in thread-local storage: every thread of the
+     * server would carry (and touch) a copy. */
+    size_t *count = malloc(RADIX_DIGITS * sizeof(*count));
+    if (!count)
+        return ERR_NOMEM;
     uint32_t *src = a, *dst = tmp;
     for (unsigned shift = 0; shift < 32; shift += 16) {
-        memset(count, 0, sizeof(count));
+        memset(count, 0, RADIX_DIGITS * sizeof(*count));
         for (size_t i = 0; i < n; i++)
             count[(src[i] >> shift) & 0xffff]++;
         if (!radix_offsets(count, n))
@@ -39,14 +45,20 @@ void radix_sort32(uint32_t *a, uint32_t *tmp, size_t n)
     }
     if (src != a)
         memcpy(a, src, n * sizeof(*a));
+    free(count);
+    return 0;
 }
 
-void radix_sort64(uint64_t *a, uint64_t *tmp, size_t n)
+int radix_sort64(uint64_t *a, uint64_t *tmp, size_t n)
 {
-    static _Thread_local size_t count[RADIX_DIGITS];
+    /* On the heap, not in thread-local storage: every thread of the
+     * server would carry (and touch) a copy. */
+    size_t *count = malloc(RADIX_DIGITS * sizeof(*count));
+    if (!count)
+        return ERR_NOMEM;
     uint64_t *src = a, *dst = tmp;
     for (unsigned shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, sizeof(count));
+        memset(count, 0, RADIX_DIGITS * sizeof(*count));
         for (size_t i = 0; i < n; i++)
             count[(src[i] >> shift) & 0xffff]++;
         if (!radix_offsets(count, n))
@@ -59,6 +71,8 @@ void radix_sort64(uint64_t *a, uint64_t *tmp, size_t n)
     }
     if (src != a)
         memcpy(a, src, n * sizeof(*a));
+    free(count);
+    return 0;
 }
 
 size_t radix_unique32(uint32_t *a, size_t n)

@@ -8,9 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Sort a[0..n) ascending, using tmp[0..n) as scratch. */
-void radix_sort32(uint32_t *a, uint32_t *tmp, size_t n);
-void radix_sort64(uint64_t *a, uint64_t *tmp, size_t n);
+/* Sort a[0..n) ascending, using tmp[0..n) as scratch. Returns 0, or
+ * ERR_NOMEM (a unchanged) when the digit counts cannot be allocated. */
+int radix_sort32(uint32_t *a, uint32_t *tmp, size_t n);
+int radix_sort64(uint64_t *a, uint64_t *tmp, size_t n);
 
 /* Remove adjacent duplicates from a sorted array; returns the new count. */
 size_t radix_unique32(uint32_t *a, size_t n);

@@ -7,12 +7,15 @@
 #include "server/server_internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +138,12 @@ int server_run(struct serve_conf *conf)
     epoch_init(&srv.epoch);
     atomic_store(&srv.snap, NULL);
 
+    /* A fixed mmap threshold: big dataset arrays then always come from
+     * mmap and go back to the system when a reload frees them. glibc
+     * would otherwise raise the threshold after the first such free and
+     * keep later ones in the heap, so each reload would grow the RSS. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+
     int status = 1;
     unsigned nthreads = server_threads(conf);
     unsigned nudp = conf->nlisten * nthreads;
@@ -223,6 +232,11 @@ int server_run(struct serve_conf *conf)
         addr_sock_format((const struct sockaddr *)&conf->listen[i].ss, name, sizeof(name));
         log_info("listening on %s (udp x%u, tcp)", name, nthreads);
     }
+    /* This thread only reloads from now on: on a busy core the workers
+     * must win over it, or packets drop while a big list loads. Linux
+     * keeps nice values per thread, and the workers started before. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) < 0)
+        log_warning("cannot lower the reload thread's priority: %s", strerror(errno));
     if (conf->quickstart)
         server_reload(&srv, true);
 

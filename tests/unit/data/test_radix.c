@@ -38,7 +38,7 @@ static void check32(size_t n, uint32_t mask, uint32_t fixed)
              *t = malloc((n + 1) * sizeof(*t));
     for (size_t i = 0; i < n; i++)
         a[i] = b[i] = ((uint32_t)next() & mask) | fixed;
-    radix_sort32(a, t, n);
+    assert_int_equal(radix_sort32(a, t, n), 0);
     qsort(b, n, sizeof(*b), cmp32);
     assert_memory_equal(a, b, n * sizeof(*a));
     size_t u = radix_unique32(a, n);
@@ -55,7 +55,7 @@ static void check64(size_t n, uint64_t mask, uint64_t fixed)
              *t = malloc((n + 1) * sizeof(*t));
     for (size_t i = 0; i < n; i++)
         a[i] = b[i] = (next() & mask) | fixed;
-    radix_sort64(a, t, n);
+    assert_int_equal(radix_sort64(a, t, n), 0);
     qsort(b, n, sizeof(*b), cmp64);
     assert_memory_equal(a, b, n * sizeof(*a));
     free(a);
