@@ -11,10 +11,10 @@
 #include "data/dataset.h"
 
 struct ds_value {
-    uint8_t a[4];     /* A record, network order (127.0.0.2 = 7f 00 00 02) */
-    bool has_txt;     /* false: answer without TXT (":5:" form) */
+    uint8_t a[4]; /* A record, network order (127.0.0.2 = 7f 00 00 02) */
+    bool has_txt; /* false: answer without TXT (":5:" form) */
     uint16_t txtlen;
-    const char *txt;  /* template: '$' = query subject, "$$" = '$' */
+    const char *txt; /* template: '$' = query subject, "$$" = '$' */
 };
 
 struct vtab;

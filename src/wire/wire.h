@@ -11,8 +11,8 @@
 #include "common/name.h"
 
 #define WIRE_HEADER_LEN 12
-#define WIRE_UDP_MIN 512     /* reply size without EDNS */
-#define WIRE_UDP_MAX 4096    /* largest EDNS buffer we honour */
+#define WIRE_UDP_MIN 512  /* reply size without EDNS */
+#define WIRE_UDP_MAX 4096 /* largest EDNS buffer we honour */
 #define WIRE_TCP_MAX 65535
 #define WIRE_EDNS_ADVERTISE 1232 /* our own EDNS buffer size (DNS flag day 2020) */
 
@@ -39,11 +39,11 @@ struct wire_query {
     size_t qname_len;            /* wire length, root label included */
     unsigned qlabels;
 
-    bool edns;            /* an OPT record was present */
+    bool edns; /* an OPT record was present */
     uint8_t edns_version;
-    bool edns_do;         /* DNSSEC OK bit */
-    uint16_t edns_udp;    /* requester's UDP payload size, clamped to
-                             [WIRE_UDP_MIN, WIRE_UDP_MAX] */
+    bool edns_do;      /* DNSSEC OK bit */
+    uint16_t edns_udp; /* requester's UDP payload size, clamped to
+                          [WIRE_UDP_MIN, WIRE_UDP_MAX] */
 };
 
 /* Results of wire_parse_query besides 0 (a query we can answer). */
@@ -63,10 +63,10 @@ int wire_parse_query(const uint8_t *pkt, size_t len, struct wire_query *q);
 /* A reply being written. */
 struct wire_reply {
     uint8_t *buf;
-    size_t cap;   /* size of buf */
-    size_t limit; /* the most this reply may use (UDP size or 65535) */
-    size_t len;   /* bytes written so far */
-    size_t reserve; /* bytes kept free for the OPT record */
+    size_t cap;        /* size of buf */
+    size_t limit;      /* the most this reply may use (UDP size or 65535) */
+    size_t len;        /* bytes written so far */
+    size_t reserve;    /* bytes kept free for the OPT record */
     uint16_t count[3]; /* records per section */
     bool truncated;
     const struct wire_query *q;
@@ -88,8 +88,8 @@ void wire_reply_init(struct wire_reply *r, uint8_t *buf, size_t cap, size_t limi
 
 /* Start a bare error reply (FORMERR, NOTIMP) to a request that did not
  * parse: header only, plus the question when q->qname_len is set. */
-void wire_reply_error(struct wire_reply *r, uint8_t *buf, size_t cap,
-                      const struct wire_query *q, enum wire_rcode rcode);
+void wire_reply_error(struct wire_reply *r, uint8_t *buf, size_t cap, const struct wire_query *q,
+                      enum wire_rcode rcode);
 
 void wire_reply_set_rcode(struct wire_reply *r, enum wire_rcode rcode);
 void wire_reply_set_aa(struct wire_reply *r, bool aa);
@@ -99,8 +99,8 @@ void wire_reply_set_aa(struct wire_reply *r, bool aa);
  * wire RDATA; for NS, CNAME, PTR, MX, SOA the names inside it are
  * compressed where possible. Returns ERR_SPACE (and sets r->truncated)
  * when the record does not fit; the packet is left as before the call. */
-int wire_reply_add(struct wire_reply *r, enum wire_section sec, const uint8_t *owner,
-                   uint16_t type, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+int wire_reply_add(struct wire_reply *r, enum wire_section sec, const uint8_t *owner, uint16_t type,
+                   uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 
 /* Append a TXT record built from a template: '$' becomes `subject`, "$$"
  * becomes '$'; the text is split into character-strings of at most 255
