@@ -23,57 +23,37 @@ static bool radix_offsets(size_t *count, size_t n)
     return true;
 }
 
-int radix_sort32(uint32_t *a, uint32_t *tmp, size_t n)
-{
-    /* On the heap, not in thread-local storage: every thread of the
-     * server would carry (and touch) a copy. */
-    size_t *count = malloc(RADIX_DIGITS * sizeof(*count));
-    if (!count)
-        return ERR_NOMEM;
-    uint32_t *src = a, *dst = tmp;
-    for (unsigned shift = 0; shift < 32; shift += 16) {
-        memset(count, 0, RADIX_DIGITS * sizeof(*count));
-        for (size_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & 0xffff]++;
-        if (!radix_offsets(count, n))
-            continue;
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
-        uint32_t *t = src;
-        src = dst;
-        dst = t;
+/* One LSD sort per key width; the body is the same, only the type and
+ * the number of digits differ. The counts live on the heap, not in
+ * thread-local storage: every thread of the server would carry (and
+ * touch) a copy. */
+#define RADIX_SORT_DEFINE(name, type)                                                              \
+    int name(type *a, type *tmp, size_t n)                                                         \
+    {                                                                                              \
+        size_t *count = malloc(RADIX_DIGITS * sizeof(*count));                                     \
+        if (!count)                                                                                \
+            return ERR_NOMEM;                                                                      \
+        type *src = a, *dst = tmp;                                                                 \
+        for (unsigned shift = 0; shift < 8 * sizeof(type); shift += 16) {                          \
+            memset(count, 0, RADIX_DIGITS * sizeof(*count));                                       \
+            for (size_t i = 0; i < n; i++)                                                         \
+                count[(src[i] >> shift) & 0xffff]++;                                               \
+            if (!radix_offsets(count, n))                                                          \
+                continue;                                                                          \
+            for (size_t i = 0; i < n; i++)                                                         \
+                dst[count[(src[i] >> shift) & 0xffff]++] = src[i];                                 \
+            type *t = src;                                                                         \
+            src = dst;                                                                             \
+            dst = t;                                                                               \
+        }                                                                                          \
+        if (src != a)                                                                              \
+            memcpy(a, src, n * sizeof(*a));                                                        \
+        free(count);                                                                               \
+        return 0;                                                                                  \
     }
-    if (src != a)
-        memcpy(a, src, n * sizeof(*a));
-    free(count);
-    return 0;
-}
 
-int radix_sort64(uint64_t *a, uint64_t *tmp, size_t n)
-{
-    /* On the heap, not in thread-local storage: every thread of the
-     * server would carry (and touch) a copy. */
-    size_t *count = malloc(RADIX_DIGITS * sizeof(*count));
-    if (!count)
-        return ERR_NOMEM;
-    uint64_t *src = a, *dst = tmp;
-    for (unsigned shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, RADIX_DIGITS * sizeof(*count));
-        for (size_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & 0xffff]++;
-        if (!radix_offsets(count, n))
-            continue;
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof(*a));
-    free(count);
-    return 0;
-}
+RADIX_SORT_DEFINE(radix_sort32, uint32_t)
+RADIX_SORT_DEFINE(radix_sort64, uint64_t)
 
 size_t radix_unique32(uint32_t *a, size_t n)
 {
