@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc)
 DEMO_ADDR  ?= 127.0.0.1
 DEMO_PORT  ?= 5353
 
-.PHONY: all deps build run test test-fast test-asan bench fuzz install clean format
+.PHONY: all deps build binary run test test-fast test-asan bench fuzz install clean format
 
 all: build
 
@@ -19,8 +19,13 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# Only the binary: what `make run` and `make bench` need.
+binary: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target dnsblkit
+
 # Starts the demo list server in the foreground (Ctrl-C stops it).
-run: build
+run: binary
 	@sh scripts/demo.sh $(BUILD)/dnsblkit $(DEMO_ADDR) $(DEMO_PORT)
 
 # Every test tier, then the whole suite again under ASan+UBSan.
@@ -35,7 +40,7 @@ test-asan: deps
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
-bench: build
+bench: binary
 	@sh bench/run.sh $(BUILD)/dnsblkit
 
 # Builds the libFuzzer harnesses and runs each for FUZZ_SECONDS (default 60).
