@@ -3,23 +3,12 @@
  * MX records with compression and truncation). Every reply is re-read by
  * an independent checker; any broken invariant aborts. */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
 #include "common/name.h"
 #include "wire/wire.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);           \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_common.h"
 
 /* Walk a name in a message: in bounds, pointers strictly backwards, at
  * most 255 bytes expanded. Returns the offset after the name in place. */

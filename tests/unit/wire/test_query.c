@@ -9,76 +9,24 @@
 #include <string.h>
 
 #include "wire/wire.h"
-
-/* A request under construction. */
-struct pkt {
-    uint8_t b[1024];
-    size_t n;
-};
-
-static void put8(struct pkt *p, uint8_t v)
-{
-    p->b[p->n++] = v;
-}
-
-static void put16(struct pkt *p, uint16_t v)
-{
-    wire_put16(p->b + p->n, v);
-    p->n += 2;
-}
-
-static void put32(struct pkt *p, uint32_t v)
-{
-    wire_put32(p->b + p->n, v);
-    p->n += 4;
-}
-
-/* "a.B.c" in wire form, letter case kept; "" or "." is the root. */
-static void put_name(struct pkt *p, const char *text)
-{
-    while (*text && strcmp(text, ".") != 0) {
-        const char *dot = strchr(text, '.');
-        size_t l = dot ? (size_t)(dot - text) : strlen(text);
-        put8(p, (uint8_t)l);
-        memcpy(p->b + p->n, text, l);
-        p->n += l;
-        text += l;
-        if (*text == '.')
-            text++;
-    }
-    put8(p, 0);
-}
-
-static void put_header(struct pkt *p, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an,
-                       uint16_t ns, uint16_t ar)
-{
-    p->n = 0;
-    put16(p, id);
-    put16(p, flags);
-    put16(p, qd);
-    put16(p, an);
-    put16(p, ns);
-    put16(p, ar);
-}
-
-static void put_opt(struct pkt *p, uint16_t udp, uint8_t version, bool dnssec_ok)
-{
-    put8(p, 0);
-    put16(p, 41);
-    put16(p, udp);
-    put32(p, (uint32_t)version << 16 | (dnssec_ok ? 0x8000u : 0));
-    put16(p, 0);
-}
+#include "wiretest.h"
 
 /* A standard query for `name`/`type`, RD set, with `ar` OPT records. */
 static void make_query(struct pkt *p, const char *name, uint16_t type, unsigned ar)
 {
     put_header(p, 0xbeef, 0x0100, 1, 0, 0, (uint16_t)ar);
-    put_name(p, name);
-    put16(p, type);
-    put16(p, 1);
+    put_question(p, name, type);
     for (unsigned i = 0; i < ar; i++)
         put_opt(p, 1232, 0, false);
+}
+
+/* The same query with one OPT record given by put_opt's arguments. */
+static void make_edns_query(struct pkt *p, const char *name, uint16_t type, uint16_t udp,
+                            uint8_t version, bool dnssec_ok)
+{
+    make_query(p, name, type, 0);
+    wire_put16(p->b + 10, 1);
+    put_opt(p, udp, version, dnssec_ok);
 }
 
 static int parse(const struct pkt *p, struct wire_query *q)
@@ -136,9 +84,7 @@ static void test_edns_fields(void **state)
     (void)state;
     struct pkt p;
     struct wire_query q;
-    make_query(&p, "a.example", 1, 0);
-    wire_put16(p.b + 10, 1);
-    put_opt(&p, 1400, 0, true);
+    make_edns_query(&p, "a.example", 1, 1400, 0, true);
     assert_int_equal(parse(&p, &q), 0);
     assert_true(q.edns);
     assert_true(q.edns_do);
@@ -151,16 +97,12 @@ static void test_edns_udp_clamped(void **state)
     (void)state;
     struct pkt p;
     struct wire_query q;
-    make_query(&p, "a.example", 1, 0);
-    wire_put16(p.b + 10, 1);
-    put_opt(&p, 65000, 0, false);
+    make_edns_query(&p, "a.example", 1, 65000, 0, false);
     assert_int_equal(parse(&p, &q), 0);
     assert_int_equal(q.edns_udp, WIRE_UDP_MAX);
     assert_false(q.edns_do);
 
-    make_query(&p, "a.example", 1, 0);
-    wire_put16(p.b + 10, 1);
-    put_opt(&p, 100, 0, false);
+    make_edns_query(&p, "a.example", 1, 100, 0, false);
     assert_int_equal(parse(&p, &q), 0);
     assert_int_equal(q.edns_udp, WIRE_UDP_MIN);
 }
@@ -170,9 +112,7 @@ static void test_edns_version_above_zero_parses(void **state)
     (void)state;
     struct pkt p;
     struct wire_query q;
-    make_query(&p, "a.example", 1, 0);
-    wire_put16(p.b + 10, 1);
-    put_opt(&p, 1232, 1, false);
+    make_edns_query(&p, "a.example", 1, 1232, 1, false);
     assert_int_equal(parse(&p, &q), 0);
     assert_true(q.edns);
     assert_int_equal(q.edns_version, 1);
@@ -184,9 +124,7 @@ static void test_edns_options(void **state)
     struct pkt p;
     struct wire_query q;
     /* A client cookie (option 10, 8 bytes) is fine... */
-    make_query(&p, "a.example", 1, 0);
-    wire_put16(p.b + 10, 1);
-    put_opt(&p, 1232, 0, false);
+    make_edns_query(&p, "a.example", 1, 1232, 0, false);
     wire_put16(p.b + p.n - 2, 12);
     put16(&p, 10);
     put16(&p, 8);
@@ -201,9 +139,7 @@ static void test_edns_options(void **state)
     assert_false(q.edns);
 
     /* Nor is RDATA that ends inside an option header. */
-    make_query(&p, "a.example", 1, 0);
-    wire_put16(p.b + 10, 1);
-    put_opt(&p, 1232, 0, false);
+    make_edns_query(&p, "a.example", 1, 1232, 0, false);
     wire_put16(p.b + p.n - 2, 3);
     put16(&p, 10);
     put8(&p, 0);
@@ -265,9 +201,7 @@ static void test_formerr_qdcount(void **state)
     /* Two questions, both present in the packet. */
     make_query(&p, "a.example", 1, 0);
     wire_put16(p.b + 4, 2);
-    put_name(&p, "b.example");
-    put16(&p, 1);
-    put16(&p, 1);
+    put_question(&p, "b.example", 1);
     assert_int_equal(parse(&p, &q), WIRE_FORMERR);
     assert_int_equal(q.qname_len, 0);
 }
@@ -377,9 +311,7 @@ static void test_formerr_other_sections(void **state)
     for (int field = 6; field <= 8; field += 2) {
         make_query(&p, "a.example", 1, 0);
         wire_put16(p.b + field, 1);
-        put_name(&p, "");
-        put16(&p, 1);
-        put16(&p, 1);
+        put_question(&p, "", 1);
         put32(&p, 0);
         put16(&p, 0);
         assert_int_equal(parse(&p, &q), WIRE_FORMERR);
@@ -427,9 +359,7 @@ static void test_formerr_bad_additional(void **state)
     assert_false(q.edns);
 
     /* An A record where the OPT would be. */
-    make_query(&p, "a.example", 1, 0);
-    wire_put16(p.b + 10, 1);
-    put_opt(&p, 1232, 0, false);
+    make_edns_query(&p, "a.example", 1, 1232, 0, false);
     wire_put16(p.b + p.n - 10, 1);
     assert_int_equal(parse(&p, &q), WIRE_FORMERR);
 

@@ -16,77 +16,29 @@
 #include "common/err.h"
 #include "common/name.h"
 #include "wire/wire.h"
-
-struct pkt {
-    uint8_t b[2048];
-    size_t n;
-};
-
-static void put8(struct pkt *p, uint8_t v)
-{
-    p->b[p->n++] = v;
-}
-
-static void put16(struct pkt *p, uint16_t v)
-{
-    wire_put16(p->b + p->n, v);
-    p->n += 2;
-}
-
-static void put32(struct pkt *p, uint32_t v)
-{
-    wire_put32(p->b + p->n, v);
-    p->n += 4;
-}
-
-static void put_raw(struct pkt *p, const void *s, size_t n)
-{
-    memcpy(p->b + p->n, s, n);
-    p->n += n;
-}
-
-/* Labels of "a.B.c" with case kept, without the root label. */
-static void put_labels(struct pkt *p, const char *text)
-{
-    while (*text) {
-        const char *dot = strchr(text, '.');
-        size_t l = dot ? (size_t)(dot - text) : strlen(text);
-        put8(p, (uint8_t)l);
-        put_raw(p, text, l);
-        text += l;
-        if (*text == '.')
-            text++;
-    }
-}
-
-static void put_name(struct pkt *p, const char *text)
-{
-    put_labels(p, text);
-    put8(p, 0);
-}
+#include "wiretest.h"
 
 /* Build a query and parse it; returns what wire_parse_query returned. */
 static int make_query(struct wire_query *q, const char *name, uint16_t type, bool edns,
                       uint16_t udp, uint8_t version, bool dnssec_ok)
 {
-    struct pkt p = {.n = 0};
-    put16(&p, 0x1234);
-    put16(&p, 0x0100);
-    put16(&p, 1);
-    put16(&p, 0);
-    put16(&p, 0);
-    put16(&p, edns ? 1 : 0);
-    put_name(&p, name);
-    put16(&p, type);
-    put16(&p, 1);
-    if (edns) {
-        put8(&p, 0);
-        put16(&p, 41);
-        put16(&p, udp);
-        put32(&p, (uint32_t)version << 16 | (dnssec_ok ? 0x8000u : 0));
-        put16(&p, 0);
-    }
+    struct pkt p;
+    put_header(&p, 0x1234, 0x0100, 1, 0, 0, edns ? 1 : 0);
+    put_question(&p, name, type);
+    if (edns)
+        put_opt(&p, udp, version, dnssec_ok);
     return wire_parse_query(p.b, p.n, q);
+}
+
+/* Append a record's fixed part: owner as a compression pointer to
+ * `owner_at`, `type`, class IN, `ttl`, `rdlen`; the RDATA follows. */
+static void put_rr(struct pkt *p, uint16_t owner_at, uint16_t type, uint32_t ttl, uint16_t rdlen)
+{
+    put16(p, 0xc000 | owner_at);
+    put16(p, type);
+    put16(p, 1);
+    put32(p, ttl);
+    put16(p, rdlen);
 }
 
 static void wname(uint8_t out[NAME_MAXWIRE], const char *text)
@@ -169,27 +121,12 @@ static void test_exact_bytes(void **state)
         wire_reply_add_txt(&r, WIRE_ANSWER, NULL, 2100, "Listed: $", 9, "127.0.0.2", 9), 0);
     size_t len = wire_reply_finish(&r);
 
-    struct pkt w = {.n = 0};
-    put16(&w, 0x1234);
-    put16(&w, 0x8500); /* QR AA RD, NOERROR */
-    put16(&w, 1);
-    put16(&w, 2);
-    put16(&w, 0);
-    put16(&w, 0);
-    put_name(&w, "2.0.0.127.Bl.Example");
-    put16(&w, 255);
-    put16(&w, 1);
-    put16(&w, 0xc00c);
-    put16(&w, 1);
-    put16(&w, 1);
-    put32(&w, 2100);
-    put16(&w, 4);
+    struct pkt w;
+    put_header(&w, 0x1234, 0x8500, 1, 2, 0, 0); /* QR AA RD, NOERROR */
+    put_question(&w, "2.0.0.127.Bl.Example", 255);
+    put_rr(&w, 0x0c, 1, 2100, 4);
     put_raw(&w, a, 4);
-    put16(&w, 0xc00c);
-    put16(&w, 16);
-    put16(&w, 1);
-    put32(&w, 2100);
-    put16(&w, 18);
+    put_rr(&w, 0x0c, 16, 2100, 18);
     put8(&w, 17);
     put_raw(&w, "Listed: 127.0.0.2", 17);
     assert_int_equal(len, w.n);
@@ -280,22 +217,11 @@ static void test_compression(void **state)
     size_t len = wire_reply_finish(&r);
 
     /* Question labels start at 12 ("2"), 22 ("bl"), 25 ("example"). */
-    struct pkt w = {.n = 0};
-    put16(&w, 0x1234);
-    put16(&w, 0x8500);
-    put16(&w, 1);
-    put16(&w, 0);
-    put16(&w, 2);
-    put16(&w, 3);
-    put_name(&w, "2.0.0.127.bl.example.com");
-    put16(&w, 1);
-    put16(&w, 1);
+    struct pkt w;
+    put_header(&w, 0x1234, 0x8500, 1, 0, 2, 3);
+    put_question(&w, "2.0.0.127.bl.example.com", 1);
     /* SOA at 42 */
-    put16(&w, 0xc016);
-    put16(&w, 6);
-    put16(&w, 1);
-    put32(&w, 3600);
-    put16(&w, 5 + 13 + 20);
+    put_rr(&w, 0x16, 6, 3600, 5 + 13 + 20);
     assert_int_equal(w.n, 54);
     put_labels(&w, "ns");
     put16(&w, 0xc019);
@@ -303,35 +229,19 @@ static void test_compression(void **state)
     put16(&w, 0xc016);
     put_raw(&w, rd + soalen - 20, 20);
     /* NS: its target is the SOA's mname at 54 */
-    put16(&w, 0xc016);
-    put16(&w, 2);
-    put16(&w, 1);
-    put32(&w, 3600);
-    put16(&w, 2);
+    put_rr(&w, 0x16, 2, 3600, 2);
     put16(&w, 0xc036);
     /* MX */
-    put16(&w, 0xc016);
-    put16(&w, 15);
-    put16(&w, 1);
-    put32(&w, 60);
-    put16(&w, 2 + 5 + 2);
+    put_rr(&w, 0x16, 15, 60, 2 + 5 + 2);
     put16(&w, 10);
     put_labels(&w, "mail");
     put16(&w, 0xc016);
     /* PTR */
-    put16(&w, 0xc00c);
-    put16(&w, 12);
-    put16(&w, 1);
-    put32(&w, 60);
-    put16(&w, 7);
+    put_rr(&w, 0x0c, 12, 60, 7);
     put_labels(&w, "host");
     put16(&w, 0xc019);
     /* CNAME */
-    put16(&w, 0xc00c);
-    put16(&w, 5);
-    put16(&w, 1);
-    put32(&w, 60);
-    put16(&w, 2);
+    put_rr(&w, 0x0c, 5, 60, 2);
     put16(&w, 0xc036);
     assert_int_equal(len, w.n);
     assert_memory_equal(buf, w.b, w.n);
