@@ -13,6 +13,11 @@
 int radix_sort32(uint32_t *a, uint32_t *tmp, size_t n);
 int radix_sort64(uint64_t *a, uint64_t *tmp, size_t n);
 
+/* Sort a[0..n) ascending in place, without a scratch array (MSD radix,
+ * 8 bits per level, insertion sort for small buckets): for loaders whose
+ * peak memory matters, as during a reload next to the serving data. */
+void radix_sort64_inplace(uint64_t *a, size_t n);
+
 /* Remove adjacent duplicates from a sorted array; returns the new count. */
 size_t radix_unique32(uint32_t *a, size_t n);
 

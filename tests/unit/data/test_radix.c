@@ -63,6 +63,29 @@ static void check64(size_t n, uint64_t mask, uint64_t fixed)
     free(t);
 }
 
+static void check64_inplace(size_t n, uint64_t mask, uint64_t fixed)
+{
+    uint64_t *a = malloc((n + 1) * sizeof(*a)), *b = malloc((n + 1) * sizeof(*b));
+    for (size_t i = 0; i < n; i++)
+        a[i] = b[i] = (next() & mask) | fixed;
+    radix_sort64_inplace(a, n);
+    qsort(b, n, sizeof(*b), cmp64);
+    assert_memory_equal(a, b, n * sizeof(*a));
+    free(a);
+    free(b);
+}
+
+static void test_sort64_inplace(void **state)
+{
+    (void)state;
+    check64_inplace(0, ~0ull, 0);
+    check64_inplace(31, ~0ull, 0); /* insertion sort only */
+    check64_inplace(200000, ~0ull, 0);
+    check64_inplace(200000, 0xffffffff00000007ull, 0);                     /* ip4set keys */
+    check64_inplace(200000, 0x0000ffff000000ffull, 0x0a0b000000000000ull); /* one /16 */
+    check64_inplace(50000, 0xffull, 0x1234000000000000ull);                /* all in one bucket */
+}
+
 static void test_sort32(void **state)
 {
     (void)state;
@@ -90,6 +113,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort32),
         cmocka_unit_test(test_sort64),
+        cmocka_unit_test(test_sort64_inplace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
