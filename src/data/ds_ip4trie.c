@@ -58,6 +58,9 @@ static int ip4trie_line(struct dataset *ds, struct datafile *df, char *line)
         if (rc)
             return rc;
     }
+    if (t->b.n >= IP4MAP_MAX_PREFIXES)
+        return datafile_error(df, "more than %zu entries in one ip4trie dataset",
+                              IP4MAP_MAX_PREFIXES);
     return ip4map_builder_add(&t->b, addr, bits, value);
 }
 

@@ -2,6 +2,7 @@
 #include "data/ip4map.h"
 #include "common/err.h"
 #include "data/array.h"
+#include "data/radix_inplace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,68 +12,44 @@
 void ip4map_builder_init(struct ip4map_builder *b)
 {
     memset(b, 0, sizeof(*b));
+    pagebuf_init(&b->buf);
 }
 
 void ip4map_builder_free(struct ip4map_builder *b)
 {
-    free(b->p);
+    pagebuf_free(&b->buf);
     memset(b, 0, sizeof(*b));
+}
+
+#define IP4MAP_SEQ_BITS 26
+
+static unsigned ip4map_bits(const struct ip4map_prefix *p)
+{
+    return p->meta >> IP4MAP_SEQ_BITS;
 }
 
 int ip4map_builder_add(struct ip4map_builder *b, uint32_t start, unsigned bits, uint32_t val)
 {
     if (bits > 32)
         return ERR_INVAL;
-    if (array_reserve((void **)&b->p, &b->cap, b->n + 1, sizeof(*b->p), 1024) < 0)
+    if (b->n >= IP4MAP_MAX_PREFIXES)
+        return ERR_LIMIT;
+    if (pagebuf_reserve(&b->buf, (b->n + 1) * sizeof(struct ip4map_prefix)) < 0)
         return ERR_NOMEM;
-    b->p[b->n] = (struct ip4map_prefix){start, val, (uint32_t)b->n, (uint8_t)bits};
+    struct ip4map_prefix *p = (struct ip4map_prefix *)(void *)b->buf.base;
+    p[b->n] =
+        (struct ip4map_prefix){start, (uint32_t)bits << IP4MAP_SEQ_BITS | (uint32_t)b->n, val};
     b->n++;
     return 0;
 }
 
-/* One stable counting pass by a digit of the prefixes. */
-static void ip4map_pass(const struct ip4map_prefix *src, struct ip4map_prefix *dst, size_t n,
-                        unsigned shift, bool by_bits, size_t *count)
-{
-    memset(count, 0, 65536 * sizeof(*count));
-    for (size_t i = 0; i < n; i++)
-        count[by_bits ? src[i].bits : (src[i].start >> shift) & 0xffff]++;
-    size_t sum = 0;
-    for (size_t d = 0; d < 65536; d++) {
-        size_t c = count[d];
-        count[d] = sum;
-        sum += c;
-    }
-    for (size_t i = 0; i < n; i++)
-        dst[count[by_bits ? src[i].bits : (src[i].start >> shift) & 0xffff]++] = src[i];
-}
-
-/* Containing prefixes first: by start, then shorter, then input order
- * (radix passes are stable and the prefixes arrive in input order). */
-static int ip4map_sort(struct ip4map_builder *b)
-{
-    if (b->n < 2)
-        return 0;
-    struct ip4map_prefix *tmp = malloc(b->n * sizeof(*tmp));
-    size_t *count = malloc(65536 * sizeof(*count));
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return ERR_NOMEM;
-    }
-    ip4map_pass(b->p, tmp, b->n, 0, true, count);
-    ip4map_pass(tmp, b->p, b->n, 0, false, count);
-    ip4map_pass(b->p, tmp, b->n, 16, false, count);
-    free(b->p);
-    b->p = tmp;
-    b->cap = b->n;
-    free(count);
-    return 0;
-}
+/* Containing prefixes first: by start, then shorter, then input order. */
+#define IP4MAP_KEY(p) ((uint64_t)(p).start << 32 | (p).meta)
+RADIX_INPLACE_DEFINE(ip4map_sort, struct ip4map_prefix, IP4MAP_KEY)
 
 static uint64_t ip4map_end(const struct ip4map_prefix *p)
 {
-    return (uint64_t)p->start + ((uint64_t)1 << (32 - p->bits)) - 1;
+    return (uint64_t)p->start + ((uint64_t)1 << (32 - ip4map_bits(p))) - 1;
 }
 
 struct ip4map_out {
@@ -121,41 +98,52 @@ static int ip4map_index(struct ip4map *m)
     return 0;
 }
 
+/* Give back the sorted prefixes consumed so far every this many. */
+#define IP4MAP_DROP_EVERY 65536
+
 int ip4map_build(struct ip4map_builder *b, struct ip4map *out)
 {
     memset(out, 0, sizeof(*out));
     struct ip4map_out o = {out, 0, 0};
+    struct ip4map_prefix *p = (struct ip4map_prefix *)(void *)b->buf.base;
+    ip4map_sort(p, b->n);
     /* Prefixes nest or are disjoint, so the ones covering the sweep
-     * position form a stack, deepest (longest) on top. */
-    struct ip4map_prefix *stack[33];
+     * position form a stack, deepest (longest) on top. It holds copies:
+     * the pages behind the sweep are given back as it goes, so the map
+     * grows into the memory the prefixes free. */
+    struct ip4map_prefix stack[33], prev = {0, 0, 0};
     unsigned depth = 0;
     uint64_t cur = 0;
     int rc = 0;
-    rc = ip4map_sort(b);
     for (size_t i = 0; i < b->n && rc == 0; i++) {
-        struct ip4map_prefix *p = &b->p[i];
-        if (i > 0 && p->start == b->p[i - 1].start && p->bits == b->p[i - 1].bits) {
+        if (i % IP4MAP_DROP_EVERY == 0)
+            pagebuf_drop_head(&b->buf, i * sizeof(*p));
+        struct ip4map_prefix x = p[i];
+        if (i > 0 && x.start == prev.start && ip4map_bits(&x) == ip4map_bits(&prev)) {
             b->duplicates++;
             continue;
         }
-        while (depth > 0 && ip4map_end(stack[depth - 1]) < p->start) {
-            struct ip4map_prefix *t = stack[--depth];
+        prev = x;
+        while (depth > 0 && ip4map_end(&stack[depth - 1]) < x.start) {
+            struct ip4map_prefix *t = &stack[--depth];
             rc = ip4map_emit(&o, cur, ip4map_end(t), t->val);
             cur = ip4map_end(t) + 1;
         }
         if (rc == 0)
-            rc = ip4map_emit(&o, cur, (uint64_t)p->start - 1,
-                             depth ? stack[depth - 1]->val : IP4MAP_NONE);
-        cur = p->start;
-        stack[depth++] = p;
+            rc = ip4map_emit(&o, cur, (uint64_t)x.start - 1,
+                             depth ? stack[depth - 1].val : IP4MAP_NONE);
+        cur = x.start;
+        stack[depth++] = x;
     }
     while (depth > 0 && rc == 0) {
-        struct ip4map_prefix *t = stack[--depth];
+        struct ip4map_prefix *t = &stack[--depth];
         rc = ip4map_emit(&o, cur, ip4map_end(t), t->val);
         cur = ip4map_end(t) + 1;
     }
     if (rc == 0)
         rc = ip4map_emit(&o, cur, UINT32_MAX, IP4MAP_NONE);
+    pagebuf_free(&b->buf);
+    b->n = 0;
     if (rc == 0) {
         /* Give back the growth slack. */
         array_shrink((void **)&out->start, &o.scap, out->n, sizeof(*out->start));
@@ -163,9 +151,6 @@ int ip4map_build(struct ip4map_builder *b, struct ip4map *out)
     }
     if (rc == 0)
         rc = ip4map_index(out);
-    free(b->p);
-    b->p = NULL;
-    b->n = b->cap = 0;
     if (rc < 0)
         ip4map_free(out);
     return rc;

@@ -2,7 +2,9 @@
  * and exclusions, longest prefix winning, are flattened once into
  * disjoint address intervals. A lookup is a table step on the upper 16
  * bits and a short bisection; memory is 8 bytes per interval, at most two
- * intervals per prefix. */
+ * intervals per prefix. Building needs no more memory than the map it
+ * makes: the prefixes are sorted in place and their pages given back as
+ * the flattening consumes them. */
 #ifndef DBK_DATA_IP4MAP_H
 #define DBK_DATA_IP4MAP_H
 
@@ -10,19 +12,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/pagebuf.h"
+
 #define IP4MAP_NONE UINT32_MAX /* value of an exclusion, and of the gaps */
 
+/* A prefix as collected: 12 bytes, sorted in place by (start, meta). */
 struct ip4map_prefix {
     uint32_t start; /* network address, host order, host bits clear */
+    uint32_t meta;  /* prefix length << 26 | input order: of two equal
+                       prefixes the first wins */
     uint32_t val;   /* value index, or IP4MAP_NONE for an exclusion */
-    uint32_t seq;   /* input order: of two equal prefixes the first wins */
-    uint8_t bits;
 };
 
-/* Prefixes collected while loading. */
+/* The input order has 26 bits. */
+#define IP4MAP_MAX_PREFIXES ((size_t)1 << 26)
+
+/* Prefixes collected while loading, in pages that the flattening gives
+ * back as it consumes them. */
 struct ip4map_builder {
-    struct ip4map_prefix *p;
-    size_t n, cap;
+    struct pagebuf buf;
+    size_t n;
     size_t duplicates; /* equal prefixes dropped by ip4map_build */
 };
 
@@ -37,7 +46,8 @@ struct ip4map {
 void ip4map_builder_init(struct ip4map_builder *b);
 void ip4map_builder_free(struct ip4map_builder *b);
 
-/* Add a prefix (start must have its host bits clear, bits 0..32). */
+/* Add a prefix (start must have its host bits clear, bits 0..32).
+ * ERR_LIMIT past IP4MAP_MAX_PREFIXES. */
 int ip4map_builder_add(struct ip4map_builder *b, uint32_t start, unsigned bits, uint32_t val);
 
 /* Flatten the prefixes into a map; the builder is emptied. */

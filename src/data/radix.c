@@ -1,6 +1,8 @@
-/* LSD radix sorts of 32- and 64-bit keys, 16 bits per pass. */
+/* Radix sorts of 32- and 64-bit keys: LSD with a scratch array, 16 bits
+ * per pass, and MSD in place. */
 #include "data/radix.h"
 #include "common/err.h"
+#include "data/radix_inplace.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -55,74 +57,15 @@ static bool radix_offsets(size_t *count, size_t n)
 RADIX_SORT_DEFINE(radix_sort32, uint32_t)
 RADIX_SORT_DEFINE(radix_sort64, uint64_t)
 
-static void radix_insertion64(uint64_t *a, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        uint64_t v = a[i];
-        size_t j = i;
-        while (j > 0 && a[j - 1] > v) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = v;
-    }
-}
-
-/* One in-place MSD level (American flag sort) on the digit of `bits` bits
- * at `shift`: every key is swapped straight into its bucket, then each
- * bucket is sorted on the next 8 bits, down to insertion sort for small
- * buckets. next[] and end[] hold 2^bits entries each. */
-static void radix_flag64(uint64_t *a, size_t n, unsigned shift, unsigned bits, size_t *next,
-                         size_t *end)
-{
-    size_t digits = (size_t)1 << bits, mask = digits - 1;
-    memset(end, 0, digits * sizeof(*end));
-    for (size_t i = 0; i < n; i++)
-        end[(a[i] >> shift) & mask]++;
-    size_t sum = 0;
-    for (size_t d = 0; d < digits; d++) {
-        next[d] = sum;
-        sum += end[d];
-        end[d] = sum;
-    }
-    for (size_t d = 0; d < digits; d++) {
-        while (next[d] < end[d]) {
-            uint64_t v = a[next[d]];
-            size_t dv = (v >> shift) & mask;
-            while (dv != d) {
-                uint64_t t = a[next[dv]];
-                a[next[dv]++] = v;
-                v = t;
-                dv = (v >> shift) & mask;
-            }
-            a[next[d]++] = v;
-        }
-    }
-    if (shift == 0)
-        return;
-    size_t b = 0;
-    for (size_t d = 0; d < digits; d++) {
-        size_t e = end[d];
-        if (e - b <= 32) {
-            radix_insertion64(a + b, e - b);
-        } else {
-            size_t n8[256], e8[256];
-            radix_flag64(a + b, e - b, shift >= 8 ? shift - 8 : 0, 8, n8, e8);
-        }
-        b = e;
-    }
-}
+/* Keys are their own sort key. */
+#define RADIX_KEY_SELF(v) (v)
+RADIX_INPLACE_DEFINE(radix_flag64, uint64_t, RADIX_KEY_SELF)
 
 void radix_sort64_inplace(uint64_t *a, size_t n)
 {
-    if (n <= 32) {
-        radix_insertion64(a, n);
-        return;
-    }
     /* 8-bit digits from the top: 256 write cursors stay in cache, which
      * beats fewer passes with 65536 of them. */
-    size_t next[256], end[256];
-    radix_flag64(a, n, 56, 8, next, end);
+    radix_flag64(a, n);
 }
 
 size_t radix_unique32(uint32_t *a, size_t n)

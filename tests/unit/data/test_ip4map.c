@@ -150,12 +150,64 @@ static void test_random_against_brute_force(void **state)
     assert_true(random_against_brute_force(8000, 20) >= 4096); /* many intervals: indexed */
 }
 
+/* Far more prefixes than the flattening gives back at a time, each /30
+ * given three times with different values: the first given wins, however
+ * the in-place sort has moved them. */
+static void test_large_first_wins(void **state)
+{
+    (void)state;
+    enum { K = 100000 };
+    struct ip4map_builder b;
+    ip4map_builder_init(&b);
+    for (uint32_t copy = 0; copy < 3; copy++)
+        for (uint32_t k = 0; k < K; k++) {
+            /* Scattered order, so that equal prefixes are far apart. */
+            uint32_t j = (k * 7919u) % K;
+            uint32_t val = copy == 0 ? j : K + copy;
+            assert_int_equal(ip4map_builder_add(&b, 0x0a000000u + 4 * j, 30, val), 0);
+        }
+    struct ip4map m;
+    assert_int_equal(ip4map_build(&b, &m), 0);
+    assert_int_equal(b.duplicates, 2 * K);
+    assert_int_equal(b.n, 0);
+    assert_null(b.buf.base); /* the prefixes are gone once the map is built */
+    assert_int_equal(m.listed, 4u * K);
+    for (uint32_t j = 0; j < K; j++) {
+        uint32_t v = 0;
+        assert_true(ip4map_lookup(&m, 0x0a000000u + 4 * j + j % 4, &v));
+        assert_int_equal(v, j);
+    }
+    uint32_t v;
+    assert_false(ip4map_lookup(&m, 0x0a000000u + 4 * K, &v));
+    assert_false(ip4map_lookup(&m, 0x09ffffffu, &v));
+    ip4map_free(&m);
+    ip4map_builder_free(&b);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    struct ip4map_builder b;
+    ip4map_builder_init(&b);
+    assert_int_equal(ip4map_builder_add(&b, 0, 33, 1), ERR_INVAL);
+    assert_int_equal(ip4map_builder_add(&b, 0x0a000000, 8, 1), 0);
+    /* The input order has 26 bits: one more prefix than that is refused
+     * (the count is set, not filled: that would take 768 MB). */
+    size_t n = b.n;
+    b.n = IP4MAP_MAX_PREFIXES;
+    assert_int_equal(ip4map_builder_add(&b, 0x0b000000, 8, 1), ERR_LIMIT);
+    b.n = n;
+    ip4map_builder_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_cases),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_random_against_brute_force),
+        cmocka_unit_test(test_large_first_wins),
+        cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
