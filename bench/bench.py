@@ -52,6 +52,7 @@ TARGET_CPU_FLOOR = 1.2
 TARGET_RSS = 1.0
 TARGET_RSS_TSET10M = 0.6
 TARGET_LOAD = 1.0
+TARGET_RELOAD_PEAK = 2.0
 # bench/gendata.c: listed addresses come from bench_addr(i) for small i;
 # these index ranges are never listed in the base files.
 ADDED_BASE = 0x80000000      # addresses the reload run adds
@@ -551,11 +552,41 @@ def bench_type(args, procs, tmp, cmds, ds, dtype, floor):
                 log(f"  {ds.label} {dtype} round {r + 1} {name}: {m['answered']} answered, "
                     f"{m['lost']} lost, {m['qps'] / 1000:.0f} kq/s, "
                     f"{m['us_per_q']:.2f} us/q, CPU {100 * m['cpu_share']:.0f}%")
+        servers["rbldnsd"].stop()     # its own reload would share CPU 0
+        res["reload_mem"] = reload_memory(servers["dnsblkit"], ds.files[dtype])
+        log(f"  {ds.label} {dtype} dnsblkit reload: steady {res['reload_mem']['steady']:.1f} MB,"
+            f" peak {res['reload_mem']['peak']:.1f} MB")
     finally:
         for name in ("rbldnsd", "dnsblkit"):
             if name in servers:
                 servers[name].stop()
     return res
+
+
+def reload_memory(srv, path, timeout=300):
+    """Peak memory of one reload of the same data: VmHWM is reset through
+    clear_refs, the data file touched so that -c 1 reloads it, and the
+    peak read once the log says the reload is done."""
+    pid = srv.proc.pid
+
+    def reloads():
+        with open(srv.proc.logpath, "rb") as f:
+            return f.read().count(b"reload: 1 datasets loaded")
+    steady = mem_kb(pid)["VmRSS"] / 1024
+    done = reloads()
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")              # VmHWM := VmRSS
+    t = time.time() + 2           # a new mtime whatever the clock's grain
+    os.utime(path, (t, t))
+    t0 = time.monotonic()
+    while reloads() == done:
+        if time.monotonic() - t0 > timeout or srv.proc.poll() is not None:
+            raise RuntimeError(f"dnsblkit did not reload {path}: {log_tail(srv.proc)}")
+        time.sleep(0.05)
+    time.sleep(0.3)               # the old snapshot is freed after the swap
+    mem = mem_kb(pid)
+    return dict(steady=steady, peak=mem["VmHWM"] / 1024, after=mem["VmRSS"] / 1024,
+                seconds=time.monotonic() - t0)
 
 
 def reload_run(args, procs, tmp, cmds, ds):
@@ -842,8 +873,8 @@ def report(args, all_res, reload_res, elapsed, busy, before):
                   f"{100 * x['cpu']:.0f}% | {x['us']:.2f} ({x['us_min']:.2f}–{x['us_max']:.2f}) |")
         p("")
         p("| type | CPU/answer ÷ floor (≤ 1.2) | CPU/answer ÷ rbldnsd | RSS ÷ rbldnsd (≤ 1.0) "
-          "| load ÷ rbldnsd (≤ 1.0) | same answers |")
-        p("|---|---|---|---|---|---|")
+          "| load ÷ rbldnsd (≤ 1.0) | reload peak ÷ steady (< 2) | same answers |")
+        p("|---|---|---|---|---|---|---|")
         for dtype, res in types:
             s = res["summary"]
             rss = res["dnsblkit"]["rss"] / res["rbldnsd"]["rss"]
@@ -851,9 +882,13 @@ def report(args, all_res, reload_res, elapsed, busy, before):
             ag = res["agree"]
             same = (f"{ag['sample'] - ag['differ']}/{ag['sample']} "
                     f"({ag['listed']} listed)")
+            rm = res["reload_mem"]
+            peak = rm["peak"] / rm["steady"]
             p(f"| {dtype} | {fmt_ratio(s['vs_floor'])} {verdict(s['vs_floor'], TARGET_CPU_FLOOR)}"
               f" | {fmt_ratio(s['vs_rbldnsd'])} | {fmt_ratio(rss)} {verdict(rss, TARGET_RSS)} | "
-              f"{fmt_ratio(load)} {verdict(load, TARGET_LOAD)} | {same} |")
+              f"{fmt_ratio(load)} {verdict(load, TARGET_LOAD)} | {fmt_ratio(peak)} "
+              f"({rm['peak']:.1f}/{rm['steady']:.1f} MB) "
+              f"{'PASS' if peak < TARGET_RELOAD_PEAK else 'FAIL'} | {same} |")
         tset = dict(types).get("ip4tset")
         if ds.kind == "hosts" and ds.n >= 10000000 and tset:
             base = tset["rbldnsd"]["rss"]

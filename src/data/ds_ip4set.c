@@ -169,51 +169,54 @@ static bool block_excluded(const struct ip4set_level *lv, size_t i, size_t *next
     return lv->e[j].value == IP4SET_EXCLUDED;
 }
 
-/* The number of addresses listed, exactly: a block counts for the part of
- * it that no more specific block (listed or excluded) overrides. */
-static int count_listed(struct ip4set *s, uint64_t *total)
+/* A block on the sweep's stack: the addresses below it that more
+ * specific blocks (listed or excluded) decide. */
+struct ip4set_open {
+    uint64_t end; /* last address */
+    uint64_t size, covered;
+    bool excluded;
+};
+
+/* Close the innermost open block: it lists what its more specific blocks
+ * leave, and all of it is more specific to its own parent. */
+static void ip4set_close(struct ip4set_open *stack, unsigned *depth, uint64_t *total)
 {
-    uint64_t *covered[IP4SET_LEVELS] = {NULL};
-    int rc = 0;
-    *total = 0;
-    for (unsigned l = 1; l < IP4SET_LEVELS; l++) {
-        if (s->lv[l].n && !(covered[l] = calloc(s->lv[l].n, sizeof(uint64_t)))) {
-            rc = ERR_NOMEM;
-            goto out;
-        }
+    struct ip4set_open *b = &stack[--*depth];
+    if (!b->excluded)
+        *total += b->size - b->covered;
+    if (*depth > 0)
+        stack[*depth - 1].covered += b->size;
+}
+
+/* The number of addresses listed, exactly: one sweep over the levels
+ * merged in address order, enclosing blocks first. Blocks nest, so the
+ * ones open at a point form a stack no deeper than the levels; nothing is
+ * allocated, so the count adds nothing to a load's peak memory. */
+static uint64_t count_listed(const struct ip4set *s)
+{
+    struct ip4set_open stack[IP4SET_LEVELS];
+    unsigned depth = 0;
+    size_t at[IP4SET_LEVELS] = {0};
+    uint64_t total = 0;
+    for (;;) {
+        /* The next block: lowest address, the wider level on a tie. */
+        int pick = -1;
+        for (int l = IP4SET_LEVELS - 1; l >= 0; l--)
+            if (at[l] < s->lv[l].n &&
+                (pick < 0 || s->lv[l].e[at[l]].addr < s->lv[pick].e[at[pick]].addr))
+                pick = l;
+        if (pick < 0)
+            break;
+        const struct ip4set_level *lv = &s->lv[pick];
+        uint64_t addr = lv->e[at[pick]].addr, size = (uint64_t)1 << (32 - level_bits(pick));
+        while (depth > 0 && stack[depth - 1].end < addr)
+            ip4set_close(stack, &depth, &total);
+        stack[depth++] =
+            (struct ip4set_open){addr + size - 1, size, 0, block_excluded(lv, at[pick], &at[pick])};
     }
-    /* Charge each block to its nearest enclosing block, if any. */
-    for (unsigned l = 0; l + 1 < IP4SET_LEVELS; l++) {
-        const struct ip4set_level *lv = &s->lv[l];
-        uint64_t size = (uint64_t)1 << (32 - level_bits(l));
-        for (size_t i = 0; i < lv->n; i++) {
-            if (i > 0 && lv->e[i].addr == lv->e[i - 1].addr)
-                continue;
-            for (unsigned up = l + 1; up < IP4SET_LEVELS; up++) {
-                const struct ip4set_level *ul = &s->lv[up];
-                uint32_t key = lv->e[i].addr & level_mask(up);
-                size_t j = lower_bound(ul, key);
-                if (j < ul->n && ul->e[j].addr == key) {
-                    covered[up][j] += size;
-                    break;
-                }
-            }
-        }
-    }
-    for (unsigned l = 0; l < IP4SET_LEVELS; l++) {
-        const struct ip4set_level *lv = &s->lv[l];
-        uint64_t size = (uint64_t)1 << (32 - level_bits(l));
-        size_t i = 0, next;
-        while (i < lv->n) {
-            if (!block_excluded(lv, i, &next))
-                *total += size - (covered[l] ? covered[l][i] : 0);
-            i = next;
-        }
-    }
-out:
-    for (unsigned l = 0; l < IP4SET_LEVELS; l++)
-        free(covered[l]);
-    return rc;
+    while (depth > 0)
+        ip4set_close(stack, &depth, &total);
+    return total;
 }
 
 static int ip4set_finish(struct dataset *ds)
@@ -235,7 +238,8 @@ static int ip4set_finish(struct dataset *ds)
         ds->entries += lv->n;
         ds->mem_bytes += lv->cap * sizeof(*lv->e);
     }
-    return count_listed(s, &ds->ip4_total);
+    ds->ip4_total = count_listed(s);
+    return 0;
 }
 
 static int ip4set_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)

@@ -210,6 +210,40 @@ static void test_total_guard(void **state)
     assert_true(strncmp(errbuf, spec, strlen(spec)) == 0);
 }
 
+/* The listed-address count (the world guard's measure) agrees with
+ * asking for every address, on random nested blocks and exclusions of
+ * every level inside 10.0.0.0/14. */
+static void test_total_counts_answers(void **state)
+{
+    (void)state;
+    uint32_t rng = 12345;
+    size_t cap = 64 * 1024, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i < 800; i++) {
+        rng = rng * 1103515245u + 12345u;
+        unsigned bits = 14 + (rng >> 8) % 19;
+        rng = rng * 1103515245u + 12345u;
+        uint32_t a = 0x0a000000u | ((rng >> 4) & 0x3ffffu);
+        a &= ~0u << (32 - bits);
+        len += (size_t)snprintf(text + len, cap - len, "%s%u.%u.%u.%u/%u\n", i % 10 ? "" : "!",
+                                a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, bits);
+        assert_true(len < cap);
+    }
+    struct dataset *ds = load(text);
+    uint64_t listed = 0;
+    char name[32];
+    for (uint32_t a = 0x0a000000u; a < 0x0a040000u; a++) {
+        snprintf(name, sizeof(name), "%u.%u.%u.%u", a & 255, (a >> 8) & 255, (a >> 16) & 255,
+                 a >> 24);
+        listed += ask(ds, name)->exists;
+    }
+    assert_true(listed > 0);
+    assert_int_equal(ds->ip4_total, listed);
+    dataset_unref(ds);
+    free(text);
+}
+
 static void test_maxrange_skips(void **state)
 {
     (void)state;
@@ -233,6 +267,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_min_prefix, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_total_guard, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_maxrange_skips, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_total_counts_answers, setup_tmpdir, teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
