@@ -17,12 +17,33 @@ const struct dataset_ops *const dataset_types[] = {
     &ds_dnset_ops,  &ds_generic_ops, &ds_combined_ops, &ds_acl_ops,     NULL,
 };
 
+/* Types registered by higher layers (the listing engine's); filled at
+ * startup, read-only afterwards. */
+#define DATASET_MAX_EXTRA 8
+static const struct dataset_ops *dataset_extra[DATASET_MAX_EXTRA];
+
 const struct dataset_ops *dataset_type(const char *name)
 {
     for (size_t i = 0; dataset_types[i]; i++)
         if (strcmp(dataset_types[i]->name, name) == 0)
             return dataset_types[i];
+    for (size_t i = 0; i < DATASET_MAX_EXTRA && dataset_extra[i]; i++)
+        if (strcmp(dataset_extra[i]->name, name) == 0)
+            return dataset_extra[i];
     return NULL;
+}
+
+int dataset_register(const struct dataset_ops *ops)
+{
+    if (dataset_type(ops->name))
+        return dataset_type(ops->name) == ops ? 0 : ERR_EXISTS;
+    for (size_t i = 0; i < DATASET_MAX_EXTRA; i++) {
+        if (!dataset_extra[i]) {
+            dataset_extra[i] = ops;
+            return 0;
+        }
+    }
+    return ERR_LIMIT;
 }
 
 void ds_result_reset(struct ds_result *res)
@@ -175,6 +196,12 @@ int dataset_load(const char *spec, const struct ds_load_ctx *ctx, struct dataset
         rc = ERR_NOMEM;
         goto fail;
     }
+    if (ops->open) {
+        rc = ops->open(ds, colon + 1, errbuf, errsz);
+        if (rc)
+            goto fail;
+        goto finish;
+    }
     rc = parse_spec(ds, colon + 1, errbuf, errsz);
     if (rc)
         goto fail;
@@ -221,6 +248,7 @@ int dataset_load(const char *spec, const struct ds_load_ctx *ctx, struct dataset
     }
     if (ds->timestamp == 0)
         ds->timestamp = newest;
+finish:
     rc = dataset_finish(ds, errbuf, errsz);
     if (rc)
         goto fail;
@@ -247,6 +275,43 @@ bool dataset_changed(const struct dataset *ds)
             return true;
     }
     return false;
+}
+
+bool dataset_is_live(const struct dataset *ds)
+{
+    return ds->ops->open != NULL;
+}
+
+bool dataset_stale(const struct dataset *ds)
+{
+    return ds->ops->stale && ds->ops->stale(ds);
+}
+
+int dataset_refresh(const struct dataset *prev, struct dataset **out, char *errbuf, size_t errsz)
+{
+    struct dataset *ds = NULL;
+    *out = NULL;
+    errbuf[0] = '\0';
+    if (!prev->ops->refresh) {
+        snprintf(errbuf, errsz, "%s: not a live dataset", ds_label(prev));
+        return ERR_INVAL;
+    }
+    int rc = dataset_create(prev->ops, prev->ctx, &ds);
+    if (rc == 0 && !(ds->spec = strdup(prev->spec)))
+        rc = ERR_NOMEM;
+    if (rc == 0)
+        rc = prev->ops->refresh(prev, ds, errbuf, errsz);
+    if (rc == 0)
+        rc = dataset_finish(ds, errbuf, errsz);
+    if (rc) {
+        if (errbuf[0] == '\0')
+            snprintf(errbuf, errsz, "%s: %s", prev->spec, err_str(rc));
+        if (ds)
+            dataset_free(ds);
+        return rc;
+    }
+    *out = ds;
+    return 0;
 }
 
 void dataset_ref(struct dataset *ds)

@@ -194,6 +194,18 @@ struct dataset_ops {
     int (*query)(const struct dataset *ds, const struct ds_query *q, struct ds_result *res);
     /* Free what create and line allocated in ds->priv (not ds->priv). */
     void (*destroy)(struct dataset *ds);
+
+    /* Live types, whose data comes from elsewhere than data files (the
+     * listing engine's database), set these three instead of taking
+     * lines. open fills a created dataset from `source` (the spec after
+     * "type:"); stale says, cheaply, whether the source has news since ds
+     * was made; refresh fills `next` (created, same spec) with prev's data
+     * and the news, sharing what it can with prev, which stays serving
+     * and must not change. stale and refresh run on the reload thread
+     * only. Errors leave a message in errbuf. */
+    int (*open)(struct dataset *ds, const char *source, char *errbuf, size_t errsz);
+    bool (*stale)(const struct dataset *ds);
+    int (*refresh)(const struct dataset *prev, struct dataset *next, char *errbuf, size_t errsz);
 };
 
 /* A data file a dataset was loaded from, with what we saw of it. */
@@ -253,8 +265,21 @@ int dataset_finish(struct dataset *ds, char *errbuf, size_t errsz);
 int dataset_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res);
 
 /* True if any file of the dataset changed (mtime, size or inode) or
- * vanished since it was loaded. */
+ * vanished since it was loaded. False for live datasets. */
 bool dataset_changed(const struct dataset *ds);
+
+/* Whether the dataset is of a live type, and whether its source has news
+ * (false for file datasets). */
+bool dataset_is_live(const struct dataset *ds);
+bool dataset_stale(const struct dataset *ds);
+
+/* The next version of a live dataset, sharing what it can with prev. */
+int dataset_refresh(const struct dataset *prev, struct dataset **out, char *errbuf, size_t errsz);
+
+/* Make a type from a higher layer known to dataset_type() (at startup,
+ * before any thread loads data). Returns ERR_LIMIT when the table is
+ * full, ERR_EXISTS for a name already known. */
+int dataset_register(const struct dataset_ops *ops);
 
 void dataset_ref(struct dataset *ds);
 /* Drop a reference; frees the dataset on the last one. */

@@ -187,7 +187,7 @@ static int new_section(struct dataset *ds, struct combined *c, struct datafile *
     const struct dataset_ops *ops = dataset_type(type);
     if (!ops)
         return datafile_error(df, "unknown dataset type '%.40s'", type);
-    if (ops == &ds_combined_ops || ops == &ds_acl_ops)
+    if (ops == &ds_combined_ops || ops == &ds_acl_ops || ops->open)
         return datafile_error(df, "dataset type %s cannot be used inside combined", ops->name);
 
     /* Parse the subzones before creating anything, so a bad one leaves

@@ -4,6 +4,7 @@
 #include "common/log.h"
 
 #include <ini.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,22 @@ static int serve_ini_zone(struct serve_ini_state *st, const char *zone, const ch
         if (!serve_conf_valid_spec(value))
             return serve_ini_fail(st, line, "bad data '%s' (want type:file[,file])%s", value, "");
         if (serve_conf_zone_add_spec(z, value) < 0)
+            return serve_ini_fail(st, line, "out of memory%s%s", "", "");
+        return 1;
+    }
+    if (!strcmp(key, "dataset")) {
+        /* Live data from the listing database named in [listing] of this
+         * same file: the dataset reads the file again for it. */
+        char *abs = realpath(st->path, NULL);
+        char spec[PATH_MAX + 32];
+        if (strcmp(value, "listing") != 0) {
+            free(abs);
+            return serve_ini_fail(st, line, "bad dataset '%s' (the one kind is: listing)%s", value,
+                                  "");
+        }
+        snprintf(spec, sizeof(spec), "listing:%s", abs ? abs : st->path);
+        free(abs);
+        if (serve_conf_zone_add_spec(z, spec) < 0)
             return serve_ini_fail(st, line, "out of memory%s%s", "", "");
         return 1;
     }

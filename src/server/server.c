@@ -53,6 +53,9 @@ fail:
     return -1;
 }
 
+/* How often live datasets (the listing engine's) are asked for news. */
+#define SERVER_LIVE_POLL_MS 200
+
 static unsigned server_threads(const struct serve_conf *conf)
 {
     if (conf->threads)
@@ -84,15 +87,21 @@ static void server_reload(struct server *srv, bool force)
         log_error("reload failed, still serving the previous data: %s", err);
         return;
     }
-    if (st.loaded == 0 && !force && cur && cur->nzones && cur->zones[0]->loaded) {
+    if (st.loaded == 0 && st.refreshed == 0 && !force && cur && cur->nzones &&
+        cur->zones[0]->loaded) {
         /* Nothing new (e.g. a file was touched back): keep the old one. */
         snapshot_free(next);
         return;
     }
     server_publish(srv, next);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    log_info("reload: %u datasets loaded, %u unchanged, %u refused (%.1f ms)", st.loaded, st.reused,
-             st.failed, ms);
+    if (st.loaded == 0 && st.failed == 0 && !force) {
+        /* Live datasets take news several times a second: not news. */
+        log_debug("live update: %u datasets refreshed (%.1f ms)", st.refreshed, ms);
+        return;
+    }
+    log_info("reload: %u datasets loaded, %u refreshed, %u unchanged, %u refused (%.1f ms)",
+             st.loaded, st.refreshed, st.reused, st.failed, ms);
 }
 
 static void server_log_stats(const char *what, const struct answer_stats *t)
@@ -243,10 +252,18 @@ int server_run(struct serve_conf *conf)
     status = 0;
     struct answer_stats base;
     memset(&base, 0, sizeof(base));
+    struct timespec last_check;
+    clock_gettime(CLOCK_MONOTONIC, &last_check);
     for (;;) {
         siginfo_t si;
         int sig;
-        if (conf->check_interval) {
+        /* Live datasets are polled often (their news must be in DNS
+         * within a second); files every check interval. */
+        bool live = snapshot_has_live(atomic_load(&srv.snap));
+        if (live) {
+            struct timespec ts = {0, SERVER_LIVE_POLL_MS * 1000000L};
+            sig = sigtimedwait(&sigs, &si, &ts);
+        } else if (conf->check_interval) {
             struct timespec ts = {(time_t)conf->check_interval, 0};
             sig = sigtimedwait(&sigs, &si, &ts);
         } else {
@@ -271,7 +288,15 @@ int server_run(struct serve_conf *conf)
         }
         if (sig < 0 && errno == EAGAIN) {
             const struct snapshot *cur = atomic_load(&srv.snap);
-            if (snapshot_changed(cur))
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            bool files_due = conf->check_interval &&
+                             now.tv_sec - last_check.tv_sec >= (time_t)conf->check_interval;
+            if (files_due)
+                last_check = now;
+            if ((files_due || !live) && snapshot_changed(cur))
+                server_reload(&srv, false);
+            else if (live && snapshot_stale(cur))
                 server_reload(&srv, false);
         }
     }

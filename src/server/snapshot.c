@@ -100,13 +100,31 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
     unsigned loaded_before = st->loaded;
     for (unsigned i = 0; i < zc->nspecs && rc == 0; i++) {
         struct dataset *prev = pz && pz->loaded ? snapshot_prev_dataset(pz, zc->specs[i]) : NULL;
+        char err[1024];
+        if (prev && !force && dataset_is_live(prev)) {
+            /* A live dataset follows its source in small steps: the next
+             * version shares most of the previous one. */
+            if (!dataset_stale(prev)) {
+                dataset_ref(prev);
+                ds[i] = prev;
+                st->reused++;
+            } else if (dataset_refresh(prev, &ds[i], err, sizeof(err)) == 0) {
+                st->refreshed++;
+            } else {
+                log_error("%s: cannot follow %s, still serving the previous data: %s",
+                          snapshot_zone_label(zc), zc->specs[i], err);
+                dataset_ref(prev);
+                ds[i] = prev;
+                st->failed++;
+            }
+            continue;
+        }
         if (prev && !force && !dataset_changed(prev)) {
             dataset_ref(prev);
             ds[i] = prev;
             st->reused++;
             continue;
         }
-        char err[1024];
         rc = dataset_load(zc->specs[i], &zc->ctx, &ds[i], err, sizeof(err));
         if (rc == 0) {
             st->loaded++;
@@ -235,6 +253,24 @@ bool snapshot_changed(const struct snapshot *s)
     for (unsigned i = 0; i < s->nzones; i++)
         if (snapshot_zone_changed(s->zones[i]))
             return true;
+    return false;
+}
+
+bool snapshot_stale(const struct snapshot *s)
+{
+    for (unsigned i = 0; i < s->nzones; i++)
+        for (unsigned j = 0; s->zones[i]->loaded && j < s->zones[i]->nall; j++)
+            if (dataset_stale(s->zones[i]->all[j]))
+                return true;
+    return false;
+}
+
+bool snapshot_has_live(const struct snapshot *s)
+{
+    for (unsigned i = 0; i < s->nzones; i++)
+        for (unsigned j = 0; j < s->zones[i]->nall; j++)
+            if (dataset_is_live(s->zones[i]->all[j]))
+                return true;
     return false;
 }
 

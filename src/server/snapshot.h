@@ -22,9 +22,10 @@ struct snapshot {
 
 /* What a build did, for logs and callers. */
 struct snapshot_stats {
-    unsigned loaded; /* datasets read from files */
-    unsigned reused; /* datasets shared with the previous snapshot */
-    unsigned failed; /* datasets refused (previous data kept, if any) */
+    unsigned loaded;    /* datasets read from files */
+    unsigned reused;    /* datasets shared with the previous snapshot */
+    unsigned failed;    /* datasets refused (previous data kept, if any) */
+    unsigned refreshed; /* live datasets that took news from their source */
 };
 
 /* Build a snapshot for `conf`. With `prev`, datasets whose files are
@@ -40,6 +41,11 @@ int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
 
 /* True if any dataset file of the snapshot changed on disk. */
 bool snapshot_changed(const struct snapshot *s);
+
+/* True if a live dataset's source has news (a cheap check, made several
+ * times a second), and whether the snapshot has live datasets at all. */
+bool snapshot_stale(const struct snapshot *s);
+bool snapshot_has_live(const struct snapshot *s);
 
 /* The zone `lname` (lower-case wire name) falls in, with the byte offset of
  * the zone apex inside lname; NULL when we are not authoritative. */
