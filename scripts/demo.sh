@@ -1,17 +1,31 @@
 #!/bin/sh
-# `make run`: serve the demo lists shipped in etc/demo/ on loopback and
-# print the queries that show a listed, an unlisted and a test entry.
+# `make run`: serve the demo lists shipped in etc/demo/ on loopback, and a
+# live list fed by the listing engine from a database in var/, and print
+# the queries and commands that show them working.
 set -eu
 bin=${1:-build/dnsblkit}
 addr=${2:-127.0.0.1}
 port=${3:-5353}
 root=$(cd "$(dirname "$0")/.." && pwd)
 demo="$root/etc/demo"
+var="$root/var"
+conf="$var/demo.conf"
+
+# The live list: a configuration pointing at var/listing.db, two trap
+# hits and an operator's listing, fed before the server starts.
+mkdir -p "$var"
+sed -e "s|@VAR@|$var|g" "$demo/dnsblkit.conf.in" >"$conf"
+"$bin" report --config "$conf" --zone live.example --trap "$demo"/reports/*.eml || true
+"$bin" list add live.example 100.24.0.0/16 --code 127.0.0.4 \
+    --reason "demo: a range listed by hand" --for 1d --config "$conf" >/dev/null
 
 cat <<MSG
 
-dnsblkit demo: serving bl.example (IPv4 and IPv6) and dbl.example (domains)
-on $addr port $port, UDP and TCP. Try, in another terminal:
+dnsblkit demo on $addr port $port, UDP and TCP:
+  bl.example and dbl.example  rbldnsd-style data files in etc/demo/
+  live.example                live listings from $var/listing.db
+
+Try, in another terminal:
 
   dig @$addr -p $port 1.2.0.192.bl.example A +short      # listed: 127.0.0.2
   dig @$addr -p $port 1.2.0.192.bl.example TXT +short    # the reason, with the address
@@ -22,11 +36,18 @@ on $addr port $port, UDP and TCP. Try, in another terminal:
   dig @$addr -p $port spam.example.dbl.example A +short  # a listed domain
   dig @$addr -p $port bl.example SOA +tcp                # apex SOA over TCP
 
+  dig @$addr -p $port 7.12.83.45.live.example TXT +short # listed by a spam-trap hit
+  dig @$addr -p $port 9.9.24.100.live.example A +short   # listed by hand: 127.0.0.4
+  $bin list show live.example 45.83.12.7 --config $conf
+  $bin list add live.example 198.252.206.1 --config $conf   # in DNS within a second
+  $bin report --config $conf --zone live.example --trap tests/data/reports/trap-exim.eml
+  $bin list ls live.example --config $conf
+
 Edit a file in $demo and the server reloads it within 5 seconds (or send
 SIGHUP). Stop with Ctrl-C.
 
 MSG
-exec "$bin" serve -b "$addr/$port" -c 5 \
+exec "$bin" serve -b "$addr/$port" -c 5 --config "$conf" \
     "bl.example:ip4set:$demo/bl.ip4set" \
     "bl.example:ip6tset:$demo/bl.ip6tset" \
     "dbl.example:dnset:$demo/dbl.dnset"

@@ -7,8 +7,9 @@ set -eu
 PKGS="
 build-essential cmake pkg-config clang llvm libclang-rt-14-dev clang-format
 zlib1g-dev libinih-dev libcmocka-dev liburcu-dev
+libsqlite3-dev libgmime-3.0-dev libjansson-dev sqlite3
 python3 python3-pytest python3-dnspython
-knot-dnsutils dnsutils rbldnsd dnsperf
+knot knot-dnsutils knot-dnssecutils dnsutils bind9-utils rbldnsd dnsperf
 "
 
 missing=""
@@ -34,7 +35,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >&2
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing >&2
-# rbldnsd's package starts a system service on install; tests run their own.
+# rbldnsd's and knot's packages start system services on install; tests
+# run their own.
 if command -v systemctl >/dev/null 2>&1; then
-    $SUDO systemctl stop rbldnsd >/dev/null 2>&1 || true
+    $SUDO systemctl stop rbldnsd knot >/dev/null 2>&1 || true
 fi

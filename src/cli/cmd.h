@@ -6,5 +6,9 @@
 enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2 };
 
 int cmd_serve(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_allow(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
  * --config for everything else. */
 #include "cli/cmd.h"
 #include "common/log.h"
+#include "listing/ds_listing.h"
 #include "server/server.h"
 
 #include <getopt.h>
@@ -34,7 +35,9 @@ static void serve_usage(FILE *f)
                "  --allow-world    do not refuse data that lists huge parts of the Internet\n"
                "  --help, --version\n"
                "\n"
-               "Dataset types: ip4set ip4tset ip4trie ip6tset ip6trie dnset generic combined acl\n"
+               "Dataset types: ip4set ip4tset ip4trie ip6tset ip6trie dnset generic combined acl,\n"
+               "and listing (live from the listing database: [zone NAME] dataset = listing,\n"
+               "or the spec zone:listing:CONFIG-FILE)\n"
                "Signals: HUP reloads changed files, USR1 logs statistics, USR2 logs and\n"
                "resets them, TERM/INT stop.\n"
                "Exit status: 0 after a clean stop, 1 on errors, 2 on bad usage.\n");
@@ -87,6 +90,7 @@ int cmd_serve(int argc, char **argv)
     bool opt_syslog = false, opt_world = false;
     char err[1024];
 
+    ds_listing_register();
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "+b:t:c:qeaAw:p:nf46vh", longopts, NULL)) != -1) {

@@ -10,6 +10,10 @@ static const struct {
     const char *summary;
 } main_commands[] = {
     {"serve", cmd_serve, "serve DNS blocklists (an rbldnsd drop-in)"},
+    {"report", cmd_report, "count spam reports and trap hits; list their sources"},
+    {"list", cmd_list, "add, delete, show and list a zone's listings"},
+    {"allow", cmd_allow, "the allowlist: addresses never listed"},
+    {"export", cmd_export, "write a zone's listings as an rbldnsd or BIND file"},
 };
 
 static void main_usage(FILE *f)

@@ -16,23 +16,23 @@
 #define REPORT_EXCERPT 200
 
 struct report_msg {
-    bool arf;                 /* an ARF report; else a raw message */
-    char feedback_type[32];   /* ARF Feedback-Type ("abuse"), else "" */
-    bool has_source_ip;       /* ARF Source-IP given and parsable */
-    int source_family;        /* 4 or 6 */
+    bool arf;               /* an ARF report; else a raw message */
+    char feedback_type[32]; /* ARF Feedback-Type ("abuse"), else "" */
+    bool has_source_ip;     /* ARF Source-IP given and parsable */
+    int source_family;      /* 4 or 6 */
     uint8_t source_ip[16];
-    char **received;          /* Received: values of the reported message,
-                                 top first, unfolded to one line each */
+    char **received; /* Received: values of the reported message,
+                        top first, unfolded to one line each */
     size_t nreceived;
-    time_t date;              /* ARF Arrival-Date, else the reported
-                                 message's Date:, 0 when neither parses */
-    bool bounce;              /* null or MAILER-DAEMON sender, or a
-                                 delivery-status report */
-    bool autoreply;           /* Auto-Submitted other than "no", or
-                                 X-Autoreply/Precedence auto_reply */
-    char hash[REPORT_HASH_HEX]; /* SHA-256 of the reported message's
-                                   Message-ID when it has one, else of its
-                                   text without Received: headers */
+    time_t date;                  /* ARF Arrival-Date, else the reported
+                                     message's Date:, 0 when neither parses */
+    bool bounce;                  /* null or MAILER-DAEMON sender, or a
+                                     delivery-status report */
+    bool autoreply;               /* Auto-Submitted other than "no", or
+                                     X-Autoreply/Precedence auto_reply */
+    char hash[REPORT_HASH_HEX];   /* SHA-256 of the reported message's
+                                     Message-ID when it has one, else of its
+                                     text without Received: headers */
     char excerpt[REPORT_EXCERPT]; /* "Subject: ... | From: ..." of the
                                      reported message, printable ASCII */
 };

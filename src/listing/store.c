@@ -55,6 +55,8 @@ static const char *const store_migrations[] = {
     " code INTEGER NOT NULL, expires_at INTEGER NOT NULL) STRICT;"
     "CREATE INDEX change_zone ON change (zone, seq);"
     "CREATE INDEX change_at ON change (at);",
+    /* 2: pruning old events by time. */
+    "CREATE INDEX event_at ON event (at);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
@@ -91,6 +93,7 @@ enum store_sql {
     S_LAST_CHANGE,
     S_CHANGES,
     S_PRUNE,
+    S_PRUNE_EVENTS,
     S_COUNT
 };
 
@@ -147,6 +150,7 @@ static const char *const store_sql_text[S_COUNT] = {
     [S_CHANGES] = "SELECT seq, kind, fam, bits, hi, code, expires_at FROM change "
                   "WHERE zone = ?1 AND seq > ?2 ORDER BY seq",
     [S_PRUNE] = "DELETE FROM change WHERE at < ?1",
+    [S_PRUNE_EVENTS] = "DELETE FROM event WHERE at < ?1",
 };
 
 struct store {
@@ -1004,5 +1008,16 @@ int store_prune_changes(struct store *st, time_t before)
     sqlite3_bind_int64(s, 1, (int64_t)before);
     int rc = store_step(st, s);
     store_release(st, S_PRUNE, s);
+    return rc < 0 ? rc : 0;
+}
+
+int store_prune_events(struct store *st, time_t before)
+{
+    sqlite3_stmt *s = store_acquire(st, S_PRUNE_EVENTS);
+    if (!s)
+        return ERR_IO;
+    sqlite3_bind_int64(s, 1, (int64_t)before);
+    int rc = store_step(st, s);
+    store_release(st, S_PRUNE_EVENTS, s);
     return rc < 0 ? rc : 0;
 }

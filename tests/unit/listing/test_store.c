@@ -527,6 +527,52 @@ static void test_event_dedupe(void **state)
     assert_string_equal(es.ev[0].hash, "sha256:bbbb");
 }
 
+static void test_prune_events(void **state)
+{
+    struct fixture *f = *state;
+    struct netkey a = k4(0x01020304, 32);
+    struct store_event old = event(T0, "report", "sha256:old");
+    struct store_event fresh = event(T0 + 100, "trap", "");
+    assert_int_equal(store_event_add(f->st, Z, &a, &old), 0);
+    assert_int_equal(store_event_add(f->st, "other.example", &a, &old), 0);
+    assert_int_equal(store_event_add(f->st, Z, &a, &fresh), 0);
+    assert_int_equal(store_prune_events(f->st, T0 + 100), 0);
+    struct events es = {0};
+    assert_int_equal(store_events(f->st, Z, &a, 0, collect_event, &es), 0);
+    assert_int_equal(es.n, 1);
+    assert_int_equal(es.ev[0].when, T0 + 100);
+    es = (struct events){0};
+    assert_int_equal(store_events(f->st, "other.example", &a, 0, collect_event, &es), 0);
+    assert_int_equal(es.n, 0); /* every zone */
+    /* A pruned message's hash is free again. */
+    assert_int_equal(store_event_add(f->st, Z, &a, &old), 0);
+}
+
+/* A version 1 database (before the event time index) is migrated to the
+ * current version with its data. */
+static void test_migrates_v1(void **state)
+{
+    struct fixture *f = *state;
+    struct store_listing l = listed(k4(0x01020304, 32), 2, T0);
+    assert_int_equal(store_put(f->st, Z, &l), 0);
+    store_close(f->st);
+    f->st = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "DROP INDEX event_at; PRAGMA user_version = 1", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    char err[256];
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof(err)), 0);
+    assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(
+        pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'event_at'"), 1);
+    struct store_listing got;
+    assert_int_equal(store_get(f->st, Z, &l.key, &got), 0);
+    assert_int_equal(got.code, 2);
+}
+
 static void test_events_since(void **state)
 {
     struct fixture *f = *state;
@@ -1189,6 +1235,8 @@ int main(void)
         cmocka_unit_test(test_listed_now),
         T(test_change_log),
         T(test_prune_changes),
+        T(test_prune_events),
+        T(test_migrates_v1),
         T(test_event_dedupe),
         T(test_events_since),
         T(test_nested_walk),

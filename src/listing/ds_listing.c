@@ -1,0 +1,256 @@
+/* The live listing dataset: a livemap version per dataset version, and
+ * one database connection shared by the versions of a zone. */
+#include "listing/ds_listing.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "listing/engine.h"
+#include "listing/livemap.h"
+#include "listing/store.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* What every version of one zone's dataset shares: the configuration,
+ * the connection, the sweep clock. Only the reload thread uses it. */
+struct listing_source {
+    atomic_uint refs;
+    struct listing_conf conf;
+    struct store *st;
+    char zone[256];
+    time_t last_sweep;
+};
+
+struct listing_ds {
+    struct listing_source *src;
+    struct livemap *map;
+    uint64_t seq; /* the last change this version has */
+};
+
+/* A records 127.0.0.N, for every code: rdata must outlive queries. */
+static uint8_t listing_a[256][4];
+
+static void listing_source_unref(struct listing_source *s)
+{
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    store_close(s->st);
+    listing_conf_free(&s->conf);
+    free(s);
+}
+
+static uint32_t listing_expiry(time_t t)
+{
+    return t <= 0 ? 0 : t > (time_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+struct listing_entries {
+    struct livemap_entry *e;
+    size_t n, cap;
+};
+
+static int listing_push(struct listing_entries *c, const struct netkey *k, uint8_t code,
+                        uint32_t expires)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 4096;
+        struct livemap_entry *p = realloc(c->e, cap * sizeof(*p));
+        if (!p)
+            return ERR_NOMEM;
+        c->e = p;
+        c->cap = cap;
+    }
+    c->e[c->n++] = (struct livemap_entry){*k, code, expires};
+    return 0;
+}
+
+static int listing_listed_cb(const struct store_listing *l, void *arg)
+{
+    return listing_push(arg, &l->key, l->code, listing_expiry(l->expires_at));
+}
+
+static int listing_allow_cb(const struct netkey *block, time_t when, const char *note, void *arg)
+{
+    return listing_push(arg, block, LIVEMAP_EXCLUDE, 0);
+}
+
+static int listing_change_cb(const struct store_change *c, void *arg)
+{
+    uint8_t code = c->code;
+    if (c->kind == STORE_CHANGE_ALLOW)
+        code = c->code ? LIVEMAP_EXCLUDE : 0;
+    return listing_push(arg, &c->key, code, listing_expiry(c->expires_at));
+}
+
+static void listing_counts(struct dataset *ds, const struct listing_ds *l)
+{
+    ds->entries = livemap_count(l->map);
+    ds->mem_bytes = sizeof(*l) + livemap_bytes(l->map);
+    ds->timestamp = time(NULL);
+}
+
+static int listing_open(struct dataset *ds, const char *source, char *errbuf, size_t errsz)
+{
+    struct listing_ds *l = ds->priv;
+    struct listing_source *s = calloc(1, sizeof(*s));
+    struct listing_entries c = {0};
+    int rc;
+    if (!s)
+        return ERR_NOMEM;
+    atomic_init(&s->refs, 1);
+    l->src = s;
+    listing_conf_init(&s->conf);
+    if ((rc = listing_conf_load(source, &s->conf, errbuf, errsz)) != 0)
+        return rc;
+    if (listing_zone_key(ds->ctx->zone ? ds->ctx->zone : "", s->zone, sizeof(s->zone)) != 0) {
+        snprintf(errbuf, errsz, "%s: a listing dataset needs a zone name", ds->spec);
+        return ERR_INVAL;
+    }
+    if ((rc = store_open(s->conf.database, &s->st, errbuf, errsz)) != 0)
+        return rc;
+    /* The change log position first: changes made while the records are
+     * read are applied again by the next refresh, which is harmless. */
+    time_t now = time(NULL);
+    s->last_sweep = now;
+    if ((rc = store_last_change(s->st, s->zone, &l->seq)) != 0 ||
+        (rc = store_foreach_listed(s->st, s->zone, now, listing_listed_cb, &c)) != 0 ||
+        (rc = store_allow_foreach(s->st, s->zone, listing_allow_cb, &c)) != 0) {
+        snprintf(errbuf, errsz, "%s: %s", s->conf.database, store_errmsg(s->st));
+        goto out;
+    }
+    if ((rc = livemap_build(c.e, c.n, &l->map)) != 0) {
+        snprintf(errbuf, errsz, "%s: %s", ds->spec, err_str(rc));
+        goto out;
+    }
+    listing_counts(ds, l);
+out:
+    free(c.e);
+    return rc;
+}
+
+/* Whether the database has news for this zone; also the expiry sweep's
+ * clock, since the server asks several times a second. */
+static bool listing_stale(const struct dataset *ds)
+{
+    const struct listing_ds *l = ds->priv;
+    struct listing_source *s = l->src;
+    time_t now = time(NULL);
+    if (now - s->last_sweep >= (time_t)s->conf.sweep_interval) {
+        struct engine e = {s->st, &s->conf};
+        unsigned ended = 0;
+        s->last_sweep = now;
+        int rc = store_begin(s->st);
+        if (rc == 0)
+            rc = engine_sweep(&e, s->zone, now, &ended);
+        if (rc == 0)
+            rc = store_commit(s->st);
+        if (rc) {
+            store_rollback(s->st);
+            log_error("%s: expiry sweep failed: %s", s->zone, store_errmsg(s->st));
+        } else if (ended) {
+            log_info("%s: %u listings ended", s->zone, ended);
+        }
+    }
+    uint64_t seq = 0;
+    if (store_last_change(s->st, s->zone, &seq) != 0) {
+        log_error("%s: cannot read the change log: %s", s->zone, store_errmsg(s->st));
+        return false;
+    }
+    return seq > l->seq;
+}
+
+static int listing_refresh(const struct dataset *prev, struct dataset *next, char *errbuf,
+                           size_t errsz)
+{
+    const struct listing_ds *p = prev->priv;
+    struct listing_ds *l = next->priv;
+    struct listing_source *s = p->src;
+    struct listing_entries c = {0};
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    l->src = s;
+    int rc = store_last_change(s->st, s->zone, &l->seq);
+    if (rc == 0)
+        rc = store_changes(s->st, s->zone, p->seq, listing_change_cb, &c);
+    if (rc) {
+        snprintf(errbuf, errsz, "%s: %s", s->conf.database, store_errmsg(s->st));
+        goto out;
+    }
+    /* Changes after l->seq that the walk saw are applied twice: once now,
+     * once next time, with the same result. */
+    if ((rc = livemap_apply(p->map, c.e, c.n, &l->map)) != 0) {
+        snprintf(errbuf, errsz, "%s: %s", next->spec, err_str(rc));
+        goto out;
+    }
+    listing_counts(next, l);
+out:
+    free(c.e);
+    return rc;
+}
+
+static int listing_answer(const struct dataset *ds, const struct listing_ds *l, uint8_t code,
+                          struct ds_result *res)
+{
+    res->exists = true;
+    int rc = ds_result_add(res, DNS_TYPE_A, ds->ttl, listing_a[code], 4);
+    if (rc == 0)
+        rc = ds_result_add(res, DNS_TYPE_TXT, ds->ttl, l->src->conf.txt,
+                           (uint16_t)strlen(l->src->conf.txt));
+    return rc == ERR_SPACE ? 0 : rc;
+}
+
+static int listing_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
+{
+    const struct listing_ds *l = ds->priv;
+    uint32_t now = (uint32_t)time(NULL);
+    uint8_t code;
+    if (q->ip4_octets == 4) {
+        if ((code = livemap_lookup4(l->map, q->ip4, now)) != 0)
+            return listing_answer(ds, l, code, res);
+        return 0;
+    }
+    if (q->ip4_octets > 0) {
+        uint32_t span = (uint32_t)((1ull << (32 - 8 * q->ip4_octets)) - 1);
+        if (livemap_any4(l->map, q->ip4, q->ip4 + span, now))
+            res->exists = true;
+        return 0;
+    }
+    if (q->ip6_nibbles == 32) {
+        if ((code = livemap_lookup6(l->map, q->ip6, now)) != 0)
+            return listing_answer(ds, l, code, res);
+        return 0;
+    }
+    if (q->ip6_nibbles > 0 && livemap_any6(l->map, q->ip6, q->ip6_nibbles, now))
+        res->exists = true;
+    return 0;
+}
+
+static void listing_destroy(struct dataset *ds)
+{
+    struct listing_ds *l = ds->priv;
+    if (l->map)
+        livemap_free(l->map);
+    listing_source_unref(l->src);
+}
+
+const struct dataset_ops ds_listing_ops = {
+    .name = "listing",
+    .family = DS_FAM_IP4 | DS_FAM_IP6,
+    .uses_values = false,
+    .priv_size = sizeof(struct listing_ds),
+    .query = listing_query,
+    .destroy = listing_destroy,
+    .open = listing_open,
+    .stale = listing_stale,
+    .refresh = listing_refresh,
+};
+
+int ds_listing_register(void)
+{
+    for (unsigned i = 0; i < 256; i++) {
+        listing_a[i][0] = 127;
+        listing_a[i][3] = (uint8_t)i;
+    }
+    return dataset_register(&ds_listing_ops);
+}
