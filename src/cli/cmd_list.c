@@ -89,8 +89,10 @@ static void list_show_text(const struct cli_listing *c, const struct engine_stat
         else
             printf("  expires:  never (until deleted)\n");
         printf("  reason:   %s\n", r->reason);
-    } else if (s->escalated) {
-        printf("%s: LISTED as 127.0.0.%u: its /24 is listed as a whole (%s)\n", key, s->block.code,
+    } else if (s->covered) {
+        netkey_format(&s->block.key, t1, sizeof(t1));
+        printf("%s: LISTED as 127.0.0.%u: inside %s, listed %s (%s)\n", key, s->block.code, t1,
+               s->escalated ? "as a whole for the addresses listed in it" : "as a block",
                s->block.reason);
     } else {
         printf("%s: not listed\n", key);
@@ -118,30 +120,47 @@ static void list_show_text(const struct cli_listing *c, const struct engine_stat
 static json_t *list_show_json(const struct engine_status *s)
 {
     const struct store_listing *r = &s->rec;
-    char key[NETKEY_STRLEN], code[16] = "", block[NETKEY_STRLEN] = "";
+    char key[NETKEY_STRLEN], code[16] = "", block[NETKEY_STRLEN] = "", cover[NETKEY_STRLEN] = "";
     netkey_format(&r->key, key, sizeof(key));
-    uint8_t c = s->listed ? r->code : s->escalated ? s->block.code : 0;
+    uint8_t c = s->listed ? r->code : s->covered ? s->block.code : 0;
     if (c)
         snprintf(code, sizeof(code), "127.0.0.%u", c);
     if (s->allowlisted)
         netkey_format(&s->allow_block, block, sizeof(block));
-    return json_pack(
-        "{s:s, s:b, s:o, s:b, s:o, s:o, s:s, s:b, s:b, s:o, s:{s:f, s:i, s:i}, s:{s:i, s:i, s:o, "
-        "s:o}, s:{s:i, s:I, s:i, s:i}, s:i, s:o}",
-        "key", key, "listed", s->listed || s->escalated, "code",
-        c ? json_string(code) : json_null(), "manual", s->listed && r->manual, "listed_at",
-        s->listed ? list_time_json(r->listed_at) : json_null(), "expires",
-        s->listed ? list_time_json(r->expires_at) : json_null(), "reason",
-        s->listed ? r->reason : (s->escalated ? s->block.reason : ""), "escalated", s->escalated,
-        "allowlisted", s->allowlisted, "allow_block",
-        s->allowlisted ? json_string(block) : json_null(), "evidence", "score", s->score, "reports",
-        (json_int_t)s->reports, "traps", (json_int_t)s->traps, "all_time", "reports",
-        (json_int_t)r->reports, "traps", (json_int_t)r->traps, "first_seen",
-        list_time_json(r->first_seen), "last_seen", list_time_json(r->last_seen), "history",
-        "times_listed", (json_int_t)r->times_listed, "total_listed_seconds",
-        (json_int_t)r->total_listed, "ended_last_30_days", (json_int_t)s->history_count,
-        "seconds_last_30_days", (json_int_t)s->history_secs, "removals", (json_int_t)r->removals,
-        "last_removal", list_time_json(r->last_removal));
+    if (s->covered)
+        netkey_format(&s->block.key, cover, sizeof(cover));
+    json_t *j = json_object();
+    json_object_set_new(j, "key", json_string(key));
+    json_object_set_new(j, "listed", json_boolean(s->listed || s->covered));
+    json_object_set_new(j, "code", c ? json_string(code) : json_null());
+    json_object_set_new(j, "covered_by", s->covered ? json_string(cover) : json_null());
+    json_object_set_new(j, "manual", json_boolean(s->listed && r->manual));
+    json_object_set_new(j, "listed_at", s->listed ? list_time_json(r->listed_at) : json_null());
+    json_object_set_new(j, "expires", s->listed ? list_time_json(r->expires_at) : json_null());
+    json_object_set_new(j, "reason",
+                        json_string(s->listed    ? r->reason
+                                    : s->covered ? s->block.reason
+                                                 : ""));
+    json_object_set_new(j, "escalated", json_boolean(s->escalated));
+    json_object_set_new(j, "allowlisted", json_boolean(s->allowlisted));
+    json_object_set_new(j, "allow_block", s->allowlisted ? json_string(block) : json_null());
+    json_object_set_new(j, "evidence",
+                        json_pack("{s:f, s:I, s:I}", "score", s->score, "reports",
+                                  (json_int_t)s->reports, "traps", (json_int_t)s->traps));
+    json_object_set_new(j, "all_time",
+                        json_pack("{s:I, s:I, s:o, s:o}", "reports", (json_int_t)r->reports,
+                                  "traps", (json_int_t)r->traps, "first_seen",
+                                  list_time_json(r->first_seen), "last_seen",
+                                  list_time_json(r->last_seen)));
+    json_object_set_new(j, "history",
+                        json_pack("{s:I, s:I, s:I, s:I}", "times_listed",
+                                  (json_int_t)r->times_listed, "total_listed_seconds",
+                                  (json_int_t)r->total_listed, "ended_last_30_days",
+                                  (json_int_t)s->history_count, "seconds_last_30_days",
+                                  (json_int_t)s->history_secs));
+    json_object_set_new(j, "removals", json_integer(r->removals));
+    json_object_set_new(j, "last_removal", list_time_json(r->last_removal));
+    return j;
 }
 
 struct list_ls {
@@ -166,7 +185,11 @@ static int list_ls_cb(const struct store_listing *l, void *arg)
                                         "reason", l->reason));
         return 0;
     }
-    cli_time(l->expires_at, until, sizeof(until), "until deleted");
+    /* An escalated /24 has no end of its own: the sweep ends it when
+     * fewer of its addresses are listed. */
+    bool escalated = l->key.family == 4 && l->key.bits == 24 && !l->manual;
+    cli_time(l->expires_at, until, sizeof(until),
+             escalated ? "while its count holds" : "until deleted");
     printf("%-24s 127.0.0.%-3u %-24s %s%s\n", key, l->code, until, l->manual ? "[by hand] " : "",
            l->reason);
     return 0;
@@ -284,16 +307,24 @@ int cmd_list(int argc, char **argv)
     } else if (!strcmp(verb, "sweep")) {
         unsigned ended = 0;
         status = list_commit(&c, engine_sweep(&c.eng, c.zone, now, &ended), "sweep");
-        if (status == 0)
+        if (status == 0 && json)
+            list_json_print(json_pack("{s:s, s:I}", "zone", c.zone, "ended", (json_int_t)ended));
+        else if (status == 0)
             printf("%u listings ended\n", ended);
     } else if (!strcmp(verb, "add")) {
         int rc = engine_list_add(&c.eng, c.zone, &key, code, reason, for_secs, list_operator(), now,
                                  why, sizeof(why));
-        if (rc == ERR_EXISTS) {
+        if (rc == ERR_EXISTS || rc == ERR_LIMIT) {
             store_rollback(c.st);
             fprintf(stderr, "dnsblkit list: %s\n", why);
             status = CMD_FAIL;
-        } else if ((status = list_commit(&c, rc, keytext)) == 0) {
+        } else if ((status = list_commit(&c, rc, keytext)) == 0 && json) {
+            char codetext[16];
+            snprintf(codetext, sizeof(codetext), "127.0.0.%u", code);
+            list_json_print(json_pack("{s:s, s:s, s:s, s:o}", "key", keytext, "action", "listed",
+                                      "code", codetext, "expires",
+                                      list_time_json(for_secs ? now + for_secs : 0)));
+        } else if (status == 0) {
             cli_time(for_secs ? now + for_secs : 0, until, sizeof(until), "deleted");
             printf("%s: listed as 127.0.0.%u until %s\n", keytext, code, until);
         }
@@ -306,7 +337,10 @@ int cmd_list(int argc, char **argv)
             fprintf(stderr, "dnsblkit list: %s: %s\n", keytext,
                     rc == ERR_NOTFOUND ? "not listed" : why);
             status = CMD_FAIL;
-        } else if ((status = list_commit(&c, rc, keytext)) == 0) {
+        } else if ((status = list_commit(&c, rc, keytext)) == 0 && json) {
+            list_json_print(
+                json_pack("{s:s, s:s}", "key", keytext, "action", remove ? "removed" : "deleted"));
+        } else if (status == 0) {
             printf("%s: %s\n", keytext, remove ? "removed (self-service)" : "deleted");
         }
     }

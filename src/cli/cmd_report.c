@@ -66,7 +66,7 @@ static void report_print(const struct report_run *r, const struct report_out *o)
         netkey_format(&d->key, src, sizeof(src));
     cli_time(d->expires, until, sizeof(until), "deleted");
     if (r->json) {
-        json_t *j = json_pack("{s:s, s:s, s:b, s:f, s:i, s:i}", "file", o->label, "verdict",
+        json_t *j = json_pack("{s:s, s:s, s:b, s:f, s:I, s:I}", "file", o->label, "verdict",
                               engine_verdict_name(d->verdict), "listed",
                               d->verdict == ENGINE_LISTED, "score", d->score, "reports",
                               (json_int_t)d->reports, "traps", (json_int_t)d->traps);
@@ -74,12 +74,12 @@ static void report_print(const struct report_run *r, const struct report_out *o)
             return;
         if (d->has_key)
             json_object_set_new(j, "source", json_string(src));
+        json_object_set_new(j, "escalated", json_boolean(d->escalated));
         if (d->verdict == ENGINE_LISTED) {
             char code[16];
             snprintf(code, sizeof(code), "127.0.0.%u", d->code);
             json_object_set_new(j, "code", json_string(code));
             json_object_set_new(j, "expires", d->expires ? json_integer(d->expires) : json_null());
-            json_object_set_new(j, "escalated", json_boolean(d->escalated));
         }
         if (d->reason[0])
             json_object_set_new(j, "reason", json_string(d->reason));
@@ -97,8 +97,9 @@ static void report_print(const struct report_run *r, const struct report_out *o)
                d->escalated ? "; its /24 is listed as a whole" : "");
         break;
     case ENGINE_COUNTED:
-        printf("%s: %s: counted, not listed (score %.1f: %u reports, %u trap hits)\n", o->label,
-               src, d->score, d->reports, d->traps);
+        printf("%s: %s: counted, not listed (score %.1f: %u reports, %u trap hits)%s\n", o->label,
+               src, d->score, d->reports, d->traps,
+               d->escalated ? "; but its /24 is listed as a whole" : "");
         break;
     case ENGINE_DUPLICATE:
         printf("%s: %s: duplicate: %s\n", o->label, src, d->reason);
@@ -145,8 +146,14 @@ static int report_one(struct report_run *r, const char *label, const char *msg, 
     }
     struct report_out *o = &r->pending[r->npending];
     memset(o, 0, sizeof(*o));
-    if (!(o->label = strdup(label)))
+    if (!(o->label = strdup(label))) {
+        fprintf(stderr, "dnsblkit report: out of memory; the last %zu messages were not taken\n",
+                r->npending);
+        store_rollback(r->c.st);
+        report_drop_pending(r);
+        r->failed = true;
         return ERR_NOMEM;
+    }
     int rc = engine_report(&r->c.eng, r->c.zone, msg, len, r->reporter, time(NULL), &o->d);
     if (rc) {
         fprintf(stderr, "dnsblkit report: %s: %s (%s); the last %zu messages were not taken\n",
@@ -232,6 +239,9 @@ static int report_mbox(struct report_run *r, const char *name, const char *buf, 
 
 static int report_file(struct report_run *r, const char *path, bool mbox)
 {
+    /* Standard input may be slow to come: no write lock held meanwhile. */
+    if (!strcmp(path, "-") && r->npending && report_flush(r) != 0)
+        return ERR_IO;
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     char *buf = NULL;
     size_t len = 0;

@@ -21,6 +21,7 @@ struct listing_source {
     struct store *st;
     char zone[256];
     time_t last_sweep;
+    time_t last_error; /* of the last error logged by the poll */
 };
 
 struct listing_ds {
@@ -76,12 +77,27 @@ static int listing_allow_cb(const struct netkey *block, time_t when, const char 
     return listing_push(arg, block, LIVEMAP_EXCLUDE, 0);
 }
 
+struct listing_follow {
+    struct listing_entries out;
+    struct listing_source *src;
+};
+
 static int listing_change_cb(const struct store_change *c, void *arg)
 {
+    struct listing_follow *f = arg;
     uint8_t code = c->code;
     if (c->kind == STORE_CHANGE_ALLOW)
         code = c->code ? LIVEMAP_EXCLUDE : 0;
-    return listing_push(arg, &c->key, code, listing_expiry(c->expires_at));
+    /* Listings and allowlist entries share the map's keys: a listing
+     * that ends on a key that is itself allowlisted leaves the
+     * exclusion, not nothing. */
+    struct netkey block;
+    if (c->kind == STORE_CHANGE_LISTING && code == 0 &&
+        store_allow_find(f->src->st, f->src->zone, &c->key, &block) == 0 &&
+        block.bits == c->key.bits && block.hi == c->key.hi)
+        code = LIVEMAP_EXCLUDE;
+    return listing_push(&f->out, &c->key, code,
+                        code == LIVEMAP_EXCLUDE ? 0 : listing_expiry(c->expires_at));
 }
 
 static void listing_counts(struct dataset *ds, const struct listing_ds *l)
@@ -155,7 +171,11 @@ static bool listing_stale(const struct dataset *ds)
     }
     uint64_t seq = 0;
     if (store_last_change(s->st, s->zone, &seq) != 0) {
-        log_error("%s: cannot read the change log: %s", s->zone, store_errmsg(s->st));
+        /* Asked five times a second: say it once a minute. */
+        if (now - s->last_error >= 60) {
+            s->last_error = now;
+            log_error("%s: cannot read the change log: %s", s->zone, store_errmsg(s->st));
+        }
         return false;
     }
     return seq > l->seq;
@@ -167,12 +187,14 @@ static int listing_refresh(const struct dataset *prev, struct dataset *next, cha
     const struct listing_ds *p = prev->priv;
     struct listing_ds *l = next->priv;
     struct listing_source *s = p->src;
+    struct listing_follow f = {{0}, s};
     struct listing_entries c = {0};
     atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
     l->src = s;
     int rc = store_last_change(s->st, s->zone, &l->seq);
     if (rc == 0)
-        rc = store_changes(s->st, s->zone, p->seq, listing_change_cb, &c);
+        rc = store_changes(s->st, s->zone, p->seq, listing_change_cb, &f);
+    c = f.out;
     if (rc) {
         snprintf(errbuf, errsz, "%s: %s", s->conf.database, store_errmsg(s->st));
         goto out;

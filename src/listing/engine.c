@@ -199,6 +199,13 @@ static bool engine_source(const struct engine *e, const struct report_msg *m,
             (m->nreceived == 0 || engine_in_chain(m, m->source_family, m->source_ip)))
             return true;
     }
+    if (m->arf) {
+        /* The Received: headers of an ARF report are the reporter's:
+         * without a usable Source-IP there is no source we can trust. */
+        engine_refuse(d, "ARF report without a usable Source-IP%s%s", why ? ": " : "",
+                      why ? why : "");
+        return false;
+    }
     struct rchain_source src;
     char reason[200];
     if (rchain_source((const char *const *)m->received, m->nreceived, &e->conf->trusted, &src,
@@ -288,7 +295,10 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
     d->score = evd.score;
     d->reports = evd.reports;
     d->traps = evd.traps;
-    if (policy_should_list(p, &evd)) {
+    if (store_listed_now(&rec, now) && rec.manual) {
+        /* An operator's listing keeps the operator's code, reason and
+         * end; the evidence is recorded all the same. */
+    } else if (policy_should_list(p, &evd)) {
         time_t until = policy_expires(p, &evd);
         if (!store_listed_now(&rec, now)) {
             rec.code = p->code;
@@ -324,7 +334,18 @@ int engine_list_add(struct engine *e, const char *zone, const struct netkey *key
     struct netkey block;
     char text[NETKEY_STRLEN], btext[NETKEY_STRLEN];
     struct store_listing rec;
+    const char *range = NULL;
     netkey_format(key, text, sizeof(text));
+    if (key->bits < (key->family == 4 ? ENGINE_MIN_PREFIX4 : ENGINE_MIN_PREFIX6)) {
+        snprintf(why, whysz, "%s is wider than /%u: a list of that much of the Internet is refused",
+                 text, key->family == 4 ? ENGINE_MIN_PREFIX4 : ENGINE_MIN_PREFIX6);
+        return ERR_LIMIT;
+    }
+    if (!netkey_is_public(key, &range)) {
+        snprintf(why, whysz, "%s is not (all) public address space (%s): never listed", text,
+                 range ? range : "reserved");
+        return ERR_LIMIT;
+    }
     if (store_allow_find(e->st, zone, key, &block) == 0) {
         netkey_format(&block, btext, sizeof(btext));
         snprintf(why, whysz, "%s is allowlisted (%s): delete the allowlist entry first", text,
@@ -398,6 +419,10 @@ int engine_self_remove(struct engine *e, const char *zone, const struct netkey *
         snprintf(why, whysz, "not listed");
         return ERR_NOTFOUND;
     }
+    if (rec.manual || key->bits < (key->family == 4 ? 32 : 64)) {
+        snprintf(why, whysz, "listed by the list's operators, not by evidence: ask them");
+        return ERR_LIMIT;
+    }
     if (!policy_removal_allowed(&e->conf->policy, rec.last_removal, now)) {
         engine_time(rec.last_removal, last, sizeof(last));
         engine_time(rec.last_removal + (time_t)e->conf->policy.removal_interval, next,
@@ -443,13 +468,12 @@ static int engine_keys_cb(const struct store_listing *l, void *arg)
 int engine_allow_add(struct engine *e, const char *zone, const struct netkey *block,
                      const char *note, time_t now)
 {
-    int rc = store_allow_add(e->st, zone, block, now, note ? note : "");
-    if (rc)
-        return rc;
-    /* Listings inside the block end now; collected first, as the walk
-     * must not see its own writes. */
+    /* Listings inside the block end first (collected before, as the walk
+     * must not see its own writes), and the entry comes last: a follower
+     * applies the change log in order, and the exclusion must be the last
+     * word on a key the block shares with a listing. */
     struct engine_keys c = {.inside = block};
-    rc = store_foreach_listed(e->st, zone, now, engine_keys_cb, &c);
+    int rc = store_foreach_listed(e->st, zone, now, engine_keys_cb, &c);
     for (size_t i = 0; rc == 0 && i < c.n; i++) {
         struct store_listing rec;
         if ((rc = engine_get(e, zone, &c.k[i], &rec, now)) == 0 && rec.code != 0 &&
@@ -457,7 +481,7 @@ int engine_allow_add(struct engine *e, const char *zone, const struct netkey *bl
             rc = store_put(e->st, zone, &rec);
     }
     free(c.k);
-    return rc;
+    return rc ? rc : store_allow_add(e->st, zone, block, now, note ? note : "");
 }
 
 int engine_allow_del(struct engine *e, const char *zone, const struct netkey *block)
@@ -486,7 +510,7 @@ int engine_sweep(struct engine *e, const char *zone, time_t now, unsigned *ended
     }
     /* An escalated /24 ends when its count falls below the threshold. */
     if (rc == 0)
-        rc = store_foreach_listed(e->st, zone, now, engine_keys_cb, &b);
+        rc = store_foreach_listed_bits(e->st, zone, 4, 24, now, engine_keys_cb, &b);
     for (size_t i = 0; rc == 0 && i < b.n; i++) {
         bool listed;
         struct netkey host = b.k[i];
@@ -535,11 +559,23 @@ int engine_status(struct engine *e, const char *zone, const struct netkey *key, 
     out->rec.key = *key;
     out->listed = out->known && store_listed_now(&out->rec, now);
     out->allowlisted = store_allow_find(e->st, zone, key, &out->allow_block) == 0;
-    if (key->family == 4 && key->bits == 32) {
-        struct netkey net;
-        netkey_net24(key, &net);
-        if (store_get(e->st, zone, &net, &out->block) == 0)
-            out->escalated = store_listed_now(&out->block, now) && !out->allowlisted;
+    /* Not listed itself: the longest listed block around it answers, as
+     * in DNS (an allowlist entry still wins). */
+    unsigned min = key->family == 4 ? ENGINE_MIN_PREFIX4 : ENGINE_MIN_PREFIX6;
+    for (unsigned b = key->bits; !out->listed && !out->allowlisted && !out->covered && b-- > min;) {
+        struct netkey k = *key;
+        k.bits = (uint8_t)b;
+        if (k.family == 4)
+            k.hi &= b ? (uint64_t)(UINT32_MAX << (32 - b)) : 0;
+        else
+            k.hi &= b ? UINT64_MAX << (64 - b) : 0;
+        rc = store_get(e->st, zone, &k, &out->block);
+        if (rc && rc != ERR_NOTFOUND)
+            return rc;
+        if (rc == 0 && store_listed_now(&out->block, now)) {
+            out->covered = true;
+            out->escalated = k.family == 4 && b == 24 && !out->block.manual;
+        }
     }
     struct policy_evidence evd;
     if ((rc = engine_evidence(e, zone, key, now, &evd)) != 0)

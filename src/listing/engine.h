@@ -47,15 +47,23 @@ struct engine_decision {
 int engine_report(struct engine *e, const char *zone, const char *msg, size_t len,
                   const char *reporter, time_t now, struct engine_decision *d);
 
+/* The widest blocks an operator may list: like the server's world guard,
+ * a listing of a large part of the Internet is taken for a typo. */
+#define ENGINE_MIN_PREFIX4 8
+#define ENGINE_MIN_PREFIX6 16
+
 /* Manual listing by an operator: code 2..254, for_secs 0 = until deleted.
- * ERR_EXISTS when the key is allowlisted (reason in why). */
+ * ERR_EXISTS when the key is allowlisted, ERR_LIMIT when it is wider than
+ * the minimum prefix or not public address space (reason in why). An
+ * operator's listing is not changed by later evidence. */
 int engine_list_add(struct engine *e, const char *zone, const struct netkey *key, uint8_t code,
                     const char *reason, uint32_t for_secs, const char *who, time_t now, char *why,
                     size_t whysz);
 
 /* End a listing: by an operator ("deleted") or by the address's owner
  * through the lookup page ("removed": at most once per removal-interval,
- * ERR_LIMIT otherwise). ERR_NOTFOUND when not listed. */
+ * and not for an operator's listing or a block: ERR_LIMIT otherwise).
+ * ERR_NOTFOUND when not listed. */
 int engine_list_del(struct engine *e, const char *zone, const struct netkey *key, const char *who,
                     time_t now);
 int engine_self_remove(struct engine *e, const char *zone, const struct netkey *key, time_t now,
@@ -77,8 +85,9 @@ struct engine_status {
     bool listed; /* in force at now */
     bool allowlisted;
     struct netkey allow_block;
-    bool escalated;             /* its IPv4 /24 is listed as a whole */
-    struct store_listing block; /* that /24's record */
+    bool covered;               /* not listed itself, but inside a listed block */
+    bool escalated;             /* ... which is its /24, listed by escalation */
+    struct store_listing block; /* that block's record (the longest) */
     double score;
     unsigned reports, traps; /* inside the evidence window */
     unsigned history_count;  /* listings ended in the last 30 days */

@@ -87,6 +87,7 @@ enum store_sql {
     S_ALLOW_FIND,
     S_ALLOW_FOREACH,
     S_LISTED,
+    S_LISTED_BITS,
     S_EXPIRED,
     S_COUNT24,
     S_ZONES,
@@ -130,6 +131,10 @@ static const char *const store_sql_text[S_COUNT] = {
     /* Primary-key order: no sort, however many records. */
     [S_LISTED] = "SELECT " STORE_LISTING_COLS " FROM listing WHERE zone = ?1 AND code != 0 "
                  "AND (expires_at = 0 OR expires_at > ?2) ORDER BY zone, fam, bits, hi",
+    /* One prefix length of one family: a range of the primary key. */
+    [S_LISTED_BITS] = "SELECT " STORE_LISTING_COLS " FROM listing WHERE zone = ?1 AND fam = ?3 "
+                      "AND bits = ?4 AND code != 0 AND (expires_at = 0 OR expires_at > ?2) "
+                      "ORDER BY zone, fam, bits, hi",
     [S_EXPIRED] = "SELECT " STORE_LISTING_COLS " FROM listing WHERE zone = ?1 AND code != 0 "
                   "AND expires_at > 0 AND expires_at <= ?2 ORDER BY expires_at",
     [S_COUNT24] = "SELECT count(*) FROM listing WHERE zone = ?1 AND fam = 4 AND bits = 32 "
@@ -824,16 +829,22 @@ int store_allow_foreach(struct store *st, const char *zone,
 
 /* ---- queries over a zone ----------------------------------------------------- */
 
-int store_foreach_listed(struct store *st, const char *zone, time_t now,
-                         int (*cb)(const struct store_listing *l, void *arg), void *arg)
+/* The walk of store_foreach_listed and store_foreach_listed_bits. */
+static int store_walk_listed(struct store *st, enum store_sql which, const char *zone, time_t now,
+                             int family, unsigned bits,
+                             int (*cb)(const struct store_listing *l, void *arg), void *arg)
 {
     if (!zone || !cb)
         return store_invalid(st, "invalid zone");
-    sqlite3_stmt *s = store_acquire(st, S_LISTED);
+    sqlite3_stmt *s = store_acquire(st, which);
     if (!s)
         return ERR_IO;
     sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, (int64_t)now);
+    if (which == S_LISTED_BITS) {
+        sqlite3_bind_int(s, 3, family);
+        sqlite3_bind_int(s, 4, (int)bits);
+    }
     int rc, ret = 0;
     while ((rc = store_step(st, s)) == SQLITE_ROW) {
         struct store_listing l;
@@ -841,8 +852,21 @@ int store_foreach_listed(struct store *st, const char *zone, time_t now,
         if ((ret = cb(&l, arg)) != 0)
             break;
     }
-    store_release(st, S_LISTED, s);
+    store_release(st, which, s);
     return ret != 0 ? ret : rc < 0 ? rc : 0;
+}
+
+int store_foreach_listed(struct store *st, const char *zone, time_t now,
+                         int (*cb)(const struct store_listing *l, void *arg), void *arg)
+{
+    return store_walk_listed(st, S_LISTED, zone, now, 0, 0, cb, arg);
+}
+
+int store_foreach_listed_bits(struct store *st, const char *zone, int family, unsigned bits,
+                              time_t now, int (*cb)(const struct store_listing *l, void *arg),
+                              void *arg)
+{
+    return store_walk_listed(st, S_LISTED_BITS, zone, now, family, bits, cb, arg);
 }
 
 int store_foreach_expired(struct store *st, const char *zone, time_t now,

@@ -124,6 +124,12 @@ int store_allow_foreach(struct store *st, const char *zone,
 int store_foreach_listed(struct store *st, const char *zone, time_t now,
                          int (*cb)(const struct store_listing *l, void *arg), void *arg);
 
+/* The same for records of one family (4 or 6) and prefix length only: a
+ * range of the index, however many other records there are. */
+int store_foreach_listed_bits(struct store *st, const char *zone, int family, unsigned bits,
+                              time_t now, int (*cb)(const struct store_listing *l, void *arg),
+                              void *arg);
+
 /* Records whose listing has expired by `now` but are still marked listed
  * (code != 0, 0 < expires_at <= now): what the sweep closes. */
 int store_foreach_expired(struct store *st, const char *zone, time_t now,

@@ -318,3 +318,48 @@ def test_corpus_decisions(tmp_path, name, how, verdict, source):
     assert d["verdict"] == verdict, d
     assert d.get("source") == source
     assert r.returncode == (1 if verdict == "refused" else 0)
+
+
+def test_allowlisting_inside_an_escalated_24(listing):
+    """An address allowlisted inside a /24 listed as a whole stops being
+    listed at once, while the rest of the /24 stays listed."""
+    tmp, start = listing
+    cfg, srv = start()
+    msgs = [message("45.10.20.%d" % i, 200 + i) for i in range(1, 6)]
+    assert report(cfg, tmp, msgs, "--trap").returncode == 0
+    wait_for(srv.port, rev("45.10.20.99"), "127.0.0.3")
+    r = run_dnsblkit(["allow", "add", ZONE, "45.10.20.3", "--config", cfg])
+    assert r.returncode == 0, r.stderr
+    wait_for(srv.port, rev("45.10.20.3"), None)
+    time.sleep(0.5)  # and it stays so: no later change undoes the exclusion
+    assert query(srv.port, rev("45.10.20.3")).rcode() == dns.rcode.NXDOMAIN
+    assert a_values(query(srv.port, rev("45.10.20.99"))) == {"127.0.0.3"}
+    show = json.loads(run_dnsblkit(["list", "show", ZONE, "45.10.20.99", "--config", cfg,
+                                    "--json"]).stdout)
+    assert show["listed"] and show["escalated"] and show["covered_by"] == "45.10.20.0/24"
+    # The operator takes the /24 off by allowlisting it whole.
+    r = run_dnsblkit(["allow", "add", ZONE, "45.10.20.0/24", "--config", cfg])
+    assert r.returncode == 0, r.stderr
+    wait_for(srv.port, rev("45.10.20.99"), None)
+    wait_for(srv.port, rev("45.10.20.1"), None)
+
+
+def test_manual_listing_guards_and_json(listing):
+    tmp, start = listing
+    cfg, srv = start()
+    for block, why in (("0.0.0.0/1", "wider than /8"), ("10.0.0.0/8", "not (all) public"),
+                       ("127.0.0.5", "not (all) public")):
+        r = run_dnsblkit(["list", "add", ZONE, block, "--config", cfg])
+        assert r.returncode == 1 and why in r.stderr, (block, r.stderr)
+    assert query(srv.port, rev("8.8.8.8")).rcode() == dns.rcode.NXDOMAIN
+    r = run_dnsblkit(["list", "add", ZONE, "5.188.10.0/24", "--code", "7", "--for", "2h",
+                      "--config", cfg, "--json"])
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["key"] == "5.188.10.0/24" and d["code"] == "127.0.0.7"
+    assert 7200 - 30 <= d["expires"] - time.time() <= 7200 + 30
+    wait_for(srv.port, rev("5.188.10.77"), "127.0.0.7")
+    r = run_dnsblkit(["list", "del", ZONE, "5.188.10.0/24", "--config", cfg, "--json"])
+    assert r.returncode == 0 and json.loads(r.stdout) == {"key": "5.188.10.0/24",
+                                                           "action": "deleted"}
+    wait_for(srv.port, rev("5.188.10.77"), None)

@@ -262,6 +262,51 @@ static void test_self_removal_limit(void **state)
     assert_int_equal(status(f, "45.83.12.20", T0 + 7 * D + 11).rec.removals, 2);
 }
 
+/* An operator's listing: evidence does not rewrite it, its owner cannot
+ * remove it, addresses inside a listed block show as listed, and nothing
+ * too wide or outside public space is taken. */
+static void test_manual_listings_stand(void **state)
+{
+    struct fixture *f = *state;
+    char why[200];
+    struct netkey host = key4("45.83.12.30"), range = key4("77.88.0.0/16");
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(
+        engine_list_add(&f->e, Z, &host, 4, "hijacked", 3600, "op", T0, why, sizeof(why)), 0);
+    assert_int_equal(
+        engine_list_add(&f->e, Z, &range, 6, "a bad range", 0, "op", T0, why, sizeof(why)), 0);
+    struct netkey wide = key4("0.0.0.0/1"), priv = key4("10.0.0.0/8");
+    assert_int_equal(engine_list_add(&f->e, Z, &wide, 2, "", 0, "op", T0, why, sizeof(why)),
+                     ERR_LIMIT);
+    assert_non_null(strstr(why, "wider than /8"));
+    assert_int_equal(engine_list_add(&f->e, Z, &priv, 2, "", 0, "op", T0, why, sizeof(why)),
+                     ERR_LIMIT);
+    assert_non_null(strstr(why, "not (all) public"));
+    assert_int_equal(store_commit(f->st), 0);
+
+    struct engine_decision d = feed(f, "45.83.12.30", 1, NULL, T0 + 10);
+    assert_int_equal(d.verdict, ENGINE_LISTED);
+    assert_int_equal(d.code, 4);
+    assert_int_equal(d.expires, T0 + 3600);
+    struct engine_status s = status(f, "45.83.12.30", T0 + 20);
+    assert_string_equal(s.rec.reason, "hijacked");
+    assert_true(s.rec.manual);
+    assert_int_equal(s.rec.traps, 1); /* the evidence is kept all the same */
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(engine_self_remove(&f->e, Z, &host, T0 + 30, why, sizeof(why)), ERR_LIMIT);
+    assert_non_null(strstr(why, "operators"));
+    assert_int_equal(engine_self_remove(&f->e, Z, &range, T0 + 30, why, sizeof(why)), ERR_LIMIT);
+    store_rollback(f->st);
+
+    s = status(f, "77.88.1.2", T0 + 40);
+    assert_false(s.listed);
+    assert_true(s.covered);
+    assert_false(s.escalated);
+    assert_int_equal(s.block.code, 6);
+    assert_int_equal(s.block.key.bits, 16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escalation_and_its_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allowlist_and_manual, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_removal_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manual_listings_stand, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -873,6 +873,20 @@ static void test_foreach_listed(void **state)
     assert_int_equal(got.l[0].code, 3);
     assert_int_equal(got.l[3].expires_at, now + 1);
 
+    /* One family and prefix length only. */
+    got = (struct listings){0};
+    assert_int_equal(store_foreach_listed_bits(f->st, Z, 4, 32, now, collect_listing, &got), 0);
+    assert_int_equal(got.n, 2);
+    assert_true(key_eq(&got.l[0].key, &order[2]));
+    assert_true(key_eq(&got.l[1].key, &order[3]));
+    got = (struct listings){0};
+    assert_int_equal(store_foreach_listed_bits(f->st, Z, 4, 24, now, collect_listing, &got), 0);
+    assert_int_equal(got.n, 1);
+    assert_true(key_eq(&got.l[0].key, &order[1]));
+    got = (struct listings){0};
+    assert_int_equal(store_foreach_listed_bits(f->st, Z, 6, 24, now, collect_listing, &got), 0);
+    assert_int_equal(got.n, 0);
+
     /* A second later 192.0.2.1 has expired too. */
     got = (struct listings){0};
     assert_int_equal(store_foreach_listed(f->st, Z, now + 1, collect_listing, &got), 0);
