@@ -225,7 +225,7 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
     char why[200], text[NETKEY_STRLEN], when[40];
     int rc = 0;
     memset(d, 0, sizeof(*d));
-    if (report_msg_parse(msg, len, &m, why, sizeof(why)) != 0) {
+    if (report_msg_parse(msg, len, reporter ? REPORT_MSG_ATTACHED : 0, &m, why, sizeof(why)) != 0) {
         engine_refuse(d, "%s%s", why, "");
         return 0;
     }

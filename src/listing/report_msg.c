@@ -455,7 +455,27 @@ static int report_arf(GMimeObject *top, struct report_msg *out, GByteArray **rep
     return 0;
 }
 
-int report_msg_parse(const char *buf, size_t len, struct report_msg *out, char *why, size_t whysz)
+/* The first forwarded message (message/rfc822) in a message's MIME tree,
+ * as bytes; NULL when there is none. */
+static GByteArray *report_attached(GMimeObject *top)
+{
+    GByteArray *bytes = NULL;
+    if (!GMIME_IS_MULTIPART(top))
+        return NULL;
+    GMimePartIter *it = g_mime_part_iter_new(top);
+    while (g_mime_part_iter_is_valid(it) && !bytes) {
+        GMimeObject *cur = g_mime_part_iter_get_current(it);
+        if (cur && GMIME_IS_MESSAGE_PART(cur) && report_type_is(cur, "message", "rfc822"))
+            bytes = report_part_bytes(cur);
+        if (!g_mime_part_iter_next(it))
+            break;
+    }
+    g_mime_part_iter_free(it);
+    return bytes;
+}
+
+int report_msg_parse(const char *buf, size_t len, unsigned flags, struct report_msg *out, char *why,
+                     size_t whysz)
 {
     char dummy[1];
     if (!why || whysz == 0) {
@@ -493,6 +513,18 @@ int report_msg_parse(const char *buf, size_t len, struct report_msg *out, char *
         reported = report_parse_bytes(text, textlen);
         if (!reported || report_header_count(reported) == 0) {
             snprintf(why, whysz, "ARF report without the reported message's headers");
+            rc = ERR_INVAL;
+            goto exit;
+        }
+    } else if ((flags & REPORT_MSG_ATTACHED) && (inner = report_attached(top)) != NULL) {
+        /* A user forwarded the spam as an attachment: that is the
+         * reported message, the outer one is the user's. */
+        out->forwarded = true;
+        text = (const char *)inner->data;
+        textlen = inner->len;
+        reported = report_parse_bytes(text, textlen);
+        if (!reported || report_header_count(reported) == 0) {
+            snprintf(why, whysz, "the forwarded message has no header fields");
             rc = ERR_INVAL;
             goto exit;
         }

@@ -17,6 +17,7 @@
 
 struct report_msg {
     bool arf;               /* an ARF report; else a raw message */
+    bool forwarded;         /* the reported message was an attachment */
     char feedback_type[32]; /* ARF Feedback-Type ("abuse"), else "" */
     bool has_source_ip;     /* ARF Source-IP given and parsable */
     int source_family;      /* 4 or 6 */
@@ -37,10 +38,16 @@ struct report_msg {
                                      reported message, printable ASCII */
 };
 
-/* Parse one message of len bytes. Returns 0, or ERR_INVAL with a
- * one-line reason in why (not a message at all, an ARF report without
- * the reported message's headers, ...). */
-int report_msg_parse(const char *buf, size_t len, struct report_msg *out, char *why, size_t whysz);
+/* For a user's report: when a raw message carries a forwarded message
+ * (a message/rfc822 attachment, as SpamCop asks users to send spam), the
+ * forwarded one is the reported message, not the user's own. */
+#define REPORT_MSG_ATTACHED 1u
+
+/* Parse one message of len bytes (flags: REPORT_MSG_*). Returns 0, or
+ * ERR_INVAL with a one-line reason in why (not a message at all, an ARF
+ * report without the reported message's headers, ...). */
+int report_msg_parse(const char *buf, size_t len, unsigned flags, struct report_msg *out, char *why,
+                     size_t whysz);
 
 void report_msg_free(struct report_msg *m);
 

@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct report_msg m;
     char why[256];
     why[0] = '\0';
-    if (report_msg_parse((const char *)data, size, &m, why, sizeof(why)) != 0) {
+    if (report_msg_parse((const char *)data, size, size & 1 ? REPORT_MSG_ATTACHED : 0, &m, why,
+                         sizeof(why)) != 0) {
         CHECK(why[0] != '\0' && strlen(why) < sizeof(why));
         return 0;
     }

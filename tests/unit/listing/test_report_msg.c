@@ -46,7 +46,7 @@ static void parse_file(const char *name, struct report_msg *m)
     size_t len;
     char *buf = slurp(name, &len);
     char why[160] = "unset";
-    int rc = report_msg_parse(buf, len, m, why, sizeof(why));
+    int rc = report_msg_parse(buf, len, 0, m, why, sizeof(why));
     if (rc != 0)
         fail_msg("%s: %d (%s)", name, rc, why);
     free(buf);
@@ -54,7 +54,7 @@ static void parse_file(const char *name, struct report_msg *m)
 
 static int parse_text(const char *text, struct report_msg *m, char *why, size_t whysz)
 {
-    return report_msg_parse(text, strlen(text), m, why, whysz);
+    return report_msg_parse(text, strlen(text), 0, m, why, whysz);
 }
 
 static const char *source_ip(const struct report_msg *m)
@@ -145,6 +145,41 @@ static void test_user_forwarded(void **state)
     assert_false(m.bounce);
     assert_false(m.autoreply);
     report_msg_free(&m);
+}
+
+/* A user's report with the spam attached: with REPORT_MSG_ATTACHED the
+ * attachment is the reported message; without, the user's own mail. */
+static void test_user_attached(void **state)
+{
+    (void)state;
+    size_t len;
+    char *buf = slurp("user-attached.eml", &len);
+    char why[160] = "unset";
+    struct report_msg m;
+    assert_int_equal(report_msg_parse(buf, len, REPORT_MSG_ATTACHED, &m, why, sizeof(why)), 0);
+    assert_true(m.forwarded);
+    assert_false(m.arf);
+    assert_int_equal(m.nreceived, 2);
+    assert_non_null(strstr(m.received[1], "[5.188.206.14]"));
+    assert_non_null(strstr(m.excerpt, "Subject: Your parcel is waiting"));
+    assert_int_equal(m.date, 1710430798); /* the spam's Date:, not the user's */
+    char attached_hash[REPORT_HASH_HEX];
+    memcpy(attached_hash, m.hash, sizeof(attached_hash));
+    report_msg_free(&m);
+
+    assert_int_equal(report_msg_parse(buf, len, 0, &m, why, sizeof(why)), 0);
+    assert_false(m.forwarded);
+    assert_int_equal(m.nreceived, 1);
+    assert_non_null(strstr(m.received[0], "[91.10.28.2]"));
+    assert_non_null(strstr(m.excerpt, "Subject: Fwd: Your parcel is waiting"));
+    assert_string_not_equal(m.hash, attached_hash);
+    report_msg_free(&m);
+
+    /* A message without an attachment is itself the reported one. */
+    parse_file("trap-postfix.eml", &m);
+    assert_false(m.forwarded);
+    report_msg_free(&m);
+    free(buf);
 }
 
 static void test_arf_abuse(void **state)
@@ -440,7 +475,7 @@ static void expect_refused(const char *text, size_t len, const char *why_part)
     struct report_msg m;
     memset(&m, 0x5a, sizeof(m));
     char why[128] = "unset";
-    int rc = report_msg_parse(text, len, &m, why, sizeof(why));
+    int rc = report_msg_parse(text, len, 0, &m, why, sizeof(why));
     if (rc != ERR_INVAL)
         fail_msg("rc %d, want ERR_INVAL", rc);
     if (!strstr(why, why_part))
@@ -480,9 +515,9 @@ static void test_refused(void **state)
 
     /* A NULL or zero-sized why is allowed. */
     struct report_msg m;
-    assert_int_equal(report_msg_parse("", 0, &m, NULL, 0), ERR_INVAL);
+    assert_int_equal(report_msg_parse("", 0, 0, &m, NULL, 0), ERR_INVAL);
     char one[1] = {'x'};
-    assert_int_equal(report_msg_parse("", 0, &m, one, 0), ERR_INVAL);
+    assert_int_equal(report_msg_parse("", 0, 0, &m, one, 0), ERR_INVAL);
     assert_int_equal(one[0], 'x');
 }
 
@@ -513,7 +548,7 @@ static void test_no_crash_on_damage(void **state)
         for (size_t cut = 0; cut <= len; cut += 1 + cut / 16) {
             memcpy(copy, orig, cut);
             struct report_msg m;
-            int rc = report_msg_parse(copy, cut, &m, NULL, 0);
+            int rc = report_msg_parse(copy, cut, 0, &m, NULL, 0);
             assert_true(rc == 0 || rc == ERR_INVAL);
             report_msg_free(&m);
             runs++;
@@ -524,7 +559,7 @@ static void test_no_crash_on_damage(void **state)
             for (int k = 0; k < 1 + round % 8; k++)
                 copy[next() % len] = noise[next() % (sizeof(noise) - 1)];
             struct report_msg m;
-            int rc = report_msg_parse(copy, len, &m, NULL, 0);
+            int rc = report_msg_parse(copy, len, 0, &m, NULL, 0);
             assert_true(rc == 0 || rc == ERR_INVAL);
             for (size_t i = 0; rc == 0 && i < m.nreceived; i++)
                 assert_null(strpbrk(m.received[i], "\r\n"));
@@ -544,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_trap_exim_crlf),
         cmocka_unit_test(test_forged_chain_hash),
         cmocka_unit_test(test_user_forwarded),
+        cmocka_unit_test(test_user_attached),
         cmocka_unit_test(test_arf_abuse),
         cmocka_unit_test(test_arf_headers_only),
         cmocka_unit_test(test_arf_ipv6),
