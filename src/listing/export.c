@@ -435,21 +435,21 @@ static int export_rbldnsd(struct xctx *x, FILE *out, struct export_stats *s)
         return rc;
     x->out = NULL; /* count first: the header tells the numbers */
     rbl_ip4(x);
-    bool v6 = rbl_ip6(x);
+    rbl_ip6(x);
     export_stats_count(x, s);
 
+    /* Always a combined file, IPv6 section included even when empty: a
+     * mirror's zone spec (zone:combined:file) must not change the day
+     * the first IPv6 address is listed. */
     x->out = out;
     export_header(x, s, '#');
     fprintf(out, "$TTL %u\n", x->ttl);
-    if (v6)
-        fprintf(out, "$DATASET ip4set @\n");
+    fprintf(out, "$DATASET ip4set @\n");
     fprintf(out, ":127.0.0.2:%s\n127.0.0.2 :2:" EXPORT_TEST_TXT "\n", x->txt);
     rbl_ip4(x);
-    if (v6) {
-        fprintf(out, "$DATASET ip6trie @\n:127.0.0.2:%s\n::ffff:7f00:2 :2:" EXPORT_TEST_TXT "\n",
-                x->txt);
-        rbl_ip6(x);
-    }
+    fprintf(out, "$DATASET ip6trie @\n:127.0.0.2:%s\n::ffff:7f00:2 :2:" EXPORT_TEST_TXT "\n",
+            x->txt);
+    rbl_ip6(x);
     return 0;
 }
 

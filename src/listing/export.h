@@ -13,7 +13,7 @@
 #include "listing/store.h"
 
 enum export_format {
-    EXPORT_RBLDNSD = 1, /* ip4set (combined with ip6trie when IPv6 is listed) */
+    EXPORT_RBLDNSD = 1, /* combined: an ip4set and an ip6trie */
     EXPORT_BIND = 2,    /* RFC 1035 master file */
 };
 
@@ -40,8 +40,9 @@ struct export_stats {
 
 /* Write the export to `out`: what is listed at o->now, less what the
  * allowlist covers (an exclusion wins over any listing inside it, as in
- * the live dataset). rbldnsd: an ip4set file, or a combined file of an
- * ip4set and an ip6trie when IPv6 is listed; '$' stays in the TXT for the
+ * the live dataset). rbldnsd: always a combined file of an ip4set and an
+ * ip6trie section (served as zone:combined:file), so that a mirror's
+ * spec holds when IPv6 is first listed; '$' stays in the TXT for the
  * server to fill in. BIND: hosts as names, blocks as wildcards on whole
  * labels (a /22 is four "*.c.b.a", a /30 four names), an allowlisted
  * part of a wildcard as names or wildcards with a TXT and no A, and a

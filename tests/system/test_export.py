@@ -156,20 +156,22 @@ def test_rbldnsd_format_loads_in_rbldnsd_and_dnsblkit(db, dnsblkit):
     assert r.answer[0].ttl == 600
 
 
-def test_rbldnsd_format_without_ipv6_is_a_plain_ip4set(db, dnsblkit):
+def test_rbldnsd_format_without_ipv6_is_still_combined(db, dnsblkit):
+    """The mirror's zone spec must not change the day IPv6 is listed: the
+    file is combined, with an IPv6 section holding only the test entry."""
     d, cfg = db
     out = os.path.join(d, "v4.rbldnsd")
     dbk(["export", "--config", cfg, "--zone", "v4.example", "--format", "rbldnsd",
          "--output", out])
     text = open(out).read()
-    assert "$DATASET" not in text
     lines = [l for l in text.splitlines() if not l.startswith("#")]
-    assert lines == ["$TTL 2100", ":127.0.0.2:Blocked - $ is listed",
+    assert lines == ["$TTL 2100", "$DATASET ip4set @", ":127.0.0.2:Blocked - $ is listed",
                      "127.0.0.2 :2:RFC 5782 test entry", "1.2.3.4",
-                     "5.6.7.0/24 :3:Blocked - $ is listed"]
+                     "5.6.7.0/24 :3:Blocked - $ is listed", "$DATASET ip6trie @",
+                     ":127.0.0.2:Blocked - $ is listed", "::ffff:7f00:2 :2:RFC 5782 test entry"]
     expect = {"1.2.3.4": "127.0.0.2", "5.6.7.9": "127.0.0.3", "1.2.3.9": None,
               "127.0.0.2": "127.0.0.2", "127.0.0.1": None}
-    spec = "v4.example:ip4set:%s" % out
+    spec = "v4.example:combined:%s" % out
     ref = start_rbldnsd([spec], d, zone="v4.example")
     try:
         check_answers(ref.port, "rbldnsd", "v4.example", expect)
