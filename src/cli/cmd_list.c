@@ -60,6 +60,30 @@ static int list_parse_code(const char *s, uint8_t *out)
     return 0;
 }
 
+/* The listings of a key that ended in the last 30 days, for `show`. */
+struct list_past {
+    bool json;
+    json_t *arr;
+};
+
+static int list_past_cb(const struct store_past *p, void *arg)
+{
+    struct list_past *lp = arg;
+    char t1[40], t2[40], span[32];
+    if (lp->json) {
+        json_array_append_new(lp->arr, json_pack("{s:I, s:I, s:I, s:s}", "listed_at",
+                                                 (json_int_t)p->listed_at, "ended_at",
+                                                 (json_int_t)p->ended_at, "code",
+                                                 (json_int_t)p->code, "how", p->how));
+        return 0;
+    }
+    cli_time(p->listed_at, t1, sizeof(t1), "?");
+    cli_time(p->ended_at, t2, sizeof(t2), "?");
+    cli_span(p->ended_at - p->listed_at, span, sizeof(span));
+    printf("            %s to %s (%s) as 127.0.0.%u, %s\n", t1, t2, span, p->code, p->how);
+    return 0;
+}
+
 static void list_json_print(json_t *j)
 {
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -74,7 +98,7 @@ static json_t *list_time_json(time_t t)
     return t ? json_integer(t) : json_null();
 }
 
-static void list_show_text(const struct cli_listing *c, const struct engine_status *s, time_t now)
+static void list_show_text(struct cli_listing *c, const struct engine_status *s, time_t now)
 {
     const struct store_listing *r = &s->rec;
     char key[NETKEY_STRLEN], t1[40], t2[40], span[32];
@@ -109,15 +133,17 @@ static void list_show_text(const struct cli_listing *c, const struct engine_stat
                (cli_time(r->last_seen, t2, sizeof(t2), "never"), t2));
         cli_span(r->total_listed, span, sizeof(span));
         printf("  history:  listed %u times, %s in all before the current listing; "
-               "%u listings ended in the last 30 days\n",
-               r->times_listed, span, s->history_count);
+               "%u listings ended in the last 30 days%s\n",
+               r->times_listed, span, s->history_count, s->history_count ? ":" : "");
+        struct list_past lp = {false, NULL};
+        store_history(c->st, c->zone, &r->key, now - 30 * 86400, list_past_cb, &lp);
         if (r->removals)
             printf("  self-removals: %u, the last %s\n", r->removals,
                    (cli_time(r->last_removal, t1, sizeof(t1), "never"), t1));
     }
 }
 
-static json_t *list_show_json(const struct engine_status *s)
+static json_t *list_show_json(struct cli_listing *cl, const struct engine_status *s, time_t now)
 {
     const struct store_listing *r = &s->rec;
     char key[NETKEY_STRLEN], code[16] = "", block[NETKEY_STRLEN] = "", cover[NETKEY_STRLEN] = "";
@@ -158,6 +184,9 @@ static json_t *list_show_json(const struct engine_status *s)
                                   (json_int_t)r->total_listed, "ended_last_30_days",
                                   (json_int_t)s->history_count, "seconds_last_30_days",
                                   (json_int_t)s->history_secs));
+    struct list_past lp = {true, json_array()};
+    store_history(cl->st, cl->zone, &r->key, now - 30 * 86400, list_past_cb, &lp);
+    json_object_set_new(j, "history_30_days", lp.arr);
     json_object_set_new(j, "removals", json_integer(r->removals));
     json_object_set_new(j, "last_removal", list_time_json(r->last_removal));
     return j;
@@ -287,7 +316,7 @@ int cmd_list(int argc, char **argv)
             fprintf(stderr, "dnsblkit list: %s\n", store_errmsg(c.st));
             status = CMD_FAIL;
         } else if (json) {
-            list_json_print(list_show_json(&s));
+            list_json_print(list_show_json(&c, &s, now));
         } else {
             list_show_text(&c, &s, now);
         }

@@ -159,6 +159,11 @@ def test_expiry_ends_listing_on_time(listing):
     assert s["listed"] is False
     assert s["history"]["times_listed"] == 1 and s["history"]["ended_last_30_days"] == 1
     assert 2 <= s["history"]["total_listed_seconds"] <= 4
+    (past,) = s["history_30_days"]
+    assert past["how"] == "expired" and past["code"] == 2
+    assert past["ended_at"] - past["listed_at"] == 3
+    text = run_dnsblkit(["list", "show", ZONE, "45.83.12.9", "--config", cfg]).stdout
+    assert "1 listings ended in the last 30 days:" in text and "as 127.0.0.2, expired" in text
 
 
 def test_manual_add_del_and_codes(listing):
