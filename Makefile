@@ -40,6 +40,9 @@ test-asan: deps
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# bench/run.sh: bench.py (serve vs rbldnsd vs floor; BENCH_ARGS), then
+# listing_bench.py (report ingest, add-to-DNS latency; LBENCH_ARGS);
+# BENCH_ONLY=serve or BENCH_ONLY=listing runs one of them.
 bench: binary
 	@sh bench/run.sh $(BUILD)/dnsblkit
 
