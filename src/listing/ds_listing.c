@@ -67,14 +67,18 @@ static int listing_push(struct listing_entries *c, const struct netkey *k, uint8
     return 0;
 }
 
-static int listing_listed_cb(const struct store_listing *l, void *arg)
+/* Loading: the database walks in key order, so the builder puts IPv4
+ * hosts straight into their final arrays. */
+static int listing_live_cb(const struct netkey *key, uint8_t code, time_t expires_at, void *arg)
 {
-    return listing_push(arg, &l->key, l->code, listing_expiry(l->expires_at));
+    struct livemap_entry e = {*key, code, listing_expiry(expires_at)};
+    return livemap_builder_add(arg, &e);
 }
 
 static int listing_allow_cb(const struct netkey *block, time_t when, const char *note, void *arg)
 {
-    return listing_push(arg, block, LIVEMAP_EXCLUDE, 0);
+    struct livemap_entry e = {*block, LIVEMAP_EXCLUDE, 0};
+    return livemap_builder_add(arg, &e);
 }
 
 struct listing_follow {
@@ -111,7 +115,7 @@ static int listing_open(struct dataset *ds, const char *source, char *errbuf, si
 {
     struct listing_ds *l = ds->priv;
     struct listing_source *s = calloc(1, sizeof(*s));
-    struct listing_entries c = {0};
+    struct livemap_builder *b = NULL;
     int rc;
     if (!s)
         return ERR_NOMEM;
@@ -130,20 +134,23 @@ static int listing_open(struct dataset *ds, const char *source, char *errbuf, si
      * read are applied again by the next refresh, which is harmless. */
     time_t now = time(NULL);
     s->last_sweep = now;
+    if ((rc = livemap_builder_new(&b)) != 0)
+        return rc;
     if ((rc = store_last_change(s->st, s->zone, &l->seq)) != 0 ||
-        (rc = store_foreach_listed(s->st, s->zone, now, listing_listed_cb, &c)) != 0 ||
-        (rc = store_allow_foreach(s->st, s->zone, listing_allow_cb, &c)) != 0) {
-        snprintf(errbuf, errsz, "%s: %s", s->conf.database, store_errmsg(s->st));
-        goto out;
+        (rc = store_foreach_live(s->st, s->zone, now, listing_live_cb, b)) != 0 ||
+        (rc = store_allow_foreach(s->st, s->zone, listing_allow_cb, b)) != 0) {
+        snprintf(errbuf, errsz, "%s: %s", s->conf.database,
+                 rc == ERR_IO ? store_errmsg(s->st) : err_str(rc));
+        livemap_builder_free(b);
+        return rc;
     }
-    if ((rc = livemap_build(c.e, c.n, &l->map)) != 0) {
+    store_trim(s->st);
+    if ((rc = livemap_builder_finish(b, &l->map)) != 0) {
         snprintf(errbuf, errsz, "%s: %s", ds->spec, err_str(rc));
-        goto out;
+        return rc;
     }
     listing_counts(ds, l);
-out:
-    free(c.e);
-    return rc;
+    return 0;
 }
 
 /* Whether the database has news for this zone; also the expiry sweep's

@@ -899,3 +899,137 @@ void livemap_free(struct livemap *m)
     free(m->blocks);
     free(m);
 }
+
+/* ---- building from a sorted stream ------------------------------------ */
+
+struct livemap_builder {
+    struct livemap_hosts h4; /* IPv4 hosts so far, arrays laid out by cap4 */
+    size_t cap4;
+    struct livemap_entry *rest; /* everything else, in input order */
+    size_t nrest, caprest;
+};
+
+int livemap_builder_new(struct livemap_builder **out)
+{
+    *out = calloc(1, sizeof(**out));
+    if (!*out)
+        return ERR_NOMEM;
+    (*out)->h4.family = 4;
+    return 0;
+}
+
+void livemap_builder_free(struct livemap_builder *b)
+{
+    if (!b)
+        return;
+    livemap_hosts_free(&b->h4);
+    free(b->rest);
+    free(b);
+}
+
+/* Room for more IPv4 hosts: the one allocation grows, and the expiry and
+ * code arrays move up to where the new capacity puts them (code first:
+ * the expiries' new place may overlap its old one). */
+static int livemap_builder_grow4(struct livemap_builder *b)
+{
+    struct livemap_hosts *h = &b->h4;
+    size_t old = b->cap4, cap = old ? old + old / 2 : 65536;
+    char *p = realloc(h->mem, cap * 9);
+    if (!p)
+        return ERR_NOMEM;
+    memmove(p + cap * 8, p + old * 8, h->n);
+    memmove(p + cap * 4, p + old * 4, h->n * sizeof(uint32_t));
+    h->mem = p;
+    h->addr4 = (uint32_t *)(void *)p;
+    h->expires = (uint32_t *)(void *)(p + cap * 4);
+    h->code = (uint8_t *)(p + cap * 8);
+    b->cap4 = cap;
+    return 0;
+}
+
+int livemap_builder_add(struct livemap_builder *b, const struct livemap_entry *e)
+{
+    if (!livemap_key_valid(&e->key))
+        return ERR_INVAL;
+    struct livemap_hosts *h = &b->h4;
+    if (livemap_build_wants(e, 4) && (h->n == 0 || e->key.hi > h->addr4[h->n - 1])) {
+        if (h->n == b->cap4 && livemap_builder_grow4(b) < 0)
+            return ERR_NOMEM;
+        livemap_hosts_set(h, h->n++, e->key.hi, e->expires, e->code);
+        return 0;
+    }
+    if (b->nrest == b->caprest) {
+        size_t cap = b->caprest ? 2 * b->caprest : 256;
+        struct livemap_entry *r = realloc(b->rest, cap * sizeof(*r));
+        if (!r)
+            return ERR_NOMEM;
+        b->rest = r;
+        b->caprest = cap;
+    }
+    b->rest[b->nrest++] = *e;
+    return 0;
+}
+
+/* Out-of-order or repeated IPv4 hosts: the general build, over the
+ * streamed hosts and the rest together (in input order, as given). */
+static int livemap_builder_general(struct livemap_builder *b, struct livemap **out)
+{
+    size_t n = b->h4.n + b->nrest;
+    struct livemap_entry *all = malloc((n ? n : 1) * sizeof(*all));
+    if (!all)
+        return ERR_NOMEM;
+    /* The streamed hosts came first among IPv4 hosts of their address,
+     * and later entries win: streamed ones go first. */
+    for (size_t i = 0; i < b->h4.n; i++) {
+        all[i] = (struct livemap_entry){{4, 32, b->h4.addr4[i]}, b->h4.code[i], b->h4.expires[i]};
+    }
+    memcpy(all + b->h4.n, b->rest, b->nrest * sizeof(*all));
+    livemap_hosts_free(&b->h4);
+    int rc = livemap_build(all, n, out);
+    free(all);
+    return rc;
+}
+
+int livemap_builder_finish(struct livemap_builder *b, struct livemap **out)
+{
+    int rc = 0;
+    bool simple = true;
+    for (size_t i = 0; i < b->nrest && simple; i++)
+        simple = !livemap_build_wants(&b->rest[i], 4);
+    if (!simple) {
+        rc = livemap_builder_general(b, out);
+        livemap_builder_free(b);
+        return rc;
+    }
+    struct livemap *m = calloc(1, sizeof(*m));
+    size_t n6 = 0;
+    for (size_t i = 0; i < b->nrest; i++)
+        n6 += livemap_build_wants(&b->rest[i], 6);
+    rc = ERR_NOMEM;
+    if (!m || !(m->base = livemap_base_new()))
+        goto exit;
+    /* The streamed hosts become the base's table as they are. */
+    struct livemap_hosts *h = &m->base->h4;
+    *h = b->h4;
+    memset(&b->h4, 0, sizeof(b->h4));
+    if (h->n == 0)
+        livemap_hosts_free(h);
+    else if (h->n < b->cap4)
+        livemap_hosts_shrink(h, h->n);
+    h->family = 4;
+    rc = livemap_hosts_index(h);
+    if (rc == 0)
+        rc = livemap_hosts_build6(b->rest, b->nrest, n6, &m->base->h6);
+    if (rc == 0)
+        rc = livemap_changes_sorted(b->rest, b->nrest, false, true, &m->blocks, &m->nblocks);
+    if (rc < 0)
+        goto exit;
+    livemap_blocks_index(m);
+    m->count = m->base->h4.n + m->base->h6.n + m->nblocks;
+    *out = m;
+exit:
+    if (rc < 0 && m)
+        livemap_free(m);
+    livemap_builder_free(b);
+    return rc;
+}

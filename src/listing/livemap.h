@@ -60,4 +60,18 @@ size_t livemap_bytes(const struct livemap *m);
 /* Free a version; the base is freed with the last version sharing it. */
 void livemap_free(struct livemap *m);
 
+/* A first version from entries given one by one, for loading millions
+ * from the database: IPv4 hosts that arrive in ascending order (the
+ * database's key order) go straight into the final arrays, 9 bytes each,
+ * with no staging copy; anything else is kept aside and merged when the
+ * build finishes. The result is the same as livemap_build's on the same
+ * entries. */
+struct livemap_builder;
+
+int livemap_builder_new(struct livemap_builder **out);
+int livemap_builder_add(struct livemap_builder *b, const struct livemap_entry *e);
+/* Make the version and free the builder (also on failure). */
+int livemap_builder_finish(struct livemap_builder *b, struct livemap **out);
+void livemap_builder_free(struct livemap_builder *b);
+
 #endif

@@ -88,6 +88,7 @@ enum store_sql {
     S_ALLOW_FOREACH,
     S_LISTED,
     S_LISTED_BITS,
+    S_LIVE,
     S_EXPIRED,
     S_COUNT24,
     S_ZONES,
@@ -135,6 +136,9 @@ static const char *const store_sql_text[S_COUNT] = {
     [S_LISTED_BITS] = "SELECT " STORE_LISTING_COLS " FROM listing WHERE zone = ?1 AND fam = ?3 "
                       "AND bits = ?4 AND code != 0 AND (expires_at = 0 OR expires_at > ?2) "
                       "ORDER BY zone, fam, bits, hi",
+    /* What a server loads: the key and the answer, nothing else. */
+    [S_LIVE] = "SELECT fam, bits, hi, code, expires_at FROM listing WHERE zone = ?1 AND code != 0 "
+               "AND (expires_at = 0 OR expires_at > ?2) ORDER BY zone, fam, bits, hi",
     [S_EXPIRED] = "SELECT " STORE_LISTING_COLS " FROM listing WHERE zone = ?1 AND code != 0 "
                   "AND expires_at > 0 AND expires_at <= ?2 ORDER BY expires_at",
     [S_COUNT24] = "SELECT count(*) FROM listing WHERE zone = ?1 AND fam = 4 AND bits = 32 "
@@ -1044,4 +1048,33 @@ int store_prune_events(struct store *st, time_t before)
     int rc = store_step(st, s);
     store_release(st, S_PRUNE_EVENTS, s);
     return rc < 0 ? rc : 0;
+}
+
+int store_foreach_live(struct store *st, const char *zone, time_t now,
+                       int (*cb)(const struct netkey *key, uint8_t code, time_t expires_at,
+                                 void *arg),
+                       void *arg)
+{
+    if (!zone || !cb)
+        return store_invalid(st, "invalid zone");
+    sqlite3_stmt *s = store_acquire(st, S_LIVE);
+    if (!s)
+        return ERR_IO;
+    sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)now);
+    int rc, ret = 0;
+    while ((rc = store_step(st, s)) == SQLITE_ROW) {
+        struct netkey k;
+        store_read_key(s, 0, &k);
+        if ((ret = cb(&k, (uint8_t)sqlite3_column_int(s, 3), (time_t)sqlite3_column_int64(s, 4),
+                      arg)) != 0)
+            break;
+    }
+    store_release(st, S_LIVE, s);
+    return ret != 0 ? ret : rc < 0 ? rc : 0;
+}
+
+void store_trim(struct store *st)
+{
+    sqlite3_db_release_memory(st->db);
 }

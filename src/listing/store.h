@@ -29,6 +29,10 @@ struct store;
 int store_open(const char *path, struct store **out, char *err, size_t errsz);
 void store_close(struct store *st);
 
+/* Give back the page cache after a big walk (a server keeps its
+ * connection open for the small ones that follow). */
+void store_trim(struct store *st);
+
 /* The last SQLite error of this connection, for messages. */
 const char *store_errmsg(const struct store *st);
 
@@ -123,6 +127,13 @@ int store_allow_foreach(struct store *st, const char *zone,
 /* Every record listed at `now` (code != 0, not expired), in key order. */
 int store_foreach_listed(struct store *st, const char *zone, time_t now,
                          int (*cb)(const struct store_listing *l, void *arg), void *arg);
+
+/* The same, reading only what a server answers from (key, code, end):
+ * the walk that loads a zone of millions. */
+int store_foreach_live(struct store *st, const char *zone, time_t now,
+                       int (*cb)(const struct netkey *key, uint8_t code, time_t expires_at,
+                                 void *arg),
+                       void *arg);
 
 /* The same for records of one family (4 or 6) and prefix length only: a
  * range of the index, however many other records there are. */

@@ -650,6 +650,80 @@ static void test_random_chain(void **state)
     free(buf);
 }
 
+static int builder_key_cmp(const void *pa, const void *pb)
+{
+    const struct livemap_entry *a = pa, *b = pb;
+    if (a->key.family != b->key.family)
+        return a->key.family < b->key.family ? -1 : 1;
+    if (a->key.bits != b->key.bits)
+        return a->key.bits < b->key.bits ? -1 : 1;
+    return a->key.hi < b->key.hi ? -1 : a->key.hi > b->key.hi;
+}
+
+static struct livemap *build_streamed(const struct livemap_entry *e, size_t n)
+{
+    struct livemap_builder *b;
+    struct livemap *m = NULL;
+    assert_int_equal(livemap_builder_new(&b), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(livemap_builder_add(b, &e[i]), 0);
+    assert_int_equal(livemap_builder_finish(b, &m), 0);
+    return m;
+}
+
+/* The streaming builder answers as the model does: in the database's key
+ * order (unique keys, IPv4 hosts straight into the final arrays, past
+ * several growths and the index threshold), and in any order with
+ * repeated keys (the general build). */
+static void test_builder(void **state)
+{
+    (void)state;
+    enum { N = 3000, BIG = 300000 };
+    struct livemap_entry *e = malloc(BIG * sizeof(*e));
+    assert_non_null(e);
+    struct model md = {0};
+    for (size_t i = 0; i < N; i++) {
+        e[i] = random_entry(false);
+        model_set(&md, &e[i]);
+    }
+    /* Any order, repeats: the general path. */
+    struct livemap *m = build_streamed(e, N);
+    check_against_model(m, &md, 3000);
+    assert_int_equal(livemap_count(m), md.n);
+    livemap_free(m);
+    /* Key order, one entry per key (the model's). */
+    memcpy(e, md.e, md.n * sizeof(*e));
+    qsort(e, md.n, sizeof(*e), builder_key_cmp);
+    m = build_streamed(e, md.n);
+    check_against_model(m, &md, 3000);
+    assert_int_equal(livemap_count(m), md.n);
+    livemap_free(m);
+    free(md.e);
+
+    /* Many sorted IPv4 hosts: the same answers as livemap_build. */
+    for (size_t i = 0; i < BIG; i++)
+        e[i] = e4(0x05000000u + 7u * (uint32_t)i, 32, (uint8_t)(2 + i % 5),
+                  i % 3 ? 0 : 1000 + (uint32_t)i);
+    struct livemap *a = build(e, BIG), *c = build_streamed(e, BIG);
+    assert_int_equal(livemap_count(a), BIG);
+    assert_int_equal(livemap_count(c), BIG);
+    assert_int_equal(livemap_bytes(a), livemap_bytes(c));
+    for (unsigned q = 0; q < 20000; q++) {
+        uint32_t addr = 0x05000000u + next() % (7u * BIG + 10);
+        uint32_t now = next() % 400000;
+        assert_int_equal(livemap_lookup4(c, addr, now), livemap_lookup4(a, addr, now));
+    }
+    livemap_free(a);
+    livemap_free(c);
+    /* Bad keys are refused as by livemap_build. */
+    struct livemap_builder *b;
+    assert_int_equal(livemap_builder_new(&b), 0);
+    struct livemap_entry bad = e4(0x05000001u, 24, 2, 0); /* host bits set */
+    assert_int_equal(livemap_builder_add(b, &bad), ERR_INVAL);
+    livemap_builder_free(b);
+    free(e);
+}
+
 /* Enough changes at once that the delta is merged into a new base: the
  * hosts then cost what a base costs, not what a delta entry does. */
 static void test_merge_compacts(void **state)
@@ -852,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_apply_order),
         cmocka_unit_test(test_any),
         cmocka_unit_test(test_random_chain),
+        cmocka_unit_test(test_builder),
         cmocka_unit_test(test_merge_compacts),
         cmocka_unit_test(test_free_any_order),
         cmocka_unit_test(test_concurrent_readers),

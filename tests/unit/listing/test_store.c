@@ -835,6 +835,23 @@ static int collect_listing(const struct store_listing *l, void *arg)
     return (int)ls->n == ls->stop_at ? 5 : 0;
 }
 
+struct lives {
+    size_t n;
+    struct netkey k[16];
+    uint8_t code[16];
+    time_t expires[16];
+};
+
+static int collect_live(const struct netkey *key, uint8_t code, time_t expires_at, void *arg)
+{
+    struct lives *lv = arg;
+    assert_true(lv->n < 16);
+    lv->k[lv->n] = *key;
+    lv->code[lv->n] = code;
+    lv->expires[lv->n++] = expires_at;
+    return 0;
+}
+
 static void test_foreach_listed(void **state)
 {
     struct fixture *f = *state;
@@ -872,6 +889,16 @@ static void test_foreach_listed(void **state)
         assert_true(key_eq(&got.l[i].key, &order[i]));
     assert_int_equal(got.l[0].code, 3);
     assert_int_equal(got.l[3].expires_at, now + 1);
+
+    /* The server's narrow walk sees the same records, keys and answers. */
+    struct lives lv = {0};
+    assert_int_equal(store_foreach_live(f->st, Z, now, collect_live, &lv), 0);
+    assert_int_equal(lv.n, 7);
+    for (size_t i = 0; i < 7; i++) {
+        assert_true(key_eq(&lv.k[i], &got.l[i].key));
+        assert_int_equal(lv.code[i], got.l[i].code);
+        assert_int_equal(lv.expires[i], got.l[i].expires_at);
+    }
 
     /* One family and prefix length only. */
     got = (struct listings){0};
