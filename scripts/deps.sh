@@ -7,8 +7,9 @@ set -eu
 PKGS="
 build-essential cmake pkg-config clang llvm libclang-rt-14-dev clang-format
 zlib1g-dev libinih-dev libcmocka-dev liburcu-dev
-libsqlite3-dev libgmime-3.0-dev libjansson-dev sqlite3
-python3 python3-pytest python3-dnspython
+libsqlite3-dev libgmime-3.0-dev libjansson-dev sqlite3 libmicrohttpd-dev
+python3 python3-pytest python3-dnspython python3-requests python3-prometheus-client
+python3-selenium chromium chromium-driver
 knot knot-dnsutils knot-dnssecutils dnsutils bind9-utils rbldnsd dnsperf
 "
 

@@ -228,7 +228,7 @@ int cmd_serve(int argc, char **argv)
     }
 
     log_init("dnsblkit", conf.use_syslog, conf.log_level);
-    status = server_run(&conf) == 0 ? CMD_OK : CMD_FAIL;
+    status = server_run(&conf, NULL) == 0 ? CMD_OK : CMD_FAIL;
 out:
     serve_conf_free(&conf);
     return status;

@@ -85,6 +85,7 @@ static void server_reload(struct server *srv, bool force)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc < 0) {
         log_error("reload failed, still serving the previous data: %s", err);
+        atomic_fetch_add(&srv->reload_refused, 1);
         return;
     }
     if (st.loaded == 0 && st.refreshed == 0 && !force && cur && cur->nzones &&
@@ -94,6 +95,13 @@ static void server_reload(struct server *srv, bool force)
         return;
     }
     server_publish(srv, next);
+    atomic_store(&srv->last_publish, (int64_t)time(NULL));
+    if (st.failed)
+        atomic_fetch_add(&srv->reload_refused, st.failed);
+    if (st.loaded == 0 && st.failed == 0 && !force)
+        atomic_fetch_add(&srv->live_updates, 1);
+    else
+        atomic_fetch_add(&srv->reloads, 1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (st.loaded == 0 && st.failed == 0 && !force) {
         /* Live datasets take news several times a second: not news. */
@@ -136,7 +144,7 @@ static int server_write_pidfile(const char *path)
     return fclose(f) == 0 ? 0 : ERR_IO;
 }
 
-int server_run(struct serve_conf *conf)
+int server_run(struct serve_conf *conf, const struct server_service *svc)
 {
     struct server srv;
     memset(&srv, 0, sizeof(srv));
@@ -146,6 +154,8 @@ int server_run(struct serve_conf *conf)
     srv.opts.full_authority = conf->full_authority;
     epoch_init(&srv.epoch);
     atomic_store(&srv.snap, NULL);
+    pthread_mutex_init(&srv.readers_lock, NULL);
+    bool svc_started = false;
 
     /* A fixed mmap threshold: big dataset arrays then always come from
      * mmap and go back to the system when a reload frees them. glibc
@@ -241,6 +251,16 @@ int server_run(struct serve_conf *conf)
         addr_sock_format((const struct sockaddr *)&conf->listen[i].ss, name, sizeof(name));
         log_info("listening on %s (udp x%u, tcp)", name, nthreads);
     }
+    srv.workers = workers;
+    srv.nworkers = nworkers;
+    srv.tcp = tcp;
+    atomic_store(&srv.started, (int64_t)time(NULL));
+    atomic_store(&srv.last_publish, (int64_t)time(NULL));
+    if (svc) {
+        if (svc->start(&srv, svc->arg) != 0)
+            goto stop; /* the service said why */
+        svc_started = true;
+    }
     /* This thread only reloads from now on: on a busy core the workers
      * must win over it, or packets drop while a big list loads. Linux
      * keeps nice values per thread, and the workers started before. */
@@ -302,6 +322,8 @@ int server_run(struct serve_conf *conf)
     }
 
 stop:
+    if (svc_started)
+        svc->stop(svc->arg);
     atomic_store(&srv.stop, true);
     struct answer_stats total = {0};
     for (unsigned i = 0; i < nworkers; i++)
@@ -320,5 +342,6 @@ out:
     free(udp_fds);
     free(tcp_fds);
     free(workers);
+    pthread_mutex_destroy(&srv.readers_lock);
     return status;
 }

@@ -11,12 +11,32 @@
 #include "server/serve_conf.h"
 #include "server/snapshot.h"
 
+#define SERVER_MAX_SERVICE_READERS 8
+
+struct udp_worker;
+struct tcp_server;
+
+/* A service thread's place among the snapshot's readers. */
+struct server_reader {
+    struct epoch_reader *er;
+};
+
 struct server {
     const struct serve_conf *conf;
     struct answer_opts opts;
     struct snapshot *_Atomic snap; /* the published snapshot */
     struct epoch_domain epoch;
     atomic_bool stop;
+    /* For services (server_lookup.h): the workers' counters, and what the
+     * reload loop has done. */
+    struct udp_worker **workers;
+    unsigned nworkers;
+    struct tcp_server *tcp;
+    _Atomic uint64_t reloads, reload_refused, live_updates;
+    _Atomic int64_t started, last_publish;
+    pthread_mutex_t readers_lock;
+    struct server_reader readers[SERVER_MAX_SERVICE_READERS];
+    unsigned nreaders;
 };
 
 /* Load the current snapshot; valid until the reader's next offline or
