@@ -110,7 +110,53 @@ struct answer_state {
     bool exists;
     bool full; /* a record did not fit: stop adding */
     struct answer_seen seen;
+    const struct zone *zone; /* once known: its counters take the result */
 };
+
+static unsigned answer_qtype_slot(uint16_t t)
+{
+    switch (t) {
+    case DNS_TYPE_A:
+        return ANSWER_QT_A;
+    case DNS_TYPE_TXT:
+        return ANSWER_QT_TXT;
+    case DNS_TYPE_AAAA:
+        return ANSWER_QT_AAAA;
+    case DNS_TYPE_ANY:
+        return ANSWER_QT_ANY;
+    case DNS_TYPE_SOA:
+        return ANSWER_QT_SOA;
+    case DNS_TYPE_NS:
+        return ANSWER_QT_NS;
+    default:
+        return ANSWER_QT_OTHER;
+    }
+}
+
+const char *answer_qtype_name(unsigned slot)
+{
+    static const char *const names[ANSWER_QTYPES] = {"a",   "txt", "aaaa", "any",
+                                                     "soa", "ns",  "other"};
+    return slot < ANSWER_QTYPES ? names[slot] : "?";
+}
+
+const char *answer_result_name(unsigned slot)
+{
+    static const char *const names[ANSWER_RESULTS] = {"listed",   "nodata", "nxdomain", "refused",
+                                                      "servfail", "notimp", "dropped"};
+    return slot < ANSWER_RESULTS ? names[slot] : "?";
+}
+
+/* Count the result against the zone, once it is known. */
+static void answer_zone_count(const struct answer_state *st, struct answer_stats *stats,
+                              unsigned result)
+{
+    if (!st->zone)
+        return;
+    _Atomic uint64_t *c = &stats->zone[st->zone->stat_slot][answer_qtype_slot(st->qtype)][result];
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
 
 /* Copy the records of one dataset result that match the query type. */
 static void answer_add_result(struct answer_state *st, const struct ds_result *res)
@@ -194,14 +240,18 @@ static size_t answer_finish(struct answer_state *st, struct answer_stats *stats)
 static size_t answer_rcode(struct answer_state *st, enum wire_rcode rc, struct answer_stats *stats)
 {
     wire_reply_set_rcode(&st->r, rc);
-    if (rc == WIRE_RCODE_REFUSED)
+    if (rc == WIRE_RCODE_REFUSED) {
         ANSWER_STAT_INC(stats, refused);
-    else if (rc == WIRE_RCODE_SERVFAIL)
+        answer_zone_count(st, stats, ANSWER_RES_REFUSED);
+    } else if (rc == WIRE_RCODE_SERVFAIL) {
         ANSWER_STAT_INC(stats, servfail);
-    else if (rc == WIRE_RCODE_FORMERR)
+        answer_zone_count(st, stats, ANSWER_RES_SERVFAIL);
+    } else if (rc == WIRE_RCODE_FORMERR) {
         ANSWER_STAT_INC(stats, formerr);
-    else if (rc == WIRE_RCODE_NOTIMP)
+    } else if (rc == WIRE_RCODE_NOTIMP) {
         ANSWER_STAT_INC(stats, notimp);
+        answer_zone_count(st, stats, ANSWER_RES_NOTIMP);
+    }
     return answer_finish(st, stats);
 }
 
@@ -239,6 +289,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     st.exists = false;
     st.full = false;
     st.seen.n = 0;
+    st.zone = NULL;
 
     if (q.edns && q.edns_version > 0)
         return answer_rcode(&st, WIRE_RCODE_BADVERS, stats);
@@ -253,6 +304,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         wire_reply_set_aa(&st.r, false);
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
     }
+    st.zone = z;
     if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR)
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
     if (q.qtype == DNS_TYPE_MAILA || q.qtype == DNS_TYPE_MAILB)
@@ -289,6 +341,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     }
     if (acl == DS_ACL_IGNORE) {
         ANSWER_STAT_INC(stats, dropped);
+        answer_zone_count(&st, stats, ANSWER_RES_DROPPED);
         return 0;
     }
     if (acl == DS_ACL_REFUSE)
@@ -322,14 +375,17 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
 
     if (st.answered > 0) {
         ANSWER_STAT_INC(stats, listed);
+        answer_zone_count(&st, stats, ANSWER_RES_LISTED);
         if (opts->full_authority)
             answer_authority_ns(&st, z);
     } else if (st.exists || st.full) {
         ANSWER_STAT_INC(stats, nodata);
+        answer_zone_count(&st, stats, ANSWER_RES_NODATA);
         if (!st.full)
             answer_authority_soa(&st, z);
     } else {
         ANSWER_STAT_INC(stats, nxdomain);
+        answer_zone_count(&st, stats, ANSWER_RES_NXDOMAIN);
         wire_reply_set_rcode(&st.r, WIRE_RCODE_NXDOMAIN);
         answer_authority_soa(&st, z);
     }
@@ -341,11 +397,17 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     X(listed)                                                                                      \
     X(nodata) X(nxdomain) X(refused) X(formerr) X(notimp) X(servfail) X(truncated) X(dropped)
 
+/* The per-zone counters, as one flat array. */
+#define ANSWER_ZONE_CELLS ((size_t)ANSWER_MAX_ZONES * ANSWER_QTYPES * ANSWER_RESULTS)
+
 void answer_stats_add(struct answer_stats *a, struct answer_stats *b)
 {
 #define ANSWER_ADD(f) a->f += atomic_load_explicit(&b->f, memory_order_relaxed);
     ANSWER_STATS_FIELDS(ANSWER_ADD)
 #undef ANSWER_ADD
+    _Atomic uint64_t *x = &a->zone[0][0][0], *y = &b->zone[0][0][0];
+    for (size_t i = 0; i < ANSWER_ZONE_CELLS; i++)
+        x[i] += atomic_load_explicit(&y[i], memory_order_relaxed);
 }
 
 void answer_stats_sub(struct answer_stats *a, struct answer_stats *b)
@@ -353,4 +415,7 @@ void answer_stats_sub(struct answer_stats *a, struct answer_stats *b)
 #define ANSWER_SUB(f) a->f -= atomic_load_explicit(&b->f, memory_order_relaxed);
     ANSWER_STATS_FIELDS(ANSWER_SUB)
 #undef ANSWER_SUB
+    _Atomic uint64_t *x = &a->zone[0][0][0], *y = &b->zone[0][0][0];
+    for (size_t i = 0; i < ANSWER_ZONE_CELLS; i++)
+        x[i] -= atomic_load_explicit(&y[i], memory_order_relaxed);
 }

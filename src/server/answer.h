@@ -20,6 +20,35 @@ struct answer_opts {
  * writer, so increments are plain relaxed load+store (no locked
  * instruction on the hot path), while other threads may read them at any
  * time for statistics. */
+/* Per zone, answers are counted by query type and by result, for the
+ * metrics. Zones are counted in their configuration order; past
+ * ANSWER_MAX_ZONES - 1 they share the last slot. */
+#define ANSWER_MAX_ZONES ZONE_STAT_SLOTS
+enum {
+    ANSWER_QT_A,
+    ANSWER_QT_TXT,
+    ANSWER_QT_AAAA,
+    ANSWER_QT_ANY,
+    ANSWER_QT_SOA,
+    ANSWER_QT_NS,
+    ANSWER_QT_OTHER,
+    ANSWER_QTYPES
+};
+enum {
+    ANSWER_RES_LISTED,
+    ANSWER_RES_NODATA,
+    ANSWER_RES_NXDOMAIN,
+    ANSWER_RES_REFUSED,
+    ANSWER_RES_SERVFAIL,
+    ANSWER_RES_NOTIMP,
+    ANSWER_RES_DROPPED,
+    ANSWER_RESULTS
+};
+
+/* "a", "txt", ... and "listed", "nodata", ...: the metrics' label values. */
+const char *answer_qtype_name(unsigned slot);
+const char *answer_result_name(unsigned slot);
+
 struct answer_stats {
     _Atomic uint64_t queries;
     _Atomic uint64_t listed; /* NOERROR with answer records */
@@ -31,6 +60,7 @@ struct answer_stats {
     _Atomic uint64_t servfail;
     _Atomic uint64_t truncated;
     _Atomic uint64_t dropped;
+    _Atomic uint64_t zone[ANSWER_MAX_ZONES][ANSWER_QTYPES][ANSWER_RESULTS];
 };
 
 #define ANSWER_STAT_INC(st, field)                                                                 \

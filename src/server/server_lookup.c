@@ -8,6 +8,7 @@
 #include "server/zone.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int server_reader_new(struct server *srv, struct server_reader **out)
@@ -195,4 +196,32 @@ void server_counters(struct server *srv, struct server_counters *out)
     out->live_updates = atomic_load(&srv->live_updates);
     out->started = (time_t)atomic_load(&srv->started);
     out->last_publish = (time_t)atomic_load(&srv->last_publish);
+}
+
+int server_zone_stats(struct server *srv, struct server_zone_stats *out, unsigned max, unsigned *n)
+{
+    struct answer_stats *sum = calloc(1, sizeof(*sum));
+    if (!sum)
+        return ERR_NOMEM;
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        answer_stats_add(sum, udp_worker_stats(srv->workers[i]));
+    if (srv->tcp)
+        answer_stats_add(sum, tcp_server_stats(srv->tcp));
+    const struct serve_conf *conf = srv->conf;
+    *n = 0;
+    for (unsigned i = 0; i < conf->nzones && i < ANSWER_MAX_ZONES; i++) {
+        if (!conf->zones[i].name[0])
+            continue; /* the global ACL answers no queries of its own */
+        if (*n < max) {
+            struct server_zone_stats *z = &out[*n];
+            snprintf(z->zone, sizeof(z->zone), "%s",
+                     i == ANSWER_MAX_ZONES - 1 ? "(other)" : conf->zones[i].name);
+            for (unsigned t = 0; t < ANSWER_QTYPES; t++)
+                for (unsigned r = 0; r < ANSWER_RESULTS; r++)
+                    z->n[t][r] = atomic_load_explicit(&sum->zone[i][t][r], memory_order_relaxed);
+        }
+        (*n)++;
+    }
+    free(sum);
+    return 0;
 }

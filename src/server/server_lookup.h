@@ -64,6 +64,17 @@ int server_zones(struct server *srv, struct server_reader *r, struct server_zone
 /* The DNS counters so far, over every worker, by transport. */
 void server_stats(struct server *srv, struct answer_stats *udp, struct answer_stats *tcp);
 
+/* DNS answers of one zone by query type and result (answer.h's slots),
+ * summed over workers and transports. */
+struct server_zone_stats {
+    char zone[256]; /* "(other)" for zones past the counted ones */
+    uint64_t n[ANSWER_QTYPES][ANSWER_RESULTS];
+};
+
+/* The configured zones' counters, in configuration order (at most max;
+ * *n is how many there are). */
+int server_zone_stats(struct server *srv, struct server_zone_stats *out, unsigned max, unsigned *n);
+
 struct server_counters {
     uint64_t reloads;        /* snapshots published from files */
     uint64_t reload_refused; /* datasets or reloads refused (old data kept) */

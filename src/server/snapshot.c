@@ -177,6 +177,13 @@ out:
     return rc;
 }
 
+/* A zone's counters follow its place in the configuration, which stays
+ * the same across reloads. */
+static unsigned snapshot_stat_slot(unsigned conf_index)
+{
+    return conf_index < ZONE_STAT_SLOTS - 1 ? conf_index : ZONE_STAT_SLOTS - 1;
+}
+
 int snapshot_build(const struct serve_conf *conf, const struct snapshot *prev, bool force,
                    struct snapshot **out, struct snapshot_stats *stats, char *errbuf, size_t errsz)
 {
@@ -194,7 +201,7 @@ int snapshot_build(const struct serve_conf *conf, const struct snapshot *prev, b
             rc = snapshot_build_zone(conf, zc, snapshot_zone_by_name(prev, zc->name), force,
                                      &s->zones[s->nzones], &st, errbuf, errsz);
             if (rc == 0)
-                s->nzones++;
+                s->zones[s->nzones++]->stat_slot = snapshot_stat_slot(i);
         }
         if (rc < 0)
             goto fail;
@@ -225,6 +232,8 @@ int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
             continue;
         }
         int rc = zone_build_pending(conf->zones[i].name, conf->ttl_default, &s->zones[s->nzones]);
+        if (rc == 0)
+            s->zones[s->nzones]->stat_slot = snapshot_stat_slot(i);
         if (rc < 0) {
             snapshot_free(s);
             return rc;

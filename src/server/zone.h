@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 
 #define ZONE_SOA_RDMAX (2 * NAME_MAXWIRE + 20)
+#define ZONE_STAT_SLOTS 64 /* zones with counters of their own */
 
 struct zone {
     char *name; /* text, lower case, no trailing dot */
@@ -39,6 +40,8 @@ struct zone {
     time_t expires; /* earliest $TIMESTAMP expiry of the data, 0 = never */
     uint64_t entries;
     uint64_t ip4_total;
+    unsigned stat_slot; /* its counters in struct answer_stats: its place in
+                           the configuration (capped) */
 };
 
 /* Build a zone named `name` over already loaded datasets (references are
