@@ -328,10 +328,14 @@ void http_page_lookup(struct http_buf *b, const struct http_conf *c, const struc
         http_buf_html(b, z->dns.zone);
         http_buf_puts(b, "</h2>\n");
         status_line(b, f->subject, z->dns.zone, z->dns.listed);
-        if (z->live)
+        if (z->live && !z->unavailable) {
             live_zone(b, c, f->subject, f->now, z);
-        else
+        } else {
             static_zone(b, z);
+            if (z->live)
+                http_buf_puts(b, "<p class=\"note\">More about this zone's listings cannot "
+                                 "be shown right now.</p>\n");
+        }
         http_buf_puts(b, "</section>\n");
     }
     search_form(b, f->subject);

@@ -171,7 +171,8 @@ static void test_failed(void **state)
     http_buf_init(&b);
     http_buf_puts(&b, "kept");
     /* An allocation no machine can give: the buffer remembers it and
-     * stops growing; what was written stays. */
+     * stops growing; what was written stays. (SIZE_MAX / 2 would hang:
+     * http_buf_reserve's doubling overflows to 0 and loops.) */
     static const char one[1] = {'x'};
     http_buf_add(&b, one, SIZE_MAX / 4);
     assert_true(b.failed);

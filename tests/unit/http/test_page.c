@@ -378,6 +378,29 @@ static void test_allowlisted(void **state)
     free(f);
 }
 
+static void test_unavailable(void **state)
+{
+    (void)state;
+    struct http_conf c;
+    conf(&c, true);
+    struct http_facts *f = facts("192.0.2.1", 1);
+    /* A listing zone whose database cannot be opened: DNS's answer only,
+     * whatever stale facts the struct holds, and no way to remove. */
+    listed_zone(&f->z[0], "bl.test");
+    f->z[0].unavailable = true;
+    char *html = render_lookup(&c, f);
+    assert_frame(html);
+    assert_has(html, "data-zone=\"bl.test\" data-listed=\"yes\"");
+    assert_has(html, "192.0.2.1 is listed in bl.test");
+    assert_has(html, "<li><code>127.0.0.2</code></li>");
+    assert_has(html, "cannot be shown right now");
+    assert_lacks(html, "Reason:");
+    assert_lacks(html, "History:");
+    assert_lacks(html, "class=\"remove\"");
+    free(html);
+    free(f);
+}
+
 static void test_no_zones(void **state)
 {
     (void)state;
@@ -589,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_not_listed_and_static),
         cmocka_unit_test(test_codes_manual_and_escalated),
         cmocka_unit_test(test_allowlisted),
+        cmocka_unit_test(test_unavailable),
         cmocka_unit_test(test_no_zones),
         cmocka_unit_test(test_until),
         cmocka_unit_test(test_history),
