@@ -2,6 +2,7 @@
 #include "http/http_buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@ static bool http_buf_reserve(struct http_buf *b, size_t more)
 {
     if (b->failed)
         return false;
+    if (more > SIZE_MAX / 4 - b->len) {
+        b->failed = true; /* no body is that big: refuse before sizes wrap */
+        return false;
+    }
     if (b->len + more + 1 <= b->cap)
         return true;
     size_t cap = b->cap ? b->cap : 1024;
@@ -56,7 +61,11 @@ void http_buf_printf(struct http_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !http_buf_reserve(b, (size_t)n))
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if (!http_buf_reserve(b, (size_t)n))
         return;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -110,6 +119,12 @@ void http_buf_urlenc(struct http_buf *b, const char *s)
 
 char *http_buf_take(struct http_buf *b, size_t *len)
 {
+    if (b->failed) {
+        http_buf_free(b);
+        if (len)
+            *len = 0;
+        return NULL;
+    }
     char *d = b->data;
     if (len)
         *len = b->len;

@@ -29,7 +29,8 @@ void http_buf_html(struct http_buf *b, const char *s);
  * percent-encoded. */
 void http_buf_urlenc(struct http_buf *b, const char *s);
 
-/* Take the data (caller frees); the buffer is empty afterwards. */
+/* Take the data (caller frees; "" for an empty buffer); the buffer is
+ * empty afterwards. NULL when the buffer failed. */
 char *http_buf_take(struct http_buf *b, size_t *len);
 
 #endif

@@ -13,6 +13,7 @@
 struct http_zone_facts {
     struct server_zone_answer dns; /* zone name, listed, codes, TXT */
     bool live;                     /* a listing zone: the fields below are set */
+    bool unavailable;              /* ... unless its database cannot be opened */
     bool known;                    /* the database has a record of the subject */
     bool listed_itself;            /* listed as the address itself */
     bool covered;                  /* listed as part of a wider block ... */

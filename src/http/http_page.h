@@ -18,8 +18,10 @@ void http_page_home(struct http_buf *b, const struct http_conf *c);
  * what it means, the reason, the causes (trap hits and user reports in
  * the past week, as counts), when it ends ("in about N hours"), the
  * 30-day history ("listed N times for a total of D days"), allowlisted
- * or not; a removal button (a form posting to /remove with the subject,
- * the zone and csrf) where facts allow it and c->removal is on. */
+ * or not; a removal link to the confirmation page (GET /remove?ip=&zone=,
+ * which carries its own csrf token: none goes into a link, where logs
+ * would keep it) where facts allow it and c->removal is on. `csrf` is
+ * not used. */
 void http_page_lookup(struct http_buf *b, const struct http_conf *c, const struct http_facts *f,
                       const char *csrf);
 

@@ -170,10 +170,16 @@ static void test_failed(void **state)
     struct http_buf b;
     http_buf_init(&b);
     http_buf_puts(&b, "kept");
-    /* An allocation no machine can give: the buffer remembers it and
-     * stops growing; what was written stays. (SIZE_MAX / 2 would hang:
-     * http_buf_reserve's doubling overflows to 0 and loops.) */
+    /* Sizes no body can have, up to ones where len + more would wrap: the
+     * buffer refuses them before any arithmetic overflows, remembers it
+     * and stops growing; what was written stays. */
     static const char one[1] = {'x'};
+    http_buf_add(&b, one, SIZE_MAX - 2);
+    assert_true(b.failed);
+    b.failed = false;
+    http_buf_add(&b, one, SIZE_MAX / 2);
+    assert_true(b.failed);
+    b.failed = false;
     http_buf_add(&b, one, SIZE_MAX / 4);
     assert_true(b.failed);
     assert_int_equal(b.len, 4);
