@@ -221,6 +221,24 @@ static void http_metrics_live(struct http_buf *b, const struct http_metrics *m)
         http_metrics_zone_sample(b, "listings_ended", m->live[i].zone, zmax, m->live[i].ended);
 }
 
+static void http_metrics_zone_answers(struct http_buf *b, const struct http_metrics *m)
+{
+    http_metrics_family(b, "dns_zone_answers_total", "counter",
+                        "DNS answers of the zone, by query type and result.");
+    for (unsigned i = 0; i < m->nzstats; i++) {
+        const struct server_zone_stats *z = &m->zstats[i];
+        for (unsigned t = 0; t < ANSWER_QTYPES; t++)
+            for (unsigned r = 0; r < ANSWER_RESULTS; r++) {
+                if (!z->n[t][r])
+                    continue; /* 64 zones x 49 cells of zeros help nobody */
+                http_buf_puts(b, HTTP_METRICS_PREFIX "dns_zone_answers_total{zone=\"");
+                http_metrics_label(b, z->zone, sizeof(z->zone));
+                http_buf_printf(b, "\",qtype=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+                                answer_qtype_name(t), answer_result_name(r), z->n[t][r]);
+            }
+    }
+}
+
 static void http_metrics_http(struct http_buf *b, const struct http_metrics *m)
 {
     unsigned n = m->nhttp < HTTP_METRICS_MAX_STATUS ? m->nhttp : HTTP_METRICS_MAX_STATUS;
@@ -235,6 +253,7 @@ void http_metrics_render(struct http_buf *b, const struct http_metrics *m)
     http_metrics_dns(b, m);
     http_metrics_server(b, m);
     http_metrics_zones(b, m);
+    http_metrics_zone_answers(b, m);
     http_metrics_live(b, m);
     http_metrics_http(b, m);
 }

@@ -31,6 +31,8 @@ struct http_metrics {
     unsigned nzones;
     const struct http_metrics_live *live;
     unsigned nlive;
+    const struct server_zone_stats *zstats; /* answers by zone, type, result */
+    unsigned nzstats;
     struct {
         unsigned status;
         uint64_t count;
@@ -48,7 +50,10 @@ struct http_metrics {
  * listings_active{zone}, allowlist_entries{zone},
  * reports_counted{zone,kind} (kind: report, trap, refused; over the
  * evidence kept), listings_ended{zone},
- * http_responses_total{status}. Counters end in _total; label values
+ * http_responses_total{status},
+ * dns_zone_answers_total{zone,qtype,result} (qtype and result: the
+ * names of answer_qtype_name and answer_result_name; cells that are
+ * still 0 are left out). Counters end in _total; label values
  * are escaped as the format requires. */
 void http_metrics_render(struct http_buf *b, const struct http_metrics *m);
 

@@ -47,6 +47,7 @@ struct fixture {
     struct http_metrics m;
     struct server_zone_info zones[2];
     struct http_metrics_live live[1];
+    struct server_zone_stats zstats[2];
 };
 
 static void fill(struct fixture *f)
@@ -95,6 +96,15 @@ static void fill(struct fixture *f)
     f->live[0].ended = 4;
     m->live = f->live;
     m->nlive = 1;
+
+    snprintf(f->zstats[0].zone, sizeof(f->zstats[0].zone), "bl.test");
+    f->zstats[0].n[ANSWER_QT_A][ANSWER_RES_LISTED] = 400;
+    f->zstats[0].n[ANSWER_QT_A][ANSWER_RES_NXDOMAIN] = 580;
+    f->zstats[0].n[ANSWER_QT_TXT][ANSWER_RES_LISTED] = 11;
+    snprintf(f->zstats[1].zone, sizeof(f->zstats[1].zone), "we\"ird");
+    f->zstats[1].n[ANSWER_QT_OTHER][ANSWER_RES_DROPPED] = 5;
+    m->zstats = f->zstats;
+    m->nzstats = 2;
 
     m->http[0].status = 200;
     m->http[0].count = 50;
@@ -198,6 +208,26 @@ static void test_zones_and_escaping(void **state)
     free(t);
 }
 
+/* Answers by zone, type and result: the cells counted, none of the zeros. */
+static void test_zone_answers(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fill(&f);
+    char *t = render(&f.m);
+    assert_true(has_line(t, "# TYPE dnsblkit_dns_zone_answers_total counter"));
+    assert_true(has_line(
+        t, "dnsblkit_dns_zone_answers_total{zone=\"bl.test\",qtype=\"a\",result=\"listed\"} 400"));
+    assert_true(has_line(t, "dnsblkit_dns_zone_answers_total{zone=\"bl.test\",qtype=\"a\","
+                            "result=\"nxdomain\"} 580"));
+    assert_true(has_line(t, "dnsblkit_dns_zone_answers_total{zone=\"bl.test\",qtype=\"txt\","
+                            "result=\"listed\"} 11"));
+    assert_true(has_line(t, "dnsblkit_dns_zone_answers_total{zone=\"we\\\"ird\",qtype=\"other\","
+                            "result=\"dropped\"} 5"));
+    assert_int_equal(count_lines_starting(t, "dnsblkit_dns_zone_answers_total{"), 4);
+    free(t);
+}
+
 static void test_live_and_http(void **state)
 {
     (void)state;
@@ -243,6 +273,7 @@ static void test_every_family_declared(void **state)
         {"reports_counted", "gauge"},
         {"listings_ended", "gauge"},
         {"http_responses_total", "counter"},
+        {"dns_zone_answers_total", "counter"},
     };
     const size_t nf = sizeof(families) / sizeof(families[0]);
     struct fixture f;
@@ -337,10 +368,15 @@ static void test_failed_buffer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dns_counters),          cmocka_unit_test(test_server_counters),
-        cmocka_unit_test(test_zones_and_escaping),    cmocka_unit_test(test_live_and_http),
-        cmocka_unit_test(test_every_family_declared), cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_http_status_bound),     cmocka_unit_test(test_failed_buffer),
+        cmocka_unit_test(test_dns_counters),
+        cmocka_unit_test(test_server_counters),
+        cmocka_unit_test(test_zones_and_escaping),
+        cmocka_unit_test(test_live_and_http),
+        cmocka_unit_test(test_zone_answers),
+        cmocka_unit_test(test_every_family_declared),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_http_status_bound),
+        cmocka_unit_test(test_failed_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
