@@ -42,6 +42,7 @@ def artefact_dir(tmp_path):
 
 
 def test_lookup_and_remove_in_a_browser(dnsblkit, tmp_path):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -82,7 +83,12 @@ def test_lookup_and_remove_in_a_browser(dnsblkit, tmp_path):
             (By.CSS_SELECTOR, 'form[action="/remove"] button[name="confirm"][value="yes"]')))
         confirm.click()
 
-        main = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-result]")))
+        try:
+            main = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-result]")))
+        except TimeoutException:
+            pytest.fail("no result page after confirming; at %s:\n%s\nbrowser log: %s"
+                        % (driver.current_url, driver.page_source[:2000],
+                           driver.get_log("browser")))
         page_text = driver.find_element(By.TAG_NAME, "body").text
         assert main.get_attribute("data-result") == "removed", page_text
         took = wait_for(web.port, rev(ip), None)
