@@ -770,6 +770,7 @@ def test_metrics(web):
                        ("dnsblkit_reloads", "counter"), ("dnsblkit_zone_entries", "gauge"),
                        ("dnsblkit_listings_active", "gauge"),
                        ("dnsblkit_http_responses", "counter"),
+                       ("dnsblkit_dns_zone_answers", "counter"),
                        ("dnsblkit_start_time_seconds", "gauge")):
         assert name in fam and fam[name].type == kind, (name, fam.get(name))
     assert sample(fam, "dnsblkit_zone_entries", "dnsblkit_zone_entries", zone=FILE_ZONE) == 3
@@ -781,6 +782,8 @@ def test_metrics(web):
                        transport="udp", rcode="nxdomain")
     n404 = sum(s.value for s in fam["dnsblkit_http_responses"].samples
                if s.labels.get("status") == "404")
+    zone_nx = sum(s.value for s in fam["dnsblkit_dns_zone_answers"].samples
+                  if s.labels == {"zone": FILE_ZONE, "qtype": "a", "result": "nxdomain"})
     for i in range(5):
         assert query(web.port, "%d.0.0.10.%s" % (i + 1, FILE_ZONE)).rcode() == dns.rcode.NXDOMAIN
     assert web.get("/no-such-page").status_code == 404
@@ -789,6 +792,8 @@ def test_metrics(web):
     assert after >= before + 5
     assert sample(fam, "dnsblkit_dns_responses", "dnsblkit_dns_responses_total",
                   transport="udp", rcode="nxdomain") >= nx_before + 5
+    assert sample(fam, "dnsblkit_dns_zone_answers", "dnsblkit_dns_zone_answers_total",
+                  zone=FILE_ZONE, qtype="a", result="nxdomain") >= zone_nx + 5
     assert sample(fam, "dnsblkit_http_responses", "dnsblkit_http_responses_total",
                   status="404") >= n404 + 1
     assert sample(fam, "dnsblkit_http_responses", "dnsblkit_http_responses_total",
