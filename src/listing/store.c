@@ -96,10 +96,20 @@ enum store_sql {
     S_CHANGES,
     S_PRUNE,
     S_PRUNE_EVENTS,
+    S_ZONE_COUNTS,
     S_COUNT
 };
 
 static const char *const store_sql_text[S_COUNT] = {
+    /* The metrics' numbers: listings in force through listing_expiry,
+     * events by kind through event_key's zone prefix. */
+    [S_ZONE_COUNTS] = "SELECT (SELECT count(*) FROM listing WHERE zone = ?1 AND code != 0 "
+                      "AND (expires_at = 0 OR expires_at > ?2)), "
+                      "(SELECT count(*) FROM allow WHERE zone = ?1), "
+                      "(SELECT count(*) FROM event WHERE zone = ?1 AND kind = 'report'), "
+                      "(SELECT count(*) FROM event WHERE zone = ?1 AND kind = 'trap'), "
+                      "(SELECT count(*) FROM event WHERE zone = ?1 AND kind = 'refused'), "
+                      "(SELECT count(*) FROM history WHERE zone = ?1)",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -934,6 +944,32 @@ int store_count_listed24(struct store *st, const char *zone, const struct netkey
         rc = store_invalid(st, "count returned no row");
     }
     store_release(st, S_COUNT24, s);
+    return rc;
+}
+
+int store_zone_counts(struct store *st, const char *zone, time_t now, struct store_zone_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!zone)
+        return store_invalid(st, "no zone");
+    sqlite3_stmt *s = store_acquire(st, S_ZONE_COUNTS);
+    if (!s)
+        return ERR_IO;
+    sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)now);
+    int rc = store_step(st, s);
+    if (rc == SQLITE_ROW) {
+        out->listed = (uint64_t)sqlite3_column_int64(s, 0);
+        out->allowlist = (uint64_t)sqlite3_column_int64(s, 1);
+        out->reports = (uint64_t)sqlite3_column_int64(s, 2);
+        out->traps = (uint64_t)sqlite3_column_int64(s, 3);
+        out->refused = (uint64_t)sqlite3_column_int64(s, 4);
+        out->ended = (uint64_t)sqlite3_column_int64(s, 5);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = store_invalid(st, "count returned no row");
+    }
+    store_release(st, S_ZONE_COUNTS, s);
     return rc;
 }
 

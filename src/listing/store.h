@@ -151,6 +151,17 @@ int store_foreach_expired(struct store *st, const char *zone, time_t now,
 int store_count_listed24(struct store *st, const char *zone, const struct netkey *net, time_t now,
                          time_t since, unsigned *count);
 
+/* How much a zone holds, for the metrics: listings in force at `now`,
+ * allowlist blocks, events kept by kind, ended listings kept. */
+struct store_zone_counts {
+    uint64_t listed, allowlist;
+    uint64_t reports, traps, refused;
+    uint64_t ended;
+};
+
+int store_zone_counts(struct store *st, const char *zone, time_t now,
+                      struct store_zone_counts *out);
+
 /* Zones that have records or allowlist entries, for the sweep. */
 int store_zones(struct store *st, int (*cb)(const char *zone, void *arg), void *arg);
 

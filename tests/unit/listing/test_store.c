@@ -1262,6 +1262,56 @@ static void test_durability_kill9(void **state)
     sqlite3_close(db);
 }
 
+/* The metrics' counts: each table counted in its zone only, listings
+ * only while in force. */
+static void test_zone_counts(void **state)
+{
+    struct fixture *f = *state;
+    const time_t now = T0;
+    struct store_zone_counts n;
+    assert_int_equal(store_zone_counts(f->st, Z, now, &n), 0);
+    assert_int_equal(n.listed + n.allowlist + n.reports + n.traps + n.refused + n.ended, 0);
+
+    const struct netkey a = k4(0x01020301, 32), gone = k4(0x01020303, 32), net = k4(0x0a000000, 8);
+    const struct store_listing ls[] = {
+        listed(a, 2, 0),                         /* until deleted */
+        listed(k4(0x01020302, 32), 2, now + 10), /* ends later */
+        listed(gone, 2, now - 10),               /* expired */
+        listed(k4(0x01020304, 32), 0, 0),        /* known, not listed */
+    };
+    for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
+        assert_int_equal(store_put(f->st, Z, &ls[i]), 0);
+    assert_int_equal(store_put(f->st, "other.example", &ls[0]), 0);
+    const char *kinds[] = {"report", "report", "report", "trap", "trap", "refused", "add"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        struct store_event ev = event(now - (time_t)i, kinds[i], "");
+        assert_int_equal(store_event_add(f->st, Z, &a, &ev), 0);
+    }
+    struct store_event other = event(now, "trap", "");
+    assert_int_equal(store_event_add(f->st, "other.example", &a, &other), 0);
+    assert_int_equal(store_allow_add(f->st, Z, &net, now, "ours"), 0);
+    struct store_past p = {.listed_at = now - 100, .ended_at = now - 50, .code = 2};
+    snprintf(p.how, sizeof(p.how), "expired");
+    assert_int_equal(store_history_add(f->st, Z, &gone, &p), 0);
+    assert_int_equal(store_history_add(f->st, Z, &gone, &p), 0);
+
+    assert_int_equal(store_zone_counts(f->st, Z, now, &n), 0);
+    assert_int_equal(n.listed, 2);
+    assert_int_equal(n.allowlist, 1);
+    assert_int_equal(n.reports, 3);
+    assert_int_equal(n.traps, 2);
+    assert_int_equal(n.refused, 1);
+    assert_int_equal(n.ended, 2);
+    /* Later, the one with an end is no longer in force. */
+    assert_int_equal(store_zone_counts(f->st, Z, now + 10, &n), 0);
+    assert_int_equal(n.listed, 1);
+    assert_int_equal(store_zone_counts(f->st, "other.example", now, &n), 0);
+    assert_int_equal(n.listed, 1);
+    assert_int_equal(n.traps, 1);
+    assert_int_equal(n.reports + n.allowlist + n.ended, 0);
+    assert_int_equal(store_zone_counts(f->st, NULL, now, &n), ERR_INVAL);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1287,6 +1337,7 @@ int main(void)
         T(test_foreach_expired),
         T(test_count_listed24),
         T(test_zones),
+        T(test_zone_counts),
         T(test_rollback),
         T(test_concurrent_writers_wait),
         T(test_durability_kill9),
