@@ -1,7 +1,9 @@
 /* Reading the [listing] section of dnsblkit.conf. */
 #include "listing/listing_conf.h"
+#include "common/addr.h"
 #include "common/err.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <ini.h>
 #include <limits.h>
@@ -34,6 +36,12 @@ struct listing_ini {
     int line; /* Debian's inih passes no line numbers: the reader counts */
     char *err;
     size_t errsz;
+    bool txt_given;
+    /* [http] listen and public-url: with the lookup page on, the default
+     * TXT points at it. The rest of [http] is the HTTP layer's. */
+    bool http_listen;
+    struct addr_sock http_addr;
+    char http_url[256];
 };
 
 static int listing_fail(struct listing_ini *st, const char *key, const char *value,
@@ -111,6 +119,7 @@ static int listing_key(struct listing_ini *st, const char *key, const char *valu
         if (strlen(value) >= sizeof(c->txt) || strlen(value) > 255)
             return listing_fail(st, key, value, "at most 255 characters");
         snprintf(c->txt, sizeof(c->txt), "%s", value);
+        st->txt_given = true;
         return 1;
     }
     if (!strcmp(key, "sweep-interval")) {
@@ -154,6 +163,15 @@ static int listing_handler(void *user, const char *section, const char *key, con
     struct listing_ini *st = user;
     if (st->err[0])
         return 0;
+    if (!strcmp(section, "http")) {
+        /* Bad values are for http_conf_load to report: here they only
+         * leave the default TXT as it is. */
+        if (!strcmp(key, "listen"))
+            st->http_listen = addr_sock_parse(value, 8053, &st->http_addr) == 0;
+        else if (!strcmp(key, "public-url"))
+            snprintf(st->http_url, sizeof(st->http_url), "%s", value);
+        return 1;
+    }
     if (strcmp(section, "listing") != 0)
         return 1;
     return listing_key(st, key, value);
@@ -166,6 +184,33 @@ static char *listing_reader(char *buf, int size, void *stream)
     if (r)
         st->line++;
     return r;
+}
+
+/* "Blocked - see http://192.0.2.1:8053/lookup?ip=$": the default TXT
+ * when the lookup page is served ([http] listen given) and [listing] txt
+ * is not. The URL is public-url, else made of the listen address as
+ * http_conf does. */
+static void listing_conf_http_txt(struct listing_ini *st)
+{
+    char url[300], host[ADDR_IP6_STRLEN];
+    size_t n = strlen(st->http_url);
+    while (n > 0 && st->http_url[n - 1] == '/')
+        n--;
+    if (n > 0) {
+        snprintf(url, sizeof(url), "%.*s", (int)n, st->http_url);
+    } else if (st->http_addr.ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&st->http_addr.ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        snprintf(url, sizeof(url), "http://[%s]:%u", host, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&st->http_addr.ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        snprintf(url, sizeof(url), "http://%s:%u", host, ntohs(a->sin_port));
+    }
+    int len = snprintf(st->c->txt, sizeof(st->c->txt), "Blocked - see %s/lookup?ip=$", url);
+    /* A public-url too long for a TXT string keeps the plain default. */
+    if (len < 0 || len > 255)
+        snprintf(st->c->txt, sizeof(st->c->txt), "%s", LISTING_DEFAULT_TXT);
 }
 
 /* A relative database path is relative to the configuration file's
@@ -192,7 +237,7 @@ static int listing_conf_relative(struct listing_conf *c)
 
 int listing_conf_load(const char *path, struct listing_conf *c, char *err, size_t errsz)
 {
-    struct listing_ini st = {c, path, NULL, 0, err, errsz};
+    struct listing_ini st = {.c = c, .path = path, .err = err, .errsz = errsz};
     err[0] = '\0';
     if (!(c->path = strdup(path)))
         return ERR_NOMEM;
@@ -203,6 +248,8 @@ int listing_conf_load(const char *path, struct listing_conf *c, char *err, size_
     }
     int rc = ini_parse_stream(listing_reader, &st, listing_handler, &st);
     fclose(st.f);
+    if (rc == 0 && st.http_listen && !st.txt_given)
+        listing_conf_http_txt(&st);
     if (rc == 0 && !c->database && !(c->database = strdup(LISTING_DEFAULT_DB)))
         rc = -2;
     if (rc == -2) {
