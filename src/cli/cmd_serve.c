@@ -2,6 +2,7 @@
  * --config for everything else. */
 #include "cli/cmd.h"
 #include "common/log.h"
+#include "http/http.h"
 #include "listing/ds_listing.h"
 #include "server/server.h"
 
@@ -28,7 +29,8 @@ static void serve_usage(FILE *f)
                "  -p FILE          write the process id to FILE\n"
                "  -n, -f, -4, -6, -v  accepted for rbldnsd compatibility and ignored (always\n"
                "                   foreground; reloads always build the new data to the side)\n"
-               "  --config FILE    read dnsblkit.conf(5): [server] and [zone NAME] sections\n"
+               "  --config FILE    read dnsblkit.conf(5): [server], [zone NAME] and [http]\n"
+               "                   (the lookup page, JSON API and /metrics) sections\n"
                "  --threads N      UDP workers per listen address (default: one per core)\n"
                "  --syslog         log to syslog instead of stderr\n"
                "  --log-level L    error, warning, info (default) or debug\n"
@@ -89,6 +91,7 @@ int cmd_serve(int argc, char **argv)
     int opt_threads = -1, opt_level = -1;
     bool opt_syslog = false, opt_world = false;
     char err[1024];
+    struct http_service *http = NULL;
 
     ds_listing_register();
     int ch;
@@ -227,9 +230,17 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
 
+    if (config && http_service_new(config, &http, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dnsblkit serve: %s\n", err);
+        status = CMD_FAIL;
+        goto out;
+    }
+
     log_init("dnsblkit", conf.use_syslog, conf.log_level);
-    status = server_run(&conf, NULL) == 0 ? CMD_OK : CMD_FAIL;
+    struct server_service svc = {http_service_start, http_service_stop, http};
+    status = server_run(&conf, http ? &svc : NULL) == 0 ? CMD_OK : CMD_FAIL;
 out:
+    http_service_free(http);
     serve_conf_free(&conf);
     return status;
 }

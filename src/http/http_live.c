@@ -1,0 +1,198 @@
+/* The HTTP thread's listing databases and the facts it shows about a
+ * subject. */
+#include "http/http_live.h"
+#include "common/addr.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "listing/policy.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int http_lives_get(struct http_lives *ls, const char *config, struct http_live **out, char *err,
+                   size_t errsz)
+{
+    int rc;
+    for (unsigned i = 0; i < ls->n; i++)
+        if (!strcmp(ls->v[i].config, config)) {
+            *out = &ls->v[i];
+            return 0;
+        }
+    struct http_live *v = realloc(ls->v, (ls->n + 1) * sizeof(*v));
+    if (!v) {
+        snprintf(err, errsz, "out of memory");
+        return ERR_NOMEM;
+    }
+    ls->v = v;
+    struct http_live *l = &ls->v[ls->n];
+    memset(l, 0, sizeof(*l));
+    listing_conf_init(&l->conf);
+    if (!(l->config = strdup(config))) {
+        snprintf(err, errsz, "out of memory");
+        rc = ERR_NOMEM;
+        goto fail;
+    }
+    if ((rc = listing_conf_load(config, &l->conf, err, errsz)) != 0 ||
+        (rc = store_open(l->conf.database, &l->st, err, errsz)) != 0)
+        goto fail;
+    l->eng.st = l->st;
+    l->eng.conf = &l->conf;
+    ls->n++;
+    *out = l;
+    return 0;
+fail:
+    free(l->config);
+    listing_conf_free(&l->conf);
+    return rc;
+}
+
+void http_lives_free(struct http_lives *ls)
+{
+    for (unsigned i = 0; i < ls->n; i++) {
+        store_close(ls->v[i].st);
+        listing_conf_free(&ls->v[i].conf);
+        free(ls->v[i].config);
+    }
+    free(ls->v);
+    ls->v = NULL;
+    ls->n = 0;
+}
+
+int http_live_subject(const char *in, char *out, size_t outsz, struct netkey *key, bool *is_addr)
+{
+    uint32_t a4;
+    uint8_t a6[16];
+    char text[ADDR_IP6_STRLEN];
+    *is_addr = false;
+    if (!in || !in[0])
+        return ERR_INVAL;
+    if (addr_ip4_parse(in, &a4) == 0) {
+        addr_ip4_format(a4, text);
+        netkey_from_ip4(a4, key);
+        *is_addr = true;
+    } else if (strchr(in, ':') && addr_ip6_parse(in, a6) == 0) {
+        addr_ip6_format(a6, text);
+        netkey_from_ip6(a6, key);
+        *is_addr = true;
+    }
+    if (*is_addr) {
+        if (strlen(text) >= outsz)
+            return ERR_RANGE;
+        snprintf(out, outsz, "%s", text);
+        return 0;
+    }
+    /* A domain name: letters, digits, '-', '_' and dots; the server
+     * checks the labels. */
+    size_t n = strlen(in);
+    while (n > 0 && in[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253 || n >= outsz)
+        return ERR_INVAL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
+            return ERR_INVAL;
+        out[i] = (char)tolower(ch);
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+static void http_live_time(time_t t, char *out, size_t outsz)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, outsz, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* The database's side of one live zone's facts. */
+static int http_live_zone(struct http_live *l, const struct netkey *key, time_t now,
+                          struct http_zone_facts *z)
+{
+    char zone[256];
+    struct engine_status s;
+    int rc = listing_zone_key(z->dns.zone, zone, sizeof(zone));
+    if (rc == 0)
+        rc = engine_status(&l->eng, zone, key, now, &s);
+    if (rc)
+        return rc;
+    const struct store_listing *rec = s.listed ? &s.rec : s.covered ? &s.block : NULL;
+    z->known = s.known;
+    z->listed_itself = s.listed;
+    z->covered = s.covered;
+    z->escalated = s.escalated;
+    if (s.covered)
+        netkey_format(&s.block.key, z->covered_by, sizeof(z->covered_by));
+    if (rec) {
+        z->manual = rec->manual;
+        snprintf(z->reason, sizeof(z->reason), "%s", rec->reason);
+        z->listed_at = rec->listed_at;
+        z->expires_at = rec->expires_at;
+    }
+    z->allowlisted = s.allowlisted;
+    if (s.allowlisted)
+        netkey_format(&s.allow_block, z->allow_block, sizeof(z->allow_block));
+    z->reports = s.reports;
+    z->traps = s.traps;
+    z->evidence_days = l->conf.policy.evidence_window / 86400;
+    z->history_count = s.history_count;
+    z->history_secs = s.history_secs;
+
+    /* The same rules as engine_self_remove, said before the owner asks. */
+    bool single = key->bits == (key->family == 4 ? 32 : 64);
+    if (s.listed && !s.rec.manual && single &&
+        policy_removal_allowed(&l->conf.policy, s.rec.last_removal, now)) {
+        z->removable = true;
+    } else if (s.covered) {
+        snprintf(z->removal_note, sizeof(z->removal_note),
+                 "listed as part of %s: only the list's operators can end that listing",
+                 z->covered_by);
+    } else if (s.listed && s.rec.manual) {
+        snprintf(z->removal_note, sizeof(z->removal_note),
+                 "listed by the list's operators, not by evidence: ask them");
+    } else if (s.listed) {
+        char last[40], next[40];
+        http_live_time(s.rec.last_removal, last, sizeof(last));
+        http_live_time(s.rec.last_removal + (time_t)l->conf.policy.removal_interval, next,
+                       sizeof(next));
+        snprintf(z->removal_note, sizeof(z->removal_note),
+                 "removed already on %s; the next removal is possible from %s", last, next);
+    }
+    return 0;
+}
+
+int http_live_facts(struct server *srv, struct server_reader *r, struct http_lives *ls,
+                    const char *subject, time_t now, struct http_facts *f)
+{
+    struct server_lookup_result res;
+    struct netkey key;
+    bool is_addr;
+    memset(f, 0, sizeof(*f));
+    f->now = now;
+    int rc = http_live_subject(subject, f->subject, sizeof(f->subject), &key, &is_addr);
+    if (rc == 0)
+        rc = server_lookup(srv, r, f->subject, &res);
+    if (rc)
+        return rc;
+    for (unsigned i = 0; i < res.n && i < SERVER_LOOKUP_MAX_ZONES; i++) {
+        struct http_zone_facts *z = &f->z[f->n++];
+        z->dns = res.z[i];
+        if (!res.z[i].live_config[0] || !is_addr)
+            continue;
+        z->live = true;
+        struct http_live *l;
+        char err[1024];
+        if ((rc = http_lives_get(ls, res.z[i].live_config, &l, err, sizeof(err))) != 0) {
+            log_warning("http: zone %s: %s", z->dns.zone, err);
+            z->unavailable = true;
+            continue;
+        }
+        if ((rc = http_live_zone(l, &key, now, z)) != 0) {
+            log_warning("http: zone %s: %s", z->dns.zone, store_errmsg(l->st));
+            z->unavailable = true;
+        }
+    }
+    return 0;
+}
