@@ -125,11 +125,14 @@ static void list_show_text(struct cli_listing *c, const struct engine_status *s,
         netkey_format(&s->allow_block, t1, sizeof(t1));
         printf("  allowlisted: %s (never listed)\n", t1);
     }
-    printf("  evidence: score %.1f from %u reports and %u trap hits in the last %u days\n",
-           s->score, s->reports, s->traps, c->conf.policy.evidence_window / 86400);
+    char words[100];
+    engine_evidence_words(s->reports, s->traps, words, sizeof(words));
+    printf("  evidence: score %.1f from %s in the last %u days\n", s->score, words,
+           c->conf.policy.evidence_window / 86400);
     if (s->known) {
-        printf("  all time: %u reports, %u trap hits; first seen %s, last seen %s\n", r->reports,
-               r->traps, (cli_time(r->first_seen, t1, sizeof(t1), "never"), t1),
+        engine_evidence_words(r->reports, r->traps, words, sizeof(words));
+        printf("  all time: %s; first seen %s, last seen %s\n", words,
+               (cli_time(r->first_seen, t1, sizeof(t1), "never"), t1),
                (cli_time(r->last_seen, t2, sizeof(t2), "never"), t2));
         cli_span(r->total_listed, span, sizeof(span));
         printf("  history:  listed %u times, %s in all before the current listing; "

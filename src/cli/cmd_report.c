@@ -61,7 +61,7 @@ struct report_run {
 static void report_print(const struct report_run *r, const struct report_out *o)
 {
     const struct engine_decision *d = &o->d;
-    char src[NETKEY_STRLEN] = "", until[40];
+    char src[NETKEY_STRLEN] = "", until[40], words[100];
     if (d->has_key)
         netkey_format(&d->key, src, sizeof(src));
     cli_time(d->expires, until, sizeof(until), "deleted");
@@ -92,13 +92,13 @@ static void report_print(const struct report_run *r, const struct report_out *o)
     }
     switch (d->verdict) {
     case ENGINE_LISTED:
-        printf("%s: %s: listed as 127.0.0.%u until %s (score %.1f: %u reports, %u trap hits)%s\n",
-               o->label, src, d->code, until, d->score, d->reports, d->traps,
-               d->escalated ? "; its /24 is listed as a whole" : "");
+        engine_evidence_words(d->reports, d->traps, words, sizeof(words));
+        printf("%s: %s: listed as 127.0.0.%u until %s (score %.1f: %s)%s\n", o->label, src, d->code,
+               until, d->score, words, d->escalated ? "; its /24 is listed as a whole" : "");
         break;
     case ENGINE_COUNTED:
-        printf("%s: %s: counted, not listed (score %.1f: %u reports, %u trap hits)%s\n", o->label,
-               src, d->score, d->reports, d->traps,
+        engine_evidence_words(d->reports, d->traps, words, sizeof(words));
+        printf("%s: %s: counted, not listed (score %.1f: %s)%s\n", o->label, src, d->score, words,
                d->escalated ? "; but its /24 is listed as a whole" : "");
         break;
     case ENGINE_DUPLICATE:

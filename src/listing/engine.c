@@ -25,6 +25,21 @@ const char *engine_verdict_name(enum engine_verdict v)
     return "?";
 }
 
+void engine_evidence_words(unsigned reports, unsigned traps, char *out, size_t outsz)
+{
+    char r[40] = "", t[40] = "";
+    if (reports)
+        snprintf(r, sizeof(r), "%u user report%s", reports, reports == 1 ? "" : "s");
+    if (traps)
+        snprintf(t, sizeof(t), "%u trap hit%s", traps, traps == 1 ? "" : "s");
+    if (reports && traps)
+        snprintf(out, outsz, "%s and %s", r, t);
+    else if (reports || traps)
+        snprintf(out, outsz, "%s", reports ? r : t);
+    else
+        snprintf(out, outsz, "no reports or trap hits");
+}
+
 static void engine_time(time_t t, char *out, size_t outsz)
 {
     struct tm tm;
@@ -309,8 +324,10 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
         } else if (rec.expires_at != 0 && until > rec.expires_at) {
             rec.expires_at = until; /* evidence keeps coming: no cap */
         }
-        snprintf(rec.reason, sizeof(rec.reason), "%u reports, %u trap hits in %u days", evd.reports,
-                 evd.traps, p->evidence_window / 86400);
+        char words[100];
+        engine_evidence_words(evd.reports, evd.traps, words, sizeof(words));
+        snprintf(rec.reason, sizeof(rec.reason), "%s in %u days", words,
+                 p->evidence_window / 86400);
     }
     if ((rc = store_put(e->st, zone, &rec)) != 0)
         goto out;

@@ -99,4 +99,8 @@ int engine_status(struct engine *e, const char *zone, const struct netkey *key, 
 
 const char *engine_verdict_name(enum engine_verdict v);
 
+/* The evidence in words: "1 trap hit", "2 user reports and 3 trap hits",
+ * "no reports or trap hits". */
+void engine_evidence_words(unsigned reports, unsigned traps, char *out, size_t outsz);
+
 #endif

@@ -108,7 +108,7 @@ def test_one_user_report_does_not_list_two_do(listing):
     cfg, srv = start()
     r = report(cfg, tmp, [message("91.200.12.44", 1)], "--user", "alice")
     assert r.returncode == 0, r.stderr
-    assert "counted, not listed (score 4.0: 1 reports" in r.stdout
+    assert "counted, not listed (score 4.0: 1 user report)" in r.stdout
     r = report(cfg, tmp, [message("91.200.12.44", 2)], "--user", "bob", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout.splitlines()[0])
