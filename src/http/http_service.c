@@ -334,12 +334,12 @@ int http_service_start(struct server *srv, void *svc)
     if (s->conf.listen.ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     addr_sock_format((const struct sockaddr *)&s->conf.listen.ss, where, sizeof(where));
-    s->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_SOCK_ADDR,
-                         (const struct sockaddr *)&s->conf.listen.ss, MHD_OPTION_CONNECTION_LIMIT,
-                         HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-                         HTTP_CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-                         MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s, MHD_OPTION_END);
+    /* The logger first: libmicrohttpd logs while reading the options. */
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->conf.listen.ss,
+        MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        HTTP_CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         log_error("http: cannot listen on %s", where);
         return ERR_IO;
