@@ -7,6 +7,7 @@ PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
 DEMO_ADDR  ?= 127.0.0.1
 DEMO_PORT  ?= 5353
+DEMO_HTTP_PORT ?= 8053
 
 .PHONY: all deps build binary run test test-fast test-asan bench fuzz install clean format
 
@@ -26,7 +27,7 @@ binary: deps
 
 # Starts the demo list server in the foreground (Ctrl-C stops it).
 run: binary
-	@sh scripts/demo.sh $(BUILD)/dnsblkit $(DEMO_ADDR) $(DEMO_PORT)
+	@sh scripts/demo.sh $(BUILD)/dnsblkit $(DEMO_ADDR) $(DEMO_PORT) $(DEMO_HTTP_PORT)
 
 # Every test tier, then the whole suite again under ASan+UBSan.
 test: test-fast test-asan

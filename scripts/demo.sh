@@ -6,6 +6,7 @@ set -eu
 bin=${1:-build/dnsblkit}
 addr=${2:-127.0.0.1}
 port=${3:-5353}
+http_port=${4:-8053}
 root=$(cd "$(dirname "$0")/.." && pwd)
 demo="$root/etc/demo"
 var="$root/var"
@@ -14,7 +15,7 @@ conf="$var/demo.conf"
 # The live list: a configuration pointing at var/listing.db, two trap
 # hits and an operator's listing, fed before the server starts.
 mkdir -p "$var"
-sed -e "s|@VAR@|$var|g" "$demo/dnsblkit.conf.in" >"$conf"
+sed -e "s|@VAR@|$var|g" -e "s|@HTTP@|$addr/$http_port|g" "$demo/dnsblkit.conf.in" >"$conf"
 "$bin" report --config "$conf" --zone live.example --trap "$demo"/reports/*.eml || true
 "$bin" list add live.example 100.24.0.0/16 --code 127.0.0.4 \
     --reason "demo: a range listed by hand" --for 1d --config "$conf" >/dev/null
@@ -24,6 +25,7 @@ cat <<MSG
 dnsblkit demo on $addr port $port, UDP and TCP:
   bl.example and dbl.example  rbldnsd-style data files in etc/demo/
   live.example                live listings from $var/listing.db
+  http://$addr:$http_port/           the lookup page (JSON API, /metrics)
 
 Try, in another terminal:
 
@@ -42,6 +44,12 @@ Try, in another terminal:
   $bin list add live.example 198.252.206.1 --config $conf   # in DNS within a second
   $bin report --config $conf --zone live.example --trap tests/data/reports/trap-exim.eml
   $bin list ls live.example --config $conf
+
+  open http://$addr:$http_port/lookup?ip=45.83.12.7 in a browser (remove it there)
+  curl -s http://$addr:$http_port/api/v1/lookup?ip=45.83.12.7
+  curl -s -H 'Authorization: Bearer demo-token' -d '{"key":"198.252.206.2"}' \
+       http://$addr:$http_port/api/v1/zones/live.example/listings
+  curl -s http://$addr:$http_port/metrics | grep dns_zone_answers
 
 Edit a file in $demo and the server reloads it within 5 seconds (or send
 SIGHUP). Stop with Ctrl-C.
