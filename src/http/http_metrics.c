@@ -190,7 +190,8 @@ static void http_metrics_live(struct http_buf *b, const struct http_metrics *m)
 {
     const size_t zmax = sizeof(m->live[0].zone);
 
-    http_metrics_family(b, "listings_active", "gauge", "Listings in force in the zone.");
+    http_metrics_family(b, "listings_active", "gauge",
+                        "Listings in force in the zone (counted at most once a minute).");
     for (unsigned i = 0; i < m->nlive; i++)
         http_metrics_zone_sample(b, "listings_active", m->live[i].zone, zmax, m->live[i].listed);
 

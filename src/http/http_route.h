@@ -21,6 +21,10 @@ struct MHD_Daemon;
 struct server;
 struct server_reader;
 
+/* Live zones whose counts /metrics keeps, and for how long (seconds). */
+#define HTTP_METRICS_CACHE 16
+#define HTTP_METRICS_CACHE_SECS 60
+
 struct http_service {
     struct http_conf conf;
     char *config_path;
@@ -34,6 +38,14 @@ struct http_service {
         uint64_t count;
     } http[HTTP_METRICS_MAX_STATUS]; /* responses by status, counted by the MHD thread */
     unsigned nhttp;
+    /* Listing counts of live zones for /metrics, kept a while: counting
+     * walks the zone's rows, seconds at 10M, and scrapes come often. */
+    struct {
+        char zone[256];
+        time_t at;
+        struct http_metrics_live counts;
+    } counted[HTTP_METRICS_CACHE];
+    unsigned ncounted;
 };
 
 struct http_req {

@@ -105,6 +105,15 @@ static bool http_metrics_zone(struct http_service *s, const struct server_zone_i
     struct http_live *l;
     struct store_zone_counts n;
     char err[1024], zone[256];
+    unsigned slot = s->ncounted;
+    for (unsigned i = 0; i < s->ncounted; i++)
+        if (!strcmp(s->counted[i].zone, zi->zone))
+            slot = i;
+    if (slot < s->ncounted && now - s->counted[slot].at < HTTP_METRICS_CACHE_SECS &&
+        now >= s->counted[slot].at) {
+        *out = s->counted[slot].counts;
+        return true;
+    }
     memset(out, 0, sizeof(*out));
     snprintf(out->zone, sizeof(out->zone), "%s", zi->zone);
     if (listing_zone_key(zi->zone, zone, sizeof(zone)) != 0 ||
@@ -120,6 +129,13 @@ static bool http_metrics_zone(struct http_service *s, const struct server_zone_i
     out->traps = n.traps;
     out->refused = n.refused;
     out->ended = n.ended;
+    if (slot == s->ncounted && s->ncounted < HTTP_METRICS_CACHE)
+        s->ncounted++;
+    if (slot < s->ncounted) {
+        snprintf(s->counted[slot].zone, sizeof(s->counted[slot].zone), "%s", zi->zone);
+        s->counted[slot].at = now;
+        s->counted[slot].counts = *out;
+    }
     return true;
 }
 
