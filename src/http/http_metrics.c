@@ -2,6 +2,7 @@
 #include "http/http_metrics.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -240,6 +241,47 @@ static void http_metrics_zone_answers(struct http_buf *b, const struct http_metr
     }
 }
 
+/* The database's counters of live zones: each family takes the counters
+ * whose name starts with its prefix, the rest of the name as its label. */
+static void http_metrics_counters(struct http_buf *b, const struct http_metrics *m)
+{
+    static const struct {
+        const char *family, *prefix, *label, *help;
+    } fams[] = {
+        {"reports_total", "reports_", "verdict",
+         "Reported messages taken, by decision (listed, counted, ignored, duplicate, refused)."},
+        {"reports_refused_total", "refused_", "reason", "Reported messages refused, by reason."},
+        {"reports_ignored_total", "ignored_", "reason",
+         "Reported messages ignored (bounces, auto-replies), by reason."},
+        {"listings_started_total", "listings_started", NULL, "Listings started."},
+        {"listings_ended_total", "ended_", "how",
+         "Listings ended, by how (expired, deleted, removed, allowed)."},
+    };
+    for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+        http_metrics_family(b, fams[f].family, "counter", fams[f].help);
+        size_t plen = strlen(fams[f].prefix);
+        for (unsigned i = 0; i < m->nlive; i++) {
+            const struct http_metrics_live *l = &m->live[i];
+            unsigned nc =
+                l->ncounters < HTTP_METRICS_MAX_COUNTERS ? l->ncounters : HTTP_METRICS_MAX_COUNTERS;
+            for (unsigned k = 0; k < nc; k++) {
+                const char *name = l->counters[k].name;
+                bool whole = !fams[f].label;
+                if (whole ? strcmp(name, fams[f].prefix) != 0
+                          : strncmp(name, fams[f].prefix, plen) != 0 || !name[plen])
+                    continue;
+                http_buf_printf(b, HTTP_METRICS_PREFIX "%s{zone=\"", fams[f].family);
+                http_metrics_label(b, l->zone, sizeof(l->zone));
+                if (!whole) {
+                    http_buf_printf(b, "\",%s=\"", fams[f].label);
+                    http_metrics_label(b, name + plen, sizeof(l->counters[k].name) - plen);
+                }
+                http_buf_printf(b, "\"} %" PRIu64 "\n", l->counters[k].value);
+            }
+        }
+    }
+}
+
 static void http_metrics_http(struct http_buf *b, const struct http_metrics *m)
 {
     unsigned n = m->nhttp < HTTP_METRICS_MAX_STATUS ? m->nhttp : HTTP_METRICS_MAX_STATUS;
@@ -256,5 +298,6 @@ void http_metrics_render(struct http_buf *b, const struct http_metrics *m)
     http_metrics_zones(b, m);
     http_metrics_zone_answers(b, m);
     http_metrics_live(b, m);
+    http_metrics_counters(b, m);
     http_metrics_http(b, m);
 }

@@ -12,6 +12,7 @@
 #include "server/server_lookup.h"
 
 #define HTTP_METRICS_MAX_STATUS 16
+#define HTTP_METRICS_MAX_COUNTERS 32
 
 struct http_metrics_live {
     char zone[256];
@@ -21,6 +22,13 @@ struct http_metrics_live {
     uint64_t traps;     /* trap hits counted (events kept) */
     uint64_t refused;   /* reports refused as allowlisted (events kept) */
     uint64_t ended;     /* listings ended (history) */
+    /* The zone's counters (store_counters): reports_<verdict>,
+     * refused_<why>, ignored_<why>, listings_started, ended_<how>. */
+    struct {
+        char name[48];
+        uint64_t value;
+    } counters[HTTP_METRICS_MAX_COUNTERS];
+    unsigned ncounters;
 };
 
 struct http_metrics {
@@ -50,7 +58,10 @@ struct http_metrics {
  * listings_active{zone}, allowlist_entries{zone},
  * reports_counted{zone,kind} (kind: report, trap, refused; over the
  * evidence kept), listings_ended{zone},
- * http_responses_total{status},
+ * http_responses_total{status}, and from the database's counters
+ * reports_total{zone,verdict}, reports_refused_total{zone,reason},
+ * reports_ignored_total{zone,reason}, listings_started_total{zone},
+ * listings_ended_total{zone,how},
  * dns_zone_answers_total{zone,qtype,result} (qtype and result: the
  * names of answer_qtype_name and answer_result_name; cells that are
  * still 0 are left out). Counters end in _total; label values

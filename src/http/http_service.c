@@ -97,6 +97,16 @@ static void http_count(struct http_service *s, unsigned status)
     s->http[HTTP_METRICS_MAX_STATUS - 1].count++;
 }
 
+static int http_metrics_counter_cb(const char *name, uint64_t value, void *arg)
+{
+    struct http_metrics_live *l = arg;
+    if (l->ncounters < HTTP_METRICS_MAX_COUNTERS) {
+        snprintf(l->counters[l->ncounters].name, sizeof(l->counters[0].name), "%s", name);
+        l->counters[l->ncounters++].value = value;
+    }
+    return 0;
+}
+
 /* Listing counts of a live zone for the metrics; false when its database
  * is not available now. */
 static bool http_metrics_zone(struct http_service *s, const struct server_zone_info *zi, time_t now,
@@ -129,6 +139,8 @@ static bool http_metrics_zone(struct http_service *s, const struct server_zone_i
     out->traps = n.traps;
     out->refused = n.refused;
     out->ended = n.ended;
+    if (store_counters(l->st, zone, http_metrics_counter_cb, out) != 0)
+        log_warning("http: counters of %s: %s", zi->zone, store_errmsg(l->st));
     if (slot == s->ncounted && s->ncounted < HTTP_METRICS_CACHE)
         s->ncounted++;
     if (slot < s->ncounted) {

@@ -58,7 +58,11 @@ static int engine_close(struct engine *e, const char *zone, struct store_listing
     p.ended_at = rec->expires_at && rec->expires_at < now ? rec->expires_at : now;
     p.code = rec->code;
     snprintf(p.how, sizeof(p.how), "%s", how);
+    char name[32];
+    snprintf(name, sizeof(name), "ended_%s", how);
     int rc = store_history_add(e->st, zone, &rec->key, &p);
+    if (rc == 0)
+        rc = store_count(e->st, zone, name, 1);
     if (rc)
         return rc;
     if (p.ended_at > p.listed_at)
@@ -152,6 +156,8 @@ static int engine_escalate(struct engine *e, const char *zone, const struct netk
     bool was = store_listed_now(&rec, now);
     if (policy_escalates(p, count) && !allowed) {
         if (!was) {
+            if ((rc = store_count(e->st, zone, "listings_started", 1)) != 0)
+                return rc;
             rec.code = p->escalate_code;
             rec.listed_at = now;
             rec.expires_at = 0; /* until the count falls: the sweep ends it */
@@ -219,17 +225,35 @@ static bool engine_source(const struct engine *e, const struct report_msg *m,
          * without a usable Source-IP there is no source we can trust. */
         engine_refuse(d, "ARF report without a usable Source-IP%s%s", why ? ": " : "",
                       why ? why : "");
+        d->why = "arf_no_source";
         return false;
     }
     struct rchain_source src;
     char reason[200];
-    if (rchain_source((const char *const *)m->received, m->nreceived, &e->conf->trusted, &src,
-                      reason, sizeof(reason)) != 0) {
+    int rc = rchain_source((const char *const *)m->received, m->nreceived, &e->conf->trusted, &src,
+                           reason, sizeof(reason));
+    if (rc != 0) {
         engine_refuse(d, "%s%s", reason, "");
+        d->why = rc == ERR_NOTFOUND ? "internal" : "broken_chain";
         return false;
     }
     engine_key_of(src.family, src.addr, &d->key);
     return true;
+}
+
+/* The metrics' counters of a report's decision: reports_<verdict>, and
+ * <verdict>_<why> for refusals and ignored messages. */
+static int engine_count_decision(struct engine *e, const char *zone,
+                                 const struct engine_decision *d)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "reports_%s", engine_verdict_name(d->verdict));
+    int rc = store_count(e->st, zone, name, 1);
+    if (rc == 0 && d->why) {
+        snprintf(name, sizeof(name), "%s_%s", engine_verdict_name(d->verdict), d->why);
+        rc = store_count(e->st, zone, name, 1);
+    }
+    return rc;
 }
 
 int engine_report(struct engine *e, const char *zone, const char *msg, size_t len,
@@ -242,10 +266,12 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
     memset(d, 0, sizeof(*d));
     if (report_msg_parse(msg, len, reporter ? REPORT_MSG_ATTACHED : 0, &m, why, sizeof(why)) != 0) {
         engine_refuse(d, "%s%s", why, "");
-        return 0;
+        d->why = "unparsable";
+        return engine_count_decision(e, zone, d);
     }
     if (m.bounce || m.autoreply) {
         d->verdict = ENGINE_IGNORED;
+        d->why = m.bounce ? "bounce" : "autoreply";
         snprintf(d->reason, sizeof(d->reason), "%s",
                  m.bounce ? "a bounce (delivery status notification), not spam"
                           : "an auto-reply, not spam");
@@ -254,6 +280,7 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
     if (m.date && p->max_report_age && m.date < now - (time_t)p->max_report_age) {
         engine_time(m.date, when, sizeof(when));
         engine_refuse(d, "the reported mail is from %s, too old to count%s", when, "");
+        d->why = "too_old";
         goto out;
     }
     if (!engine_source(e, &m, d))
@@ -263,6 +290,7 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
     if (!netkey_is_public(&d->key, &range)) {
         engine_refuse(d, "the source %s is not a public address (%s)", text,
                       range ? range : "reserved");
+        d->why = "not_public";
         goto out;
     }
     d->has_key = true;
@@ -279,6 +307,7 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
         char btext[NETKEY_STRLEN];
         netkey_format(&block, btext, sizeof(btext));
         engine_refuse(d, "%s is allowlisted (%s): never listed", text, btext);
+        d->why = "allowlisted";
         log_warning("%s: a %s against allowlisted %s was not counted", zone, ev.kind, text);
         snprintf(ev.kind, sizeof(ev.kind), "refused");
         ev.hash[0] = '\0';
@@ -321,6 +350,8 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
             rec.expires_at = until;
             rec.manual = false;
             rec.times_listed++;
+            if ((rc = store_count(e->st, zone, "listings_started", 1)) != 0)
+                goto out;
         } else if (rec.expires_at != 0 && until > rec.expires_at) {
             rec.expires_at = until; /* evidence keeps coming: no cap */
         }
@@ -341,7 +372,7 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
     rc = engine_escalate(e, zone, &d->key, now, &d->escalated);
 out:
     report_msg_free(&m);
-    return rc;
+    return rc ? rc : engine_count_decision(e, zone, d);
 }
 
 int engine_list_add(struct engine *e, const char *zone, const struct netkey *key, uint8_t code,
@@ -376,6 +407,8 @@ int engine_list_add(struct engine *e, const char *zone, const struct netkey *key
     if (!store_listed_now(&rec, now)) {
         rec.listed_at = now;
         rec.times_listed++;
+        if ((rc = store_count(e->st, zone, "listings_started", 1)) != 0)
+            return rc;
     }
     rec.code = code;
     rec.expires_at = for_secs ? now + (time_t)for_secs : 0;

@@ -31,6 +31,10 @@ enum engine_verdict {
 struct engine_decision {
     enum engine_verdict verdict;
     char reason[256]; /* one line: why refused or ignored, or "" */
+    const char *why;  /* why refused or ignored, as a stable word for the
+                         counters: unparsable, bounce, autoreply, too_old,
+                         arf_no_source, broken_chain, internal,
+                         not_public, allowlisted; NULL otherwise */
     bool has_key;
     struct netkey key; /* the source, when found */
     double score;

@@ -57,6 +57,10 @@ static const char *const store_migrations[] = {
     "CREATE INDEX change_at ON change (at);",
     /* 2: pruning old events by time. */
     "CREATE INDEX event_at ON event (at);",
+    /* 3: counters for the metrics, kept with the writes they count. */
+    "CREATE TABLE counter ("
+    " zone TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,"
+    " PRIMARY KEY (zone, name)) WITHOUT ROWID, STRICT;",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
@@ -96,6 +100,8 @@ enum store_sql {
     S_CHANGES,
     S_PRUNE,
     S_PRUNE_EVENTS,
+    S_COUNTER_ADD,
+    S_COUNTERS,
     S_ZONE_COUNTS,
     S_COUNT
 };
@@ -170,6 +176,9 @@ static const char *const store_sql_text[S_COUNT] = {
                   "WHERE zone = ?1 AND seq > ?2 ORDER BY seq",
     [S_PRUNE] = "DELETE FROM change WHERE at < ?1",
     [S_PRUNE_EVENTS] = "DELETE FROM event WHERE at < ?1",
+    [S_COUNTER_ADD] = "INSERT INTO counter (zone, name, value) VALUES (?1, ?2, ?3) "
+                      "ON CONFLICT (zone, name) DO UPDATE SET value = value + excluded.value",
+    [S_COUNTERS] = "SELECT name, value FROM counter WHERE zone = ?1 ORDER BY name",
 };
 
 struct store {
@@ -1113,4 +1122,39 @@ int store_foreach_live(struct store *st, const char *zone, time_t now,
 void store_trim(struct store *st)
 {
     sqlite3_db_release_memory(st->db);
+}
+
+int store_count(struct store *st, const char *zone, const char *name, uint64_t delta)
+{
+    if (!zone || !name || !name[0])
+        return store_invalid(st, "invalid zone or counter");
+    sqlite3_stmt *s = store_acquire(st, S_COUNTER_ADD);
+    if (!s)
+        return ERR_IO;
+    sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)delta);
+    int rc = store_step(st, s);
+    store_release(st, S_COUNTER_ADD, s);
+    return rc < 0 ? rc : 0;
+}
+
+int store_counters(struct store *st, const char *zone,
+                   int (*cb)(const char *name, uint64_t value, void *arg), void *arg)
+{
+    if (!zone || !cb)
+        return store_invalid(st, "invalid zone");
+    sqlite3_stmt *s = store_acquire(st, S_COUNTERS);
+    if (!s)
+        return ERR_IO;
+    sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
+    int rc, ret = 0;
+    while ((rc = store_step(st, s)) == SQLITE_ROW) {
+        char name[64];
+        store_read_field(s, 0, name, sizeof(name));
+        if ((ret = cb(name, (uint64_t)sqlite3_column_int64(s, 1), arg)) != 0)
+            break;
+    }
+    store_release(st, S_COUNTERS, s);
+    return ret != 0 ? ret : rc < 0 ? rc : 0;
 }

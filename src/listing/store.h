@@ -17,7 +17,7 @@
 
 #include "listing/netkey.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_REASON_MAX 160
 #define STORE_TEXT_MAX 256
 
@@ -28,6 +28,16 @@ struct store;
  * refused. On failure err says why ("path: reason"). */
 int store_open(const char *path, struct store **out, char *err, size_t errsz);
 void store_close(struct store *st);
+
+/* Counters for the metrics ("reports_listed", "refused_not_public",
+ * "listings_started", "ended_expired", ...): add delta to a zone's
+ * counter, in the caller's transaction, so a counter moves exactly with
+ * the write it counts. */
+int store_count(struct store *st, const char *zone, const char *name, uint64_t delta);
+
+/* A zone's counters, by name. */
+int store_counters(struct store *st, const char *zone,
+                   int (*cb)(const char *name, uint64_t value, void *arg), void *arg);
 
 /* Give back the page cache after a big walk (a server keeps its
  * connection open for the small ones that follow). */

@@ -802,6 +802,29 @@ def test_metrics(web):
                   status="200") >= 1
 
 
+def test_metrics_count_decisions_and_listings(dnsblkit, tmp_path):
+    """The database's counters, on a fresh server (a live zone's counts
+    are kept for a minute, so not on the shared one)."""
+    web = start_web(dnsblkit, str(tmp_path))
+    web.trap("45.83.35.5", 21)
+    path = write(os.path.join(web.tmp, "private.eml"), message("192.168.7.7", 22))
+    r = run_dnsblkit(["report", "--config", web.cfg, "--zone", ZONE, "--trap", path])
+    assert r.returncode == 1 and "refused" in r.stdout
+    r = web.cli("list", "del", ZONE, "45.83.35.5")
+    assert r.returncode == 0
+    fam = scrape(web)
+    assert sample(fam, "dnsblkit_reports", "dnsblkit_reports_total", zone=ZONE,
+                  verdict="listed") == 1
+    assert sample(fam, "dnsblkit_reports", "dnsblkit_reports_total", zone=ZONE,
+                  verdict="refused") == 1
+    assert sample(fam, "dnsblkit_reports_refused", "dnsblkit_reports_refused_total", zone=ZONE,
+                  reason="not_public") == 1
+    assert sample(fam, "dnsblkit_listings_started", "dnsblkit_listings_started_total",
+                  zone=ZONE) == 1
+    assert sample(fam, "dnsblkit_listings_ended", "dnsblkit_listings_ended_total", zone=ZONE,
+                  how="deleted") == 1
+
+
 # --- other configurations ------------------------------------------------
 
 

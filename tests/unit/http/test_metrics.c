@@ -94,6 +94,18 @@ static void fill(struct fixture *f)
     f->live[0].traps = 30;
     f->live[0].refused = 1;
     f->live[0].ended = 4;
+    const struct {
+        const char *name;
+        uint64_t v;
+    } cs[] = {{"reports_listed", 12},      {"reports_refused", 3}, {"refused_not_public", 2},
+              {"refused_broken_chain", 1}, {"ignored_bounce", 4},  {"listings_started", 9},
+              {"ended_expired", 6},        {"ended_removed", 1}};
+    for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+        snprintf(f->live[0].counters[i].name, sizeof(f->live[0].counters[i].name), "%s",
+                 cs[i].name);
+        f->live[0].counters[i].value = cs[i].v;
+    }
+    f->live[0].ncounters = sizeof(cs) / sizeof(cs[0]);
     m->live = f->live;
     m->nlive = 1;
 
@@ -228,6 +240,30 @@ static void test_zone_answers(void **state)
     free(t);
 }
 
+/* The database's counters, each in its family with its label. */
+static void test_counters(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fill(&f);
+    char *t = render(&f.m);
+    assert_true(has_line(t, "dnsblkit_reports_total{zone=\"bl.test\",verdict=\"listed\"} 12"));
+    assert_true(has_line(t, "dnsblkit_reports_total{zone=\"bl.test\",verdict=\"refused\"} 3"));
+    assert_true(
+        has_line(t, "dnsblkit_reports_refused_total{zone=\"bl.test\",reason=\"not_public\"} 2"));
+    assert_true(
+        has_line(t, "dnsblkit_reports_refused_total{zone=\"bl.test\",reason=\"broken_chain\"} 1"));
+    assert_true(
+        has_line(t, "dnsblkit_reports_ignored_total{zone=\"bl.test\",reason=\"bounce\"} 4"));
+    assert_true(has_line(t, "dnsblkit_listings_started_total{zone=\"bl.test\"} 9"));
+    assert_true(has_line(t, "dnsblkit_listings_ended_total{zone=\"bl.test\",how=\"expired\"} 6"));
+    assert_true(has_line(t, "dnsblkit_listings_ended_total{zone=\"bl.test\",how=\"removed\"} 1"));
+    assert_int_equal(count_lines_starting(t, "dnsblkit_reports_total{"), 2);
+    /* "listings_started" is not a reports_ counter, nor ended_* one. */
+    assert_int_equal(count_lines_starting(t, "dnsblkit_listings_ended_total{"), 2);
+    free(t);
+}
+
 static void test_live_and_http(void **state)
 {
     (void)state;
@@ -274,6 +310,11 @@ static void test_every_family_declared(void **state)
         {"listings_ended", "gauge"},
         {"http_responses_total", "counter"},
         {"dns_zone_answers_total", "counter"},
+        {"reports_total", "counter"},
+        {"reports_refused_total", "counter"},
+        {"reports_ignored_total", "counter"},
+        {"listings_started_total", "counter"},
+        {"listings_ended_total", "counter"},
     };
     const size_t nf = sizeof(families) / sizeof(families[0]);
     struct fixture f;
@@ -368,15 +409,11 @@ static void test_failed_buffer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dns_counters),
-        cmocka_unit_test(test_server_counters),
-        cmocka_unit_test(test_zones_and_escaping),
-        cmocka_unit_test(test_live_and_http),
-        cmocka_unit_test(test_zone_answers),
-        cmocka_unit_test(test_every_family_declared),
-        cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_http_status_bound),
-        cmocka_unit_test(test_failed_buffer),
+        cmocka_unit_test(test_dns_counters),          cmocka_unit_test(test_server_counters),
+        cmocka_unit_test(test_zones_and_escaping),    cmocka_unit_test(test_live_and_http),
+        cmocka_unit_test(test_zone_answers),          cmocka_unit_test(test_counters),
+        cmocka_unit_test(test_every_family_declared), cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_http_status_bound),     cmocka_unit_test(test_failed_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -307,6 +307,58 @@ static void test_manual_listings_stand(void **state)
     assert_int_equal(s.block.key.bits, 16);
 }
 
+struct named {
+    unsigned n;
+    char name[16][64];
+    uint64_t value[16];
+};
+
+static int collect_named(const char *name, uint64_t value, void *arg)
+{
+    struct named *c = arg;
+    assert_true(c->n < 16);
+    snprintf(c->name[c->n], sizeof(c->name[0]), "%s", name);
+    c->value[c->n++] = value;
+    return 0;
+}
+
+static uint64_t counter(struct fixture *f, const char *name)
+{
+    struct named c = {0};
+    assert_int_equal(store_counters(f->st, Z, collect_named, &c), 0);
+    for (unsigned i = 0; i < c.n; i++)
+        if (!strcmp(c.name[i], name))
+            return c.value[i];
+    return 0;
+}
+
+/* Every decision and every listing's start and end moves a counter. */
+static void test_counters(void **state)
+{
+    struct fixture *f = *state;
+    feed(f, "45.83.12.40", 1, NULL, T0);        /* listed */
+    feed(f, "45.83.12.40", 1, NULL, T0 + 1);    /* duplicate */
+    feed(f, "10.9.8.7", 2, NULL, T0 + 2);       /* refused: not public */
+    feed(f, "45.83.12.41", 3, "alice", T0 + 3); /* counted */
+    struct engine_decision d;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(engine_report(&f->e, Z, "garbage", 7, NULL, T0 + 4, &d), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_string_equal(d.why, "unparsable");
+    unsigned ended;
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(engine_sweep(&f->e, Z, T0 + 2 * D, &ended), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(counter(f, "reports_listed"), 1);
+    assert_int_equal(counter(f, "reports_duplicate"), 1);
+    assert_int_equal(counter(f, "reports_counted"), 1);
+    assert_int_equal(counter(f, "reports_refused"), 2);
+    assert_int_equal(counter(f, "refused_not_public"), 1);
+    assert_int_equal(counter(f, "refused_unparsable"), 1);
+    assert_int_equal(counter(f, "listings_started"), 1);
+    assert_int_equal(counter(f, "ended_expired"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +370,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_allowlist_and_manual, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_removal_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_listings_stand, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -548,8 +548,8 @@ static void test_prune_events(void **state)
     assert_int_equal(store_event_add(f->st, Z, &a, &old), 0);
 }
 
-/* A version 1 database (before the event time index) is migrated to the
- * current version with its data. */
+/* A version 1 database (before the event time index and the counters)
+ * is migrated to the current version with its data. */
 static void test_migrates_v1(void **state)
 {
     struct fixture *f = *state;
@@ -560,7 +560,8 @@ static void test_migrates_v1(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(
-        sqlite3_exec(db, "DROP INDEX event_at; PRAGMA user_version = 1", NULL, NULL, NULL),
+        sqlite3_exec(db, "DROP INDEX event_at; DROP TABLE counter; PRAGMA user_version = 1", NULL,
+                     NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
     char err[256];
@@ -568,9 +569,48 @@ static void test_migrates_v1(void **state)
     assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(
         pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'event_at'"), 1);
+    assert_int_equal(
+        pragma_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'counter'"), 1);
     struct store_listing got;
     assert_int_equal(store_get(f->st, Z, &l.key, &got), 0);
     assert_int_equal(got.code, 2);
+}
+
+struct counters {
+    unsigned n;
+    char name[8][64];
+    uint64_t value[8];
+};
+
+static int collect_counter(const char *name, uint64_t value, void *arg)
+{
+    struct counters *c = arg;
+    assert_true(c->n < 8);
+    snprintf(c->name[c->n], sizeof(c->name[0]), "%s", name);
+    c->value[c->n++] = value;
+    return 0;
+}
+
+/* Counters add up per zone, move with their transaction, and list by
+ * name. */
+static void test_counters(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_count(f->st, Z, "reports_listed", 1), 0);
+    assert_int_equal(store_count(f->st, Z, "reports_listed", 2), 0);
+    assert_int_equal(store_count(f->st, Z, "ended_expired", 5), 0);
+    assert_int_equal(store_count(f->st, "other.example", "reports_listed", 7), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_count(f->st, Z, "reports_listed", 100), 0);
+    store_rollback(f->st); /* a counter moves only with its write */
+    assert_int_equal(store_count(f->st, Z, "", 1), ERR_INVAL);
+    struct counters c = {0};
+    assert_int_equal(store_counters(f->st, Z, collect_counter, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.name[0], "ended_expired");
+    assert_int_equal(c.value[0], 5);
+    assert_string_equal(c.name[1], "reports_listed");
+    assert_int_equal(c.value[1], 3);
 }
 
 static void test_events_since(void **state)
@@ -1328,6 +1368,7 @@ int main(void)
         T(test_prune_changes),
         T(test_prune_events),
         T(test_migrates_v1),
+        T(test_counters),
         T(test_event_dedupe),
         T(test_events_since),
         T(test_nested_walk),
