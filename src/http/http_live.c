@@ -146,9 +146,11 @@ static int http_live_zone(struct http_live *l, const struct netkey *key, time_t 
         policy_removal_allowed(&l->conf.policy, s.rec.last_removal, now)) {
         z->removable = true;
     } else if (s.covered) {
+        /* A copy: GCC cannot tell the two fields of *z apart. */
+        char block[sizeof(z->covered_by)];
+        memcpy(block, z->covered_by, sizeof(block));
         snprintf(z->removal_note, sizeof(z->removal_note),
-                 "listed as part of %s: only the list's operators can end that listing",
-                 z->covered_by);
+                 "listed as part of %s: only the list's operators can end that listing", block);
     } else if (s.listed && s.rec.manual) {
         snprintf(z->removal_note, sizeof(z->removal_note),
                  "listed by the list's operators, not by evidence: ask them");
