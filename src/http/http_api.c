@@ -189,6 +189,46 @@ static json_t *http_api_time(time_t t)
     return t ? json_integer((json_int_t)t) : json_null();
 }
 
+/* Text from outside (TXT templates, reasons, zone names) as a JSON
+ * string: jansson refuses invalid UTF-8, so every byte that does not
+ * start a well-formed sequence becomes U+FFFD instead of the member
+ * silently going missing. */
+static json_t *http_api_text(const char *s)
+{
+    struct http_buf b;
+    http_buf_init(&b);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned n = *p < 0x80         ? 1
+                     : (*p >> 5) == 6  ? 2
+                     : (*p >> 4) == 14 ? 3
+                     : (*p >> 3) == 30 ? 4
+                                       : 0;
+        bool ok = n > 0;
+        for (unsigned k = 1; ok && k < n; k++)
+            ok = (p[k] & 0xC0) == 0x80;
+        /* Overlong forms, surrogates and values past U+10FFFF too. */
+        if (ok && n == 2)
+            ok = *p >= 0xC2;
+        if (ok && n == 3)
+            ok = !(*p == 0xE0 && p[1] < 0xA0) && !(*p == 0xED && p[1] >= 0xA0);
+        if (ok && n == 4)
+            ok = *p <= 0xF4 && !(*p == 0xF0 && p[1] < 0x90) && !(*p == 0xF4 && p[1] >= 0x90);
+        if (ok) {
+            http_buf_add(&b, (const char *)p, n);
+            p += n;
+        } else {
+            http_buf_puts(&b, "\xEF\xBF\xBD");
+            p++;
+        }
+    }
+    size_t len;
+    char *text = http_buf_take(&b, &len);
+    json_t *j = text ? json_stringn(text, len) : NULL;
+    free(text);
+    return j;
+}
+
 static json_t *http_api_codes(const struct server_zone_answer *a)
 {
     json_t *codes = json_array();
@@ -202,11 +242,12 @@ static json_t *http_api_codes(const struct server_zone_answer *a)
 
 static json_t *http_api_zone_facts(const struct http_zone_facts *z)
 {
-    json_t *j = json_pack("{s:s, s:b, s:o, s:s, s:b}", "zone", z->dns.zone, "listed", z->dns.listed,
-                          "codes", http_api_codes(&z->dns), "txt", z->dns.txt, "live", z->live);
+    json_t *j = json_pack("{s:o, s:b, s:o, s:o, s:b}", "zone", http_api_text(z->dns.zone), "listed",
+                          z->dns.listed, "codes", http_api_codes(&z->dns), "txt",
+                          http_api_text(z->dns.txt), "live", z->live);
     if (!j || !z->live)
         return j;
-    json_object_set_new(j, "reason", json_string(z->reason));
+    json_object_set_new(j, "reason", http_api_text(z->reason));
     json_object_set_new(j, "listed_at", http_api_time(z->listed_at));
     json_object_set_new(j, "expires", http_api_time(z->expires_at));
     json_object_set_new(j, "manual", json_boolean(z->manual));
@@ -251,7 +292,11 @@ static void http_api_lookup(struct http_service *s, const struct http_req *r,
             http_api_error(out, 503, "unavailable", msg);
             goto out;
         }
-        json_array_append_new(zones, http_api_zone_facts(&f->z[i]));
+        if (json_array_append_new(zones, http_api_zone_facts(&f->z[i])) != 0) {
+            json_decref(zones);
+            http_api_error(out, 500, "internal", "out of memory");
+            goto out;
+        }
     }
     http_api_json(out, 200, json_pack("{s:s, s:o}", "subject", f->subject, "zones", zones));
 out:
@@ -327,11 +372,15 @@ static int http_api_listing_cb(const struct store_listing *l, void *arg)
     char key[NETKEY_STRLEN], code[16];
     netkey_format(&l->key, key, sizeof(key));
     snprintf(code, sizeof(code), "127.0.0.%u", l->code);
-    json_array_append_new(pg->arr, json_pack("{s:s, s:s, s:o, s:o, s:b, s:s}", "key", key, "code",
-                                             code, "listed_at", http_api_time(l->listed_at),
-                                             "expires", http_api_time(l->expires_at), "manual",
-                                             l->manual, "reason", l->reason));
-    return 0;
+    /* A listing that cannot be written stops the walk: a page must not
+     * come back short of what its total says. */
+    return json_array_append_new(pg->arr,
+                                 json_pack("{s:s, s:s, s:o, s:o, s:b, s:o}", "key", key, "code",
+                                           code, "listed_at", http_api_time(l->listed_at),
+                                           "expires", http_api_time(l->expires_at), "manual",
+                                           l->manual, "reason", http_api_text(l->reason))) != 0
+               ? ERR_NOMEM
+               : 0;
 }
 
 static bool http_api_number(const char *s, unsigned long long min, unsigned long long max,

@@ -26,6 +26,10 @@ int http_lives_get(struct http_lives *ls, const char *config, struct http_live *
         return ERR_NOMEM;
     }
     ls->v = v;
+    /* The array may have moved: the engines point at their configs. A
+     * pointer from an earlier call is good only until the next one. */
+    for (unsigned i = 0; i < ls->n; i++)
+        ls->v[i].eng.conf = &ls->v[i].conf;
     struct http_live *l = &ls->v[ls->n];
     memset(l, 0, sizeof(*l));
     listing_conf_init(&l->conf);

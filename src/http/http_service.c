@@ -14,8 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#define HTTP_CONNECTION_LIMIT 64u
+/* Connections at once, and from one address: one client cannot take
+ * them all. A page or API call is one short request. */
+#define HTTP_CONNECTION_LIMIT 256u
+#define HTTP_PER_IP_LIMIT 8u
 #define HTTP_CONNECTION_TIMEOUT 30u /* seconds of silence before a connection is closed */
 #define HTTP_MAX_ZONES 256
 
@@ -350,14 +354,27 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    log_warning("http: %s", msg);
+    /* Per-connection trouble (a client gone, the limit reached) is
+     * libmicrohttpd's commonest message: a client could flood the log
+     * with it, so at most one warning in ten seconds, the rest at debug. */
+    static time_t last;
+    time_t now = time(NULL);
+    if (now - last >= 10 || now < last) {
+        last = now;
+        log_warning("http: %s", msg);
+    } else {
+        log_debug("http: %s", msg);
+    }
 }
 
 int http_service_start(struct server *srv, void *svc)
 {
     struct http_service *s = svc;
     char where[128];
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* epoll (MHD_USE_AUTO picks it on Linux): select() would stop
+     * accepting once the DNS side's TCP clients take descriptors past
+     * FD_SETSIZE. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     s->srv = srv;
     if (s->conf.listen.ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -366,8 +383,9 @@ int http_service_start(struct server *srv, void *svc)
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->conf.listen.ss,
-        MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        HTTP_CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         log_error("http: cannot listen on %s", where);
         return ERR_IO;

@@ -825,6 +825,23 @@ def test_metrics_count_decisions_and_listings(dnsblkit, tmp_path):
                   how="deleted") == 1
 
 
+def test_api_text_that_is_not_utf8(web):
+    """A reason that is not UTF-8 (bytes from a config or a CLI) is sent
+    with U+FFFD in place of the bad bytes: the listing is neither dropped
+    from its page nor its member from the lookup."""
+    ip = "5.188.44.1"
+    web.cli("list", "add", ZONE, ip, "--reason", "caf\udce9 \udcff\udcfe end")
+    r = web.get("/api/v1/lookup", params={"ip": ip})
+    assert r.status_code == 200
+    (z,) = [z for z in r.json()["zones"] if z["zone"] == ZONE]
+    assert z["reason"] == "caf\ufffd \ufffd\ufffd end"
+    r = web.get("/api/v1/zones/%s/listings" % ZONE, params={"limit": 1000})
+    body = r.json()
+    assert r.status_code == 200 and body["total"] == len(body["listings"])
+    assert [l["reason"] for l in body["listings"] if l["key"] == ip] == ["caf\ufffd \ufffd\ufffd end"]
+    web.cli("list", "del", ZONE, ip)
+
+
 # --- other configurations ------------------------------------------------
 
 
