@@ -8,6 +8,7 @@
 #include "http/http_route.h"
 #include "server/server_lookup.h"
 
+#include <dlfcn.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,53 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+/* libmicrohttpd is opened when the service starts, not linked: its
+ * TLS library alone maps megabytes into every process, and most `serve`
+ * processes have no [http]. These are the functions we call. */
+static struct {
+    void *lib;
+    __typeof__(MHD_start_daemon) *start_daemon;
+    __typeof__(MHD_stop_daemon) *stop_daemon;
+    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+    __typeof__(MHD_add_response_header) *add_response_header;
+    __typeof__(MHD_queue_response) *queue_response;
+    __typeof__(MHD_destroy_response) *destroy_response;
+    __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+} http_mhd;
+
+static int http_mhd_open(void)
+{
+    if (http_mhd.lib)
+        return 0;
+    void *lib = dlopen(DBK_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        log_error("http: cannot load %s: %s", DBK_MHD_SONAME, dlerror());
+        return ERR_IO;
+    }
+    const struct {
+        const char *name;
+        void **slot;
+    } syms[] = {
+        {"MHD_start_daemon", (void **)&http_mhd.start_daemon},
+        {"MHD_stop_daemon", (void **)&http_mhd.stop_daemon},
+        {"MHD_create_response_from_buffer", (void **)&http_mhd.create_response_from_buffer},
+        {"MHD_add_response_header", (void **)&http_mhd.add_response_header},
+        {"MHD_queue_response", (void **)&http_mhd.queue_response},
+        {"MHD_destroy_response", (void **)&http_mhd.destroy_response},
+        {"MHD_lookup_connection_value", (void **)&http_mhd.lookup_connection_value},
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        if (!(*syms[i].slot = dlsym(lib, syms[i].name))) {
+            log_error("http: %s has no %s", DBK_MHD_SONAME, syms[i].name);
+            dlclose(lib);
+            memset(&http_mhd, 0, sizeof(http_mhd));
+            return ERR_IO;
+        }
+    }
+    http_mhd.lib = lib;
+    return 0;
+}
 
 /* Connections at once, and from one address: one client cannot take
  * them all. A page or API call is one short request. */
@@ -76,12 +124,12 @@ int http_service_reader(struct http_service *s, struct server_reader **out)
 
 const char *http_req_arg(const struct http_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    return http_mhd.lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *http_req_header(const struct http_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    return http_mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 static void http_count(struct http_service *s, unsigned status)
@@ -217,7 +265,7 @@ static void http_route(struct http_service *s, const struct http_req *r, struct 
 
 static enum MHD_Result http_header(struct MHD_Response *resp, const char *name, const char *value)
 {
-    return MHD_add_response_header(resp, name, value);
+    return http_mhd.add_response_header(resp, name, value);
 }
 
 /* Send the reply with the headers every response carries. */
@@ -232,12 +280,12 @@ static enum MHD_Result http_send(struct http_service *s, const struct http_req *
         rep->type = "text/plain; charset=utf-8";
     }
     if (rep->fixed) {
-        resp = MHD_create_response_from_buffer(strlen(rep->fixed), (void *)rep->fixed,
-                                               MHD_RESPMEM_PERSISTENT);
+        resp = http_mhd.create_response_from_buffer(strlen(rep->fixed), (void *)rep->fixed,
+                                                    MHD_RESPMEM_PERSISTENT);
     } else {
         size_t len = 0;
         char *data = http_buf_take(&rep->body, &len);
-        resp = MHD_create_response_from_buffer(
+        resp = http_mhd.create_response_from_buffer(
             len, data ? data : (void *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
         if (!resp)
             free(data);
@@ -255,8 +303,8 @@ static enum MHD_Result http_send(struct http_service *s, const struct http_req *
         http_header(resp, "Allow", rep->allow);
     if (rep->bearer)
         http_header(resp, "WWW-Authenticate", "Bearer");
-    enum MHD_Result ret = MHD_queue_response(r->conn, rep->status, resp);
-    MHD_destroy_response(resp);
+    enum MHD_Result ret = http_mhd.queue_response(r->conn, rep->status, resp);
+    http_mhd.destroy_response(resp);
     if (!counted)
         http_count(s, rep->status);
     if (rep->status >= 500)
@@ -371,6 +419,8 @@ int http_service_start(struct server *srv, void *svc)
 {
     struct http_service *s = svc;
     char where[128];
+    if (http_mhd_open() != 0)
+        return ERR_IO;
     /* epoll (MHD_USE_AUTO picks it on Linux): select() would stop
      * accepting once the DNS side's TCP clients take descriptors past
      * FD_SETSIZE. */
@@ -380,7 +430,7 @@ int http_service_start(struct server *srv, void *svc)
         flags |= MHD_USE_IPv6;
     addr_sock_format((const struct sockaddr *)&s->conf.listen.ss, where, sizeof(where));
     /* The logger first: libmicrohttpd logs while reading the options. */
-    s->daemon = MHD_start_daemon(
+    s->daemon = http_mhd.start_daemon(
         flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->conf.listen.ss,
         MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -398,7 +448,7 @@ void http_service_stop(void *svc)
 {
     struct http_service *s = svc;
     if (s && s->daemon) {
-        MHD_stop_daemon(s->daemon);
+        http_mhd.stop_daemon(s->daemon);
         s->daemon = NULL;
     }
 }
