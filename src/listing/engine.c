@@ -264,7 +264,14 @@ int engine_report(struct engine *e, const char *zone, const char *msg, size_t le
     char why[200], text[NETKEY_STRLEN], when[40];
     int rc = 0;
     memset(d, 0, sizeof(*d));
-    if (report_msg_parse(msg, len, reporter ? REPORT_MSG_ATTACHED : 0, &m, why, sizeof(why)) != 0) {
+    int prc = report_msg_parse(msg, len, reporter ? REPORT_MSG_ATTACHED : 0, &m, why, sizeof(why));
+    if (prc == ERR_UNSUPP) {
+        /* No parser: an error of this installation, not a decision. */
+        snprintf(d->reason, sizeof(d->reason), "%s", why);
+        log_error("%s", why);
+        return ERR_UNSUPP;
+    }
+    if (prc != 0) {
         engine_refuse(d, "%s%s", why, "");
         d->why = "unparsable";
         return engine_count_decision(e, zone, d);

@@ -1,6 +1,16 @@
 /* Reading a reported message with GMime: a raw message or an ARF report,
  * reduced to what the listing engine decides on. */
 #include "listing/report_msg.h"
+/* Built as the module dnsblkit-mail.so, which report_load.c opens: its
+ * entry points carry names of their own, so that nothing in the module
+ * can bind to the loader's functions of the same purpose. */
+#ifdef DBK_MAIL_MODULE
+#define report_msg_parse report_msg_module_parse
+#define report_msg_free report_msg_module_free
+int report_msg_module_parse(const char *buf, size_t len, unsigned flags, struct report_msg *out,
+                            char *why, size_t whysz);
+void report_msg_module_free(struct report_msg *m);
+#endif
 #include "common/addr.h"
 #include "common/err.h"
 

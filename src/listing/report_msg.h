@@ -45,7 +45,9 @@ struct report_msg {
 
 /* Parse one message of len bytes (flags: REPORT_MSG_*). Returns 0, or
  * ERR_INVAL with a one-line reason in why (not a message at all, an ARF
- * report without the reported message's headers, ...). */
+ * report without the reported message's headers, ...), or ERR_UNSUPP
+ * when the parser module (dnsblkit-mail.so, report_load.c) cannot be
+ * loaded: then nothing was judged. */
 int report_msg_parse(const char *buf, size_t len, unsigned flags, struct report_msg *out, char *why,
                      size_t whysz);
 

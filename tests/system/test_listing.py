@@ -369,3 +369,24 @@ def test_manual_listing_guards_and_json(listing):
     assert r.returncode == 0 and json.loads(r.stdout) == {"key": "5.188.10.0/24",
                                                            "action": "deleted"}
     wait_for(srv.port, rev("5.188.10.77"), None)
+
+
+def test_report_without_the_parser_module_fails_clearly(tmp_path):
+    """The message parser is a module (dnsblkit-mail.so) opened on first
+    use: a binary that cannot find it says so, exits 1, and takes no
+    message (nothing printed, nothing counted)."""
+    import shutil
+    tmp = str(tmp_path)
+    lone = os.path.join(tmp, "bin")
+    os.mkdir(lone)
+    exe = shutil.copy(DNSBLKIT, os.path.join(lone, "dnsblkit"))
+    cfg = config(tmp)
+    path = write(os.path.join(tmp, "m.eml"), message("45.83.12.77", 77))
+    env = dict(os.environ, DNSBLKIT_MODULE_DIR=os.path.join(tmp, "nowhere"))
+    r = subprocess.run([exe, "report", "--config", cfg, "--zone", ZONE, "--trap", path],
+                       capture_output=True, text=True, env=env, timeout=30)
+    assert r.returncode == 1
+    assert "cannot load the message parser dnsblkit-mail.so" in r.stderr
+    assert r.stdout == ""
+    show = run_dnsblkit(["list", "show", ZONE, "45.83.12.77", "--config", cfg, "--json"])
+    assert json.loads(show.stdout)["evidence"]["traps"] == 0
