@@ -244,6 +244,40 @@ static void test_total_counts_answers(void **state)
     free(text);
 }
 
+/* A level big enough for its /16 index: every entry is found, the
+ * addresses between them are not, across /16 boundaries and at the ends
+ * of the address space. */
+static void test_indexed_level(void **state)
+{
+    (void)state;
+    enum { N = 6000 };
+    size_t cap = N * 24, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t a = 0x01000000u + i * 40503u; /* spread over many /16s */
+        len += (size_t)snprintf(text + len, cap - len, "%u.%u.%u.%u\n", a >> 24, (a >> 16) & 255,
+                                (a >> 8) & 255, a & 255);
+    }
+    len += (size_t)snprintf(text + len, cap - len, "255.255.255.255\n0.0.0.1\n");
+    struct dataset *ds = load(text);
+    char name[32];
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t a = 0x01000000u + i * 40503u;
+        for (int d = -1; d <= 1; d++) {
+            uint32_t x = a + (uint32_t)d;
+            snprintf(name, sizeof(name), "%u.%u.%u.%u", x & 255, (x >> 8) & 255, (x >> 16) & 255,
+                     x >> 24);
+            assert_int_equal(ask(ds, name)->exists, d == 0);
+        }
+    }
+    assert_true(ask(ds, "255.255.255.255")->exists);
+    assert_true(ask(ds, "1.0.0.0")->exists);
+    assert_false(ask(ds, "254.255.255.255")->exists);
+    dataset_unref(ds);
+    free(text);
+}
+
 static void test_maxrange_skips(void **state)
 {
     (void)state;
@@ -268,6 +302,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_total_guard, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_maxrange_skips, setup_tmpdir, teardown_tmpdir),
         cmocka_unit_test_setup_teardown(test_total_counts_answers, setup_tmpdir, teardown_tmpdir),
+        cmocka_unit_test_setup_teardown(test_indexed_level, setup_tmpdir, teardown_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
