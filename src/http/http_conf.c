@@ -1,9 +1,9 @@
 /* Reading the [http] section of dnsblkit.conf. */
 #include "http/http_conf.h"
 #include "common/err.h"
+#include "common/inifile.h"
 
 #include <arpa/inet.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +23,7 @@ void http_conf_init(struct http_conf *c)
 struct http_ini {
     struct http_conf *c;
     const char *path;
-    FILE *f;
-    int line; /* Debian's inih passes no line numbers: the reader counts */
+    int line; /* counted by inifile_load */
     char *err;
     size_t errsz;
 };
@@ -121,35 +120,12 @@ static int http_conf_handler(void *user, const char *section, const char *key, c
     return http_conf_key(st, key, value);
 }
 
-static char *http_conf_reader(char *buf, int size, void *stream)
-{
-    struct http_ini *st = stream;
-    char *r = fgets(buf, size, st->f);
-    if (r)
-        st->line++;
-    return r;
-}
-
 int http_conf_load(const char *path, struct http_conf *c, char *err, size_t errsz)
 {
-    struct http_ini st = {c, path, NULL, 0, err, errsz};
-    err[0] = '\0';
-    st.f = fopen(path, "r");
-    if (!st.f) {
-        snprintf(err, errsz, "%s: cannot open: %m", path);
-        return ERR_IO;
-    }
-    int rc = ini_parse_stream(http_conf_reader, &st, http_conf_handler, &st);
-    fclose(st.f);
-    if (rc == -2) {
-        snprintf(err, errsz, "%s: out of memory", path);
-        return ERR_NOMEM;
-    }
-    if (rc != 0) {
-        if (!err[0])
-            snprintf(err, errsz, "%s:%d: syntax error", path, rc);
-        return ERR_INVAL;
-    }
+    struct http_ini st = {.c = c, .path = path, .err = err, .errsz = errsz};
+    int rc = inifile_load(path, &st.line, http_conf_handler, &st, err, errsz);
+    if (rc)
+        return rc;
     if (c->enabled && !c->public_url[0])
         http_conf_default_url(c);
     return 0;

@@ -2,10 +2,10 @@
 #include "listing/listing_conf.h"
 #include "common/addr.h"
 #include "common/err.h"
+#include "common/inifile.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +32,7 @@ void listing_conf_free(struct listing_conf *c)
 struct listing_ini {
     struct listing_conf *c;
     const char *path;
-    FILE *f;
-    int line; /* Debian's inih passes no line numbers: the reader counts */
+    int line; /* counted by inifile_load */
     char *err;
     size_t errsz;
     bool txt_given;
@@ -177,15 +176,6 @@ static int listing_handler(void *user, const char *section, const char *key, con
     return listing_key(st, key, value);
 }
 
-static char *listing_reader(char *buf, int size, void *stream)
-{
-    struct listing_ini *st = stream;
-    char *r = fgets(buf, size, st->f);
-    if (r)
-        st->line++;
-    return r;
-}
-
 /* "Blocked - see http://192.0.2.1:8053/lookup?ip=$": the default TXT
  * when the lookup page is served ([http] listen given) and [listing] txt
  * is not. The URL is public-url, else made of the listen address as
@@ -241,25 +231,14 @@ int listing_conf_load(const char *path, struct listing_conf *c, char *err, size_
     err[0] = '\0';
     if (!(c->path = strdup(path)))
         return ERR_NOMEM;
-    st.f = fopen(path, "r");
-    if (!st.f) {
-        snprintf(err, errsz, "%s: cannot open: %m", path);
-        return ERR_IO;
-    }
-    int rc = ini_parse_stream(listing_reader, &st, listing_handler, &st);
-    fclose(st.f);
-    if (rc == 0 && st.http_listen && !st.txt_given)
+    int rc = inifile_load(path, &st.line, listing_handler, &st, err, errsz);
+    if (rc)
+        return rc;
+    if (st.http_listen && !st.txt_given)
         listing_conf_http_txt(&st);
-    if (rc == 0 && !c->database && !(c->database = strdup(LISTING_DEFAULT_DB)))
-        rc = -2;
-    if (rc == -2) {
+    if (!c->database && !(c->database = strdup(LISTING_DEFAULT_DB))) {
         snprintf(err, errsz, "%s: out of memory", path);
         return ERR_NOMEM;
-    }
-    if (rc != 0) {
-        if (!err[0])
-            snprintf(err, errsz, "%s:%d: syntax error", path, rc);
-        return ERR_INVAL;
     }
     if (c->database[0] != '/' && (rc = listing_conf_relative(c)) != 0) {
         snprintf(err, errsz, "%s: cannot resolve database '%s': %s", path, c->database,

@@ -1,9 +1,9 @@
 /* Parsing the serve configuration from rbldnsd-style options and INI. */
 #include "server/serve_conf.h"
 #include "common/err.h"
+#include "common/inifile.h"
 #include "common/log.h"
 
-#include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,8 +241,7 @@ struct serve_ini_state {
     const char *path;
     char *err;
     size_t errsz;
-    FILE *f;
-    int line; /* Debian's inih passes no line numbers: the reader counts */
+    int line; /* counted by inifile_load */
 };
 
 static int serve_ini_fail(struct serve_ini_state *st, int line, const char *fmt, const char *a,
@@ -439,36 +438,10 @@ static int serve_ini_handler(void *user, const char *section, const char *key, c
     return serve_ini_fail(st, line, "unknown section [%s]%s", section, "");
 }
 
-static char *serve_ini_reader(char *buf, int size, void *stream)
-{
-    struct serve_ini_state *st = stream;
-    char *r = fgets(buf, size, st->f);
-    if (r)
-        st->line++;
-    return r;
-}
-
 int serve_conf_load_file(struct serve_conf *c, const char *path, char *errbuf, size_t errsz)
 {
-    struct serve_ini_state st = {c, path, errbuf, errsz, NULL, 0};
-    errbuf[0] = '\0';
-    st.f = fopen(path, "r");
-    if (!st.f) {
-        snprintf(errbuf, errsz, "%s: cannot open: %m", path);
-        return ERR_IO;
-    }
-    int rc = ini_parse_stream(serve_ini_reader, &st, serve_ini_handler, &st);
-    fclose(st.f);
-    if (rc == -2) {
-        snprintf(errbuf, errsz, "%s: out of memory", path);
-        return ERR_NOMEM;
-    }
-    if (rc != 0) {
-        if (!errbuf[0])
-            snprintf(errbuf, errsz, "%s:%d: syntax error", path, rc);
-        return ERR_INVAL;
-    }
-    return 0;
+    struct serve_ini_state st = {.c = c, .path = path, .err = errbuf, .errsz = errsz};
+    return inifile_load(path, &st.line, serve_ini_handler, &st, errbuf, errsz);
 }
 
 int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)

@@ -1,0 +1,18 @@
+/* Reading a configuration file with inih. Debian's inih passes no line
+ * numbers to handlers, so the reader counts them: a handler finds the
+ * current line in *line and can say "file:line: reason". */
+#ifndef DBK_COMMON_INIFILE_H
+#define DBK_COMMON_INIFILE_H
+
+#include <stddef.h>
+
+/* Parse path, calling handler(user, section, key, value) per key (it
+ * returns nonzero to go on). Returns 0; ERR_IO ("path: cannot open"),
+ * ERR_NOMEM, or ERR_INVAL when a handler stopped (it wrote err) or a
+ * line is not INI ("path:N: syntax error"). */
+int inifile_load(const char *path, int *line,
+                 int (*handler)(void *user, const char *section, const char *key,
+                                const char *value),
+                 void *user, char *err, size_t errsz);
+
+#endif
