@@ -136,6 +136,18 @@ static void http_metrics_dns(struct http_buf *b, const struct http_metrics *m)
 
     http_metrics_family(b, "dns_dropped_total", "counter", "DNS requests dropped unanswered.");
     http_metrics_by_transport(b, m, "dns_dropped_total", HM_DROPPED);
+
+    /* Only UDP is limited: a TCP client cannot forge its address. */
+    uint64_t limited = http_metrics_get(&m->udp.ratelimited);
+    uint64_t slipped = http_metrics_get(&m->udp.slipped);
+    http_metrics_family(b, "dns_rate_limited_total", "counter",
+                        "UDP responses over the rate limit: dropped, or slipped (sent empty "
+                        "with TC set).");
+    http_buf_printf(b,
+                    HTTP_METRICS_PREFIX "dns_rate_limited_total{action=\"dropped\"} %" PRIu64 "\n",
+                    limited >= slipped ? limited - slipped : 0);
+    http_buf_printf(
+        b, HTTP_METRICS_PREFIX "dns_rate_limited_total{action=\"slipped\"} %" PRIu64 "\n", slipped);
 }
 
 static void http_metrics_server(struct http_buf *b, const struct http_metrics *m)

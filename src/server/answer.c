@@ -392,10 +392,33 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     return answer_finish(&st, stats);
 }
 
+size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out, size_t outcap,
+                      struct answer_stats *stats)
+{
+    ANSWER_STAT_INC(stats, queries);
+    ANSWER_STAT_INC(stats, ratelimited);
+    if (!slip)
+        return 0;
+    struct wire_query q;
+    struct wire_reply r;
+    if (wire_parse_query(req, reqlen, &q) != 0)
+        return 0;
+    size_t limit = q.edns ? q.edns_udp : WIRE_UDP_MIN;
+    wire_reply_init(&r, out, outcap, limit < outcap ? limit : outcap, &q);
+    /* Nothing more can be added; finish sets TC. */
+    r.truncated = true;
+    size_t len = wire_reply_finish(&r);
+    if (len)
+        ANSWER_STAT_INC(stats, slipped);
+    return len;
+}
+
 #define ANSWER_STATS_FIELDS(X)                                                                     \
     X(queries)                                                                                     \
     X(listed)                                                                                      \
-    X(nodata) X(nxdomain) X(refused) X(formerr) X(notimp) X(servfail) X(truncated) X(dropped)
+    X(nodata)                                                                                      \
+    X(nxdomain) X(refused) X(formerr) X(notimp) X(servfail) X(truncated) X(dropped) X(ratelimited) \
+        X(slipped)
 
 /* The per-zone counters, as one flat array. */
 #define ANSWER_ZONE_CELLS ((size_t)ANSWER_MAX_ZONES * ANSWER_QTYPES * ANSWER_RESULTS)

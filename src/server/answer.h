@@ -60,6 +60,8 @@ struct answer_stats {
     _Atomic uint64_t servfail;
     _Atomic uint64_t truncated;
     _Atomic uint64_t dropped;
+    _Atomic uint64_t ratelimited; /* UDP responses withheld by the rate limit */
+    _Atomic uint64_t slipped;     /* of those, sent empty with TC set */
     _Atomic uint64_t zone[ANSWER_MAX_ZONES][ANSWER_QTYPES][ANSWER_RESULTS];
 };
 
@@ -74,6 +76,13 @@ struct answer_stats {
 size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts,
                      const uint8_t *req, size_t reqlen, const struct sockaddr *client, bool tcp,
                      uint8_t *out, size_t outcap, struct answer_stats *stats);
+
+/* A request over the rate limit (ratelimit.h): counted, and answered
+ * with an empty truncated reply when `slip`, so a real resolver retries
+ * over TCP. Returns the reply length, or 0 for none (not slipping, or a
+ * request that does not parse). */
+size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out, size_t outcap,
+                      struct answer_stats *stats);
 
 /* Add b's counters to a (a is owned by the caller; b may be live). */
 void answer_stats_add(struct answer_stats *a, struct answer_stats *b);

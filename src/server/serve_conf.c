@@ -26,6 +26,7 @@ void serve_conf_init(struct serve_conf *c)
     c->tcp_idle = 10;
     c->tcp_max_clients = 512;
     c->log_level = LOG_INFO;
+    ratelimit_conf_init(&c->ratelimit);
 }
 
 void serve_conf_free(struct serve_conf *c)
@@ -253,6 +254,63 @@ static int serve_ini_fail(struct serve_ini_state *st, int line, const char *fmt,
     return 0;
 }
 
+/* The rate-limit keys of [server] (BIND's and Knot's RRL settings). */
+static int serve_ini_ratelimit(struct serve_ini_state *st, const char *key, const char *value,
+                               int line)
+{
+    struct ratelimit_conf *rl = &st->c->ratelimit;
+    unsigned long long n;
+    if (!strcmp(key, "rate-limit")) {
+        if (serve_conf_uint(value, RATELIMIT_MAX_RATE, &n) < 0)
+            return serve_ini_fail(st, line, "bad rate-limit '%s' (responses per second, 0 = off)%s",
+                                  value, "");
+        rl->rate = (uint32_t)n;
+        return 1;
+    }
+    if (!strcmp(key, "rate-limit-slip")) {
+        if (serve_conf_uint(value, 100, &n) < 0)
+            return serve_ini_fail(st, line, "bad rate-limit-slip '%s' (0..100)%s", value, "");
+        rl->slip = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "rate-limit-ipv4-prefix")) {
+        if (serve_conf_uint(value, 32, &n) < 0 || n == 0)
+            return serve_ini_fail(st, line, "bad rate-limit-ipv4-prefix '%s' (1..32)%s", value, "");
+        rl->v4_prefix = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "rate-limit-ipv6-prefix")) {
+        if (serve_conf_uint(value, 128, &n) < 0 || n == 0)
+            return serve_ini_fail(st, line, "bad rate-limit-ipv6-prefix '%s' (1..128)%s", value,
+                                  "");
+        rl->v6_prefix = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "rate-limit-table-size")) {
+        if (serve_conf_uint(value, 1u << 24, &n) < 0 || n < 1024)
+            return serve_ini_fail(st, line, "bad rate-limit-table-size '%s' (1024..16777216)%s",
+                                  value, "");
+        rl->table = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "rate-limit-exempt")) {
+        /* A list, and the key may repeat: each adds to it. */
+        char buf[1024];
+        snprintf(buf, sizeof(buf), "%s", value);
+        for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
+             tok = strtok_r(NULL, " \t,", &save)) {
+            if (rl->nexempt >= RATELIMIT_MAX_EXEMPT)
+                return serve_ini_fail(
+                    st, line, "too many rate-limit-exempt networks (at most %s)%s", "64", "");
+            if (ratelimit_net_parse(tok, &rl->exempt[rl->nexempt]) < 0)
+                return serve_ini_fail(st, line, "bad rate-limit-exempt network '%s'%s", tok, "");
+            rl->nexempt++;
+        }
+        return 1;
+    }
+    return serve_ini_fail(st, line, "unknown key '%s' in [server]%s", key, "");
+}
+
 static int serve_ini_server(struct serve_ini_state *st, const char *key, const char *value,
                             int line)
 {
@@ -304,6 +362,8 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
         c->tcp_max_clients = (unsigned)n;
         return 1;
     }
+    if (!strncmp(key, "rate-limit", 10))
+        return serve_ini_ratelimit(st, key, value, line);
     if (!strcmp(key, "log")) {
         if (!strcmp(value, "syslog"))
             c->use_syslog = true;

@@ -10,6 +10,7 @@
 
 #include "common/addr.h"
 #include "data/dataset.h"
+#include "server/ratelimit.h"
 
 #define SERVE_MAX_LISTEN 32
 #define SERVE_DEFAULT_PORT 53
@@ -38,6 +39,7 @@ struct serve_conf {
     unsigned threads;      /* UDP workers per listen address, 0 = one per core */
     unsigned tcp_idle;     /* seconds */
     unsigned tcp_max_clients;
+    struct ratelimit_conf ratelimit; /* UDP response rate limiting; rate 0 = off */
     bool use_syslog;
     int log_level;
     char *pidfile;

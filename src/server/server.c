@@ -115,12 +115,14 @@ static void server_reload(struct server *srv, bool force)
 static void server_log_stats(const char *what, const struct answer_stats *t)
 {
     log_info("%s: %llu queries: %llu listed, %llu nodata, %llu nxdomain, %llu refused, "
-             "%llu formerr, %llu notimp, %llu servfail, %llu truncated, %llu dropped",
+             "%llu formerr, %llu notimp, %llu servfail, %llu truncated, %llu dropped, "
+             "%llu rate-limited (%llu slipped)",
              what, (unsigned long long)t->queries, (unsigned long long)t->listed,
              (unsigned long long)t->nodata, (unsigned long long)t->nxdomain,
              (unsigned long long)t->refused, (unsigned long long)t->formerr,
              (unsigned long long)t->notimp, (unsigned long long)t->servfail,
-             (unsigned long long)t->truncated, (unsigned long long)t->dropped);
+             (unsigned long long)t->truncated, (unsigned long long)t->dropped,
+             (unsigned long long)t->ratelimited, (unsigned long long)t->slipped);
 }
 
 /* Sum every thread's counters, less the baseline of the last reset. */
@@ -153,6 +155,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     srv.opts.ttl_max = conf->ttl_max;
     srv.opts.full_authority = conf->full_authority;
     epoch_init(&srv.epoch);
+    struct ratelimit ratelimit;
     atomic_store(&srv.snap, NULL);
     pthread_mutex_init(&srv.readers_lock, NULL);
     bool svc_started = false;
@@ -180,6 +183,18 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     if (!udp_fds || !tcp_fds || !workers) {
         log_error("out of memory");
         goto out;
+    }
+
+    if (conf->ratelimit.rate) {
+        const struct ratelimit_conf *rc = &conf->ratelimit;
+        if (ratelimit_init(&ratelimit, rc) < 0) {
+            log_error("cannot set up the rate limit table of %u slots", rc->table);
+            goto out;
+        }
+        srv.ratelimit = &ratelimit;
+        log_info("rate limit: %u UDP responses per second per IPv4 /%u and IPv6 /%u, "
+                 "slip %u, %u networks exempt",
+                 rc->rate, rc->v4_prefix, rc->v6_prefix, rc->slip, rc->nexempt);
     }
 
     /* Signals are taken synchronously by this thread only; workers never
@@ -342,6 +357,8 @@ out:
     free(udp_fds);
     free(tcp_fds);
     free(workers);
+    if (srv.ratelimit)
+        ratelimit_free(srv.ratelimit);
     pthread_mutex_destroy(&srv.readers_lock);
     return status;
 }

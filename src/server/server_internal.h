@@ -8,6 +8,7 @@
 
 #include "server/answer.h"
 #include "server/epoch.h"
+#include "server/ratelimit.h"
 #include "server/serve_conf.h"
 #include "server/snapshot.h"
 
@@ -24,6 +25,7 @@ struct server_reader {
 struct server {
     const struct serve_conf *conf;
     struct answer_opts opts;
+    struct ratelimit *ratelimit;   /* NULL when UDP responses are not limited */
     struct snapshot *_Atomic snap; /* the published snapshot */
     struct epoch_domain epoch;
     atomic_bool stop;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define UDP_BATCH 32
 #define UDP_REQ_MAX 4096
@@ -19,6 +20,7 @@ struct udp_worker {
     pthread_t thread;
     struct epoch_reader *reader;
     bool use_mmsg;
+    unsigned slip_count; /* limited responses since the last slipped one */
     struct answer_stats stats;
     struct mmsghdr rmsg[UDP_BATCH];
     struct mmsghdr smsg[UDP_BATCH];
@@ -97,12 +99,25 @@ static void *udp_worker_main(void *arg)
             continue;
         epoch_online(&srv->epoch, w->reader);
         const struct snapshot *snap = server_snapshot(srv);
+        uint32_t now = 0;
+        if (srv->ratelimit) {
+            /* The coarse clock is a read of memory, not a system call. */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+            now = (uint32_t)ts.tv_sec;
+        }
         unsigned out = 0;
         for (int i = 0; i < n; i++) {
             struct msghdr *rh = &w->rmsg[i].msg_hdr;
-            size_t len = answer_packet(snap, &srv->opts, w->req[i], w->rmsg[i].msg_len,
-                                       (const struct sockaddr *)&w->peer[i], false, w->resp[out],
-                                       sizeof(w->resp[out]), &w->stats);
+            const struct sockaddr *peer = (const struct sockaddr *)&w->peer[i];
+            enum ratelimit_verdict v = RATELIMIT_PASS;
+            if (srv->ratelimit)
+                v = ratelimit_check(srv->ratelimit, peer, now, &w->slip_count);
+            size_t len = v == RATELIMIT_PASS
+                             ? answer_packet(snap, &srv->opts, w->req[i], w->rmsg[i].msg_len, peer,
+                                             false, w->resp[out], sizeof(w->resp[out]), &w->stats)
+                             : answer_limited(w->req[i], w->rmsg[i].msg_len, v == RATELIMIT_SLIP,
+                                              w->resp[out], sizeof(w->resp[out]), &w->stats);
             if (len == 0)
                 continue;
             struct msghdr *sh = &w->smsg[out].msg_hdr;
