@@ -26,6 +26,7 @@ dnsblkit demo on $addr port $port, UDP and TCP:
   bl.example and dbl.example  rbldnsd-style data files in etc/demo/
   live.example                live listings from $var/listing.db
   http://$addr:$http_port/           the lookup page (JSON API, /metrics)
+  UDP answers limited to 100 a second per client /24 (rate-limit)
 
 Try, in another terminal:
 
@@ -49,7 +50,7 @@ Try, in another terminal:
   curl -s http://$addr:$http_port/api/v1/lookup?ip=45.83.12.7
   curl -s -H 'Authorization: Bearer demo-token' -d '{"key":"198.252.206.2"}' \
        http://$addr:$http_port/api/v1/zones/live.example/listings
-  curl -s http://$addr:$http_port/metrics | grep dns_zone_answers
+  curl -s http://$addr:$http_port/metrics | grep -E 'dns_zone_answers|rate_limited'
 
 Edit a file in $demo and the server reloads it within 5 seconds (or send
 SIGHUP). Stop with Ctrl-C.
