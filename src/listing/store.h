@@ -151,6 +151,26 @@ int store_foreach_listed_bits(struct store *st, const char *zone, int family, un
                               time_t now, int (*cb)(const struct store_listing *l, void *arg),
                               void *arg);
 
+/* A page of store_foreach_listed's walk: the records listed at `now`
+ * whose key comes after `after` in its order (NULL: from the first), past
+ * the first `offset` of those, at most `limit`. `after` is a cursor, a
+ * position in the primary key that need not be a record's, so a page
+ * costs O(log n + offset + limit) however big the zone (plus the records
+ * not in force it passes); the offset's rows are read and skipped.
+ * ERR_INVAL for an invalid `after`. */
+int store_foreach_listed_page(struct store *st, const char *zone, time_t now,
+                              const struct netkey *after, uint64_t offset, unsigned limit,
+                              int (*cb)(const struct store_listing *l, void *arg), void *arg);
+
+/* How many records are listed at `now` (the records store_foreach_listed
+ * walks). It reads them all: 0.1 s at a million. */
+int store_count_listed(struct store *st, const char *zone, time_t now, uint64_t *count);
+
+/* The earliest end after `now` of a listing in force (0: none ends):
+ * until then a count at `now` stays right unless the zone changes
+ * (store_last_change). One index seek. */
+int store_next_expiry(struct store *st, const char *zone, time_t now, time_t *at);
+
 /* Records whose listing has expired by `now` but are still marked listed
  * (code != 0, 0 < expires_at <= now): what the sweep closes. */
 int store_foreach_expired(struct store *st, const char *zone, time_t now,

@@ -966,6 +966,194 @@ static void test_foreach_listed(void **state)
     assert_int_equal(got.n, 0);
 }
 
+/* The records of test_listed_page in walk order, and the ones it skips. */
+static const time_t page_now = T0;
+
+static void put_page_records(struct store *st)
+{
+    const time_t now = page_now;
+    const struct store_listing ls[] = {
+        listed(k6(0xfd00000000000000ull, 64), 2, 0),
+        listed(k4(0xc0000201, 32), 2, now + 1),
+        listed(k4(0x0a000000, 8), 3, 0),
+        listed(k6(0x20010db800000000ull, 64), 2, now + 100),
+        listed(k4(0x01020304, 32), 2, now + 100),
+        listed(k4(0x01020300, 24), 3, now + 50),
+        listed(k4(0x7f000002, 32), 2, now),     /* expired right now */
+        listed(k4(0x7f000003, 32), 2, now - 1), /* expired */
+        listed(k4(0x7f000004, 32), 0, now + 5), /* not listed, an old end kept */
+        listed(k6(0x8000000000000000ull, 64), 2, 0),
+    };
+    for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
+        assert_int_equal(store_put(st, Z, &ls[i]), 0);
+    /* Another zone's record, earlier than every one of Z's in key order
+     * and with the earliest end. */
+    struct store_listing other = listed(k4(0x01000000, 8), 2, now + 1);
+    assert_int_equal(store_put(st, "other.example", &other), 0);
+}
+
+static const struct netkey page_order[] = {
+    {4, 8, 0x0a000000},
+    {4, 24, 0x01020300},
+    {4, 32, 0x01020304},
+    {4, 32, 0xc0000201},
+    {6, 64, 0x20010db800000000ull},
+    {6, 64, 0x8000000000000000ull},
+    {6, 64, 0xfd00000000000000ull},
+};
+#define PAGE_N (sizeof(page_order) / sizeof(page_order[0]))
+
+/* A page: `want` records from page_order[first] on. */
+static void assert_page(struct store *st, const struct netkey *after, uint64_t offset,
+                        unsigned limit, size_t first, size_t want)
+{
+    struct listings got = {0};
+    assert_int_equal(
+        store_foreach_listed_page(st, Z, page_now, after, offset, limit, collect_listing, &got), 0);
+    assert_int_equal(got.n, want);
+    for (size_t i = 0; i < want; i++)
+        assert_true(key_eq(&got.l[i].key, &page_order[first + i]));
+}
+
+static void test_listed_page(void **state)
+{
+    struct fixture *f = *state;
+    put_page_records(f->st);
+
+    /* From the start: the whole walk, or its first records. */
+    assert_page(f->st, NULL, 0, 100, 0, PAGE_N);
+    assert_page(f->st, NULL, 0, 3, 0, 3);
+    assert_page(f->st, NULL, 0, 0, 0, 0);
+    assert_page(f->st, NULL, 5, 100, 5, 2);
+
+    /* After each record: the rest, which chains pages to the full walk. */
+    for (size_t i = 0; i < PAGE_N; i++) {
+        assert_page(f->st, &page_order[i], 0, 100, i + 1, PAGE_N - i - 1);
+        assert_page(f->st, &page_order[i], 0, 1, i + 1, i + 1 < PAGE_N);
+    }
+
+    /* After keys that are no record. Prefix length sorts before the
+     * address: 11.0.0.0/8 comes before 1.2.3.0/24. */
+    assert_page(f->st, &(struct netkey){4, 8, 0x0b000000}, 0, 100, 1, PAGE_N - 1);
+    assert_page(f->st, &(struct netkey){4, 32, 0x01020301}, 0, 100, 2, PAGE_N - 2);
+    assert_page(f->st, &(struct netkey){4, 1, 0x00000000}, 0, 100, 0, PAGE_N);
+    /* Past the expired and unlisted 127.0.0.2-4 to 192.0.2.1. */
+    assert_page(f->st, &(struct netkey){4, 32, 0x01020304}, 0, 1, 3, 1);
+    assert_page(f->st, &(struct netkey){4, 32, 0x7f000003}, 0, 1, 3, 1);
+    /* The last IPv4 address, then IPv6. */
+    assert_page(f->st, &(struct netkey){4, 32, 0xffffffff}, 0, 100, 4, 3);
+    assert_page(f->st, &(struct netkey){4, 24, 0xffffff00}, 0, 100, 2, PAGE_N - 2);
+    /* IPv6 values on both sides of the stored sign bit compare as
+     * unsigned: 7fff:... before 8000::, ffff:... after everything. */
+    assert_page(f->st, &(struct netkey){6, 1, 0}, 0, 100, 4, 3);
+    assert_page(f->st, &(struct netkey){6, 64, 0x7fffffffffffffffull}, 0, 100, 5, 2);
+    assert_page(f->st, &(struct netkey){6, 1, 0x8000000000000000ull}, 0, 100, 4, 3);
+    assert_page(f->st, &(struct netkey){6, 64, 0xffffffffffffffffull}, 0, 100, 0, 0);
+
+    /* The offset counts from the cursor. */
+    assert_page(f->st, &page_order[0], 2, 2, 3, 2);
+    assert_page(f->st, &page_order[3], 2, 100, 6, 1);
+    assert_page(f->st, &page_order[3], 3, 100, 0, 0);
+    assert_page(f->st, NULL, PAGE_N, 100, 0, 0);
+    assert_page(f->st, NULL, UINT64_MAX, 100, 0, 0);
+    assert_page(f->st, &page_order[1], UINT64_MAX, 100, 0, 0);
+
+    /* Expired at a later now: 192.0.2.1 (now + 1), then 1.2.3.0/24. */
+    struct listings got = {0};
+    assert_int_equal(store_foreach_listed_page(f->st, Z, page_now + 50, &page_order[0], 0, 100,
+                                               collect_listing, &got),
+                     0);
+    assert_int_equal(got.n, 4);
+    assert_true(key_eq(&got.l[0].key, &page_order[2]));
+    assert_true(key_eq(&got.l[1].key, &page_order[4]));
+
+    /* Another zone's records stay out, from the start or after a key. */
+    got = (struct listings){0};
+    assert_int_equal(store_foreach_listed_page(f->st, "other.example", page_now, &page_order[0], 0,
+                                               100, collect_listing, &got),
+                     0);
+    assert_int_equal(got.n, 0);
+    got = (struct listings){0};
+    assert_int_equal(store_foreach_listed_page(f->st, "other.example", page_now, NULL, 0, 100,
+                                               collect_listing, &got),
+                     0);
+    assert_int_equal(got.n, 1);
+    assert_true(key_eq(&got.l[0].key, &(struct netkey){4, 8, 0x01000000}));
+
+    /* The callback's stop, and bad cursors. */
+    got = (struct listings){.stop_at = 2};
+    assert_int_equal(
+        store_foreach_listed_page(f->st, Z, page_now, NULL, 0, 100, collect_listing, &got), 5);
+    assert_int_equal(got.n, 2);
+    const struct netkey bad[] = {
+        {4, 24, 0x01020304}, /* host bits */
+        {4, 0, 0},           {4, 33, 0}, {6, 65, 0}, {5, 8, 0}, {4, 32, 0x100000000ull},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(
+            store_foreach_listed_page(f->st, Z, page_now, &bad[i], 0, 1, collect_listing, &got),
+            ERR_INVAL);
+    assert_int_equal(
+        store_foreach_listed_page(f->st, NULL, page_now, NULL, 0, 1, collect_listing, &got),
+        ERR_INVAL);
+
+    /* The full walk is the same walk: a nested page inside it works. */
+    got = (struct listings){0};
+    assert_int_equal(store_foreach_listed(f->st, Z, page_now, collect_listing, &got), 0);
+    assert_int_equal(got.n, PAGE_N);
+}
+
+static void test_count_listed(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t n = 99;
+    assert_int_equal(store_count_listed(f->st, Z, page_now, &n), 0);
+    assert_int_equal(n, 0);
+    put_page_records(f->st);
+    assert_int_equal(store_count_listed(f->st, Z, page_now, &n), 0);
+    assert_int_equal(n, PAGE_N);
+    assert_int_equal(store_count_listed(f->st, Z, page_now + 1, &n), 0);
+    assert_int_equal(n, PAGE_N - 1);
+    assert_int_equal(store_count_listed(f->st, Z, page_now + 100, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(store_count_listed(f->st, "other.example", page_now, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_count_listed(f->st, "none.example", page_now, &n), 0);
+    assert_int_equal(n, 0);
+    /* Ending one listing counts at once. */
+    struct store_listing l = listed(page_order[0], 0, 0);
+    assert_int_equal(store_put(f->st, Z, &l), 0);
+    assert_int_equal(store_count_listed(f->st, Z, page_now, &n), 0);
+    assert_int_equal(n, PAGE_N - 1);
+    assert_int_equal(store_count_listed(f->st, NULL, page_now, &n), ERR_INVAL);
+}
+
+static void test_next_expiry(void **state)
+{
+    struct fixture *f = *state;
+    time_t at = 99;
+    assert_int_equal(store_next_expiry(f->st, Z, page_now, &at), 0);
+    assert_int_equal(at, 0);
+    put_page_records(f->st);
+    /* Ten seconds earlier 127.0.0.3 was still in force, ending first. */
+    assert_int_equal(store_next_expiry(f->st, Z, page_now - 10, &at), 0);
+    assert_int_equal(at, page_now - 1);
+    /* Now: not the expired ones, not the unlisted one's end at now + 5,
+     * not the other zone's. */
+    assert_int_equal(store_next_expiry(f->st, Z, page_now, &at), 0);
+    assert_int_equal(at, page_now + 1);
+    assert_int_equal(store_next_expiry(f->st, Z, page_now + 1, &at), 0);
+    assert_int_equal(at, page_now + 50);
+    assert_int_equal(store_next_expiry(f->st, Z, page_now + 50, &at), 0);
+    assert_int_equal(at, page_now + 100);
+    /* After the last end: the ones left never end. */
+    assert_int_equal(store_next_expiry(f->st, Z, page_now + 100, &at), 0);
+    assert_int_equal(at, 0);
+    assert_int_equal(store_next_expiry(f->st, "other.example", page_now, &at), 0);
+    assert_int_equal(at, page_now + 1);
+    assert_int_equal(store_next_expiry(f->st, NULL, page_now, &at), ERR_INVAL);
+}
+
 struct sweep {
     size_t n;
     time_t last;
@@ -1375,6 +1563,9 @@ int main(void)
         T(test_history),
         T(test_allowlist),
         T(test_foreach_listed),
+        T(test_listed_page),
+        T(test_count_listed),
+        T(test_next_expiry),
         T(test_foreach_expired),
         T(test_count_listed24),
         T(test_zones),
