@@ -405,8 +405,10 @@ size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out
         return 0;
     size_t limit = q.edns ? q.edns_udp : WIRE_UDP_MIN;
     wire_reply_init(&r, out, outcap, limit < outcap ? limit : outcap, &q);
-    /* Nothing more can be added; finish sets TC. */
+    /* Nothing more can be added; finish sets TC. No data, so no claim
+     * of authority either. */
     r.truncated = true;
+    wire_reply_set_aa(&r, false);
     size_t len = wire_reply_finish(&r);
     if (len)
         ANSWER_STAT_INC(stats, slipped);
@@ -417,8 +419,8 @@ size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out
     X(queries)                                                                                     \
     X(listed)                                                                                      \
     X(nodata)                                                                                      \
-    X(nxdomain) X(refused) X(formerr) X(notimp) X(servfail) X(truncated) X(dropped) X(ratelimited) \
-        X(slipped)
+    X(nxdomain)                                                                                    \
+    X(refused) X(formerr) X(notimp) X(servfail) X(truncated) X(dropped) X(ratelimited) X(slipped)
 
 /* The per-zone counters, as one flat array. */
 #define ANSWER_ZONE_CELLS ((size_t)ANSWER_MAX_ZONES * ANSWER_QTYPES * ANSWER_RESULTS)

@@ -11,16 +11,23 @@
 #include <sys/random.h>
 
 /* A slot packs the owner's tag (24 bits of its hash), the second it
- * counts (16 low bits of it) and the count (24 bits), so one
- * compare-and-swap updates all three. A slot whose tag or second differs
- * holds another network or a past second: it starts over for ours. Two
- * networks sharing a slot thus reset each other and both pass: the table
- * errs on the side of answering. */
+ * counts (16 low bits of it) and the responses of that second (24 bits),
+ * so one compare-and-swap updates all three. The count goes on past the
+ * rate, so that "every slip-th limited response" holds per network.
+ *
+ * A network hashes to a bucket of two slots. It takes the slot that
+ * holds its tag; failing that, one that counts a past second; failing
+ * that, the one with the lower count, which starts over for it. Only a
+ * third network busy in the same bucket in the same second can thus
+ * reset a flooded network's count, and then the flood is answered: the
+ * table errs on the side of answering, and its size (8 bytes a slot)
+ * keeps that rare. */
 #define RL_TAG_SHIFT 40
 #define RL_SEC_SHIFT 24
 #define RL_COUNT_MASK 0xffffffull
 #define RL_SEC_MASK 0xffffull
 #define RL_MAX_TABLE (1u << 24)
+#define RL_MAPPED 0x0000ffff00000000ull /* ::ffff:0:0/96, the low word */
 
 void ratelimit_conf_init(struct ratelimit_conf *c)
 {
@@ -31,13 +38,19 @@ void ratelimit_conf_init(struct ratelimit_conf *c)
     c->table = RATELIMIT_DEFAULT_TABLE;
 }
 
-/* Clear the bits past `bits` of a (len bytes). */
-static void ratelimit_mask(uint8_t *a, size_t len, unsigned bits)
+/* The masks of a 128-bit prefix of `bits` (0..128). */
+static void ratelimit_masks(unsigned bits, uint64_t *mhi, uint64_t *mlo)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * (unsigned)i : 0;
-        a[i] &= (uint8_t)(0xff00u >> keep);
-    }
+    *mhi = bits >= 64 ? ~0ull : bits == 0 ? 0 : ~0ull << (64 - bits);
+    *mlo = bits <= 64 ? 0 : bits >= 128 ? ~0ull : ~0ull << (128 - bits);
+}
+
+static uint64_t ratelimit_load64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
 }
 
 int ratelimit_net_parse(const char *s, struct ratelimit_net *out)
@@ -47,22 +60,22 @@ int ratelimit_net_parse(const char *s, struct ratelimit_net *out)
     if (len == 0 || len >= sizeof(buf))
         return ERR_INVAL;
     memcpy(buf, s, len + 1);
-    memset(out, 0, sizeof(*out));
     char *slash = strchr(buf, '/');
     if (slash)
         *slash = '\0';
-    unsigned max;
+    unsigned max, base;
     uint32_t a4;
+    uint8_t a6[16];
     if (addr_ip4_parse(buf, &a4) == 0) {
-        out->family = AF_INET;
-        out->addr[0] = (uint8_t)(a4 >> 24);
-        out->addr[1] = (uint8_t)(a4 >> 16);
-        out->addr[2] = (uint8_t)(a4 >> 8);
-        out->addr[3] = (uint8_t)a4;
+        out->hi = 0;
+        out->lo = RL_MAPPED | a4;
         max = 32;
-    } else if (addr_ip6_parse(buf, out->addr) == 0) {
-        out->family = AF_INET6;
+        base = 96;
+    } else if (addr_ip6_parse(buf, a6) == 0) {
+        out->hi = ratelimit_load64(a6);
+        out->lo = ratelimit_load64(a6 + 8);
         max = 128;
+        base = 0;
     } else {
         return ERR_INVAL;
     }
@@ -77,8 +90,9 @@ int ratelimit_net_parse(const char *s, struct ratelimit_net *out)
             return ERR_INVAL;
         bits = (unsigned)n;
     }
-    out->bits = (uint8_t)bits;
-    ratelimit_mask(out->addr, max / 8, bits);
+    ratelimit_masks(base + bits, &out->mhi, &out->mlo);
+    out->hi &= out->mhi;
+    out->lo &= out->mlo;
     return 0;
 }
 
@@ -88,7 +102,7 @@ int ratelimit_init(struct ratelimit *rl, const struct ratelimit_conf *c)
     if (c->rate == 0 || c->rate > RATELIMIT_MAX_RATE || c->v4_prefix < 1 || c->v4_prefix > 32 ||
         c->v6_prefix < 1 || c->v6_prefix > 128 || c->table == 0 || c->table > RL_MAX_TABLE)
         return ERR_INVAL;
-    size_t n = 1;
+    size_t n = 2; /* at least one bucket */
     while (n < c->table)
         n <<= 1;
     rl->slot = calloc(n, sizeof(*rl->slot));
@@ -96,6 +110,9 @@ int ratelimit_init(struct ratelimit *rl, const struct ratelimit_conf *c)
         return ERR_NOMEM;
     rl->conf = *c;
     rl->mask = n - 1;
+    uint64_t unused;
+    ratelimit_masks(96 + c->v4_prefix, &unused, &rl->v4_mlo);
+    ratelimit_masks(c->v6_prefix, &rl->v6_mhi, &rl->v6_mlo);
     /* Without randomness the table still works; only its hash is then
      * predictable. */
     if (getrandom(&rl->seed, sizeof(rl->seed), GRND_NONBLOCK) != (ssize_t)sizeof(rl->seed))
@@ -110,7 +127,7 @@ void ratelimit_free(struct ratelimit *rl)
 }
 
 /* MurmurHash3's 64-bit finalizer: every input bit reaches every output
- * bit, which both the slot index and the tag need. */
+ * bit, which both the bucket index and the tag need. */
 static uint64_t ratelimit_mix(uint64_t h)
 {
     h ^= h >> 33;
@@ -121,82 +138,81 @@ static uint64_t ratelimit_mix(uint64_t h)
     return h;
 }
 
-static uint64_t ratelimit_load64(const uint8_t *p)
+/* The client's address as 128 bits, IPv4 in its mapped form; false for a
+ * family without one. */
+static bool ratelimit_client(const struct sockaddr *sa, uint64_t *hi, uint64_t *lo)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* The client's address as 16 bytes (IPv4 in the first 4) and its family,
- * an IPv4-mapped IPv6 address counting as the IPv4 one. */
-static int ratelimit_client(const struct sockaddr *sa, uint8_t a[16])
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    memset(a, 0, 16);
     if (sa->sa_family == AF_INET) {
-        memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-        return AF_INET;
+        const uint8_t *b =
+            (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        *hi = 0;
+        *lo = RL_MAPPED | (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 | (uint64_t)b[2] << 8 | b[3];
+        return true;
     }
     if (sa->sa_family != AF_INET6)
-        return 0;
+        return false;
     const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-    if (!memcmp(b, mapped, sizeof(mapped))) {
-        memcpy(a, b + 12, 4);
-        return AF_INET;
-    }
-    memcpy(a, b, 16);
-    return AF_INET6;
+    *hi = ratelimit_load64(b);
+    *lo = ratelimit_load64(b + 8);
+    return true;
 }
 
-static bool ratelimit_exempt(const struct ratelimit_conf *c, int family, const uint8_t a[16])
+static unsigned ratelimit_count(uint64_t slot)
 {
-    for (unsigned i = 0; i < c->nexempt; i++) {
-        const struct ratelimit_net *n = &c->exempt[i];
-        if (n->family != family)
-            continue;
-        uint8_t m[16];
-        memcpy(m, a, 16);
-        ratelimit_mask(m, 16, n->bits);
-        if (!memcmp(m, n->addr, 16))
-            return true;
-    }
-    return false;
+    return (unsigned)(slot & RL_COUNT_MASK);
 }
 
 enum ratelimit_verdict ratelimit_check(struct ratelimit *rl, const struct sockaddr *client,
-                                       uint32_t now, unsigned *slip_count)
+                                       uint32_t now)
 {
-    uint8_t a[16];
-    int family = ratelimit_client(client, a);
-    if (family == 0)
+    uint64_t hi, lo;
+    if (!ratelimit_client(client, &hi, &lo))
         return RATELIMIT_PASS;
-    if (rl->conf.nexempt && ratelimit_exempt(&rl->conf, family, a))
-        return RATELIMIT_PASS;
-    ratelimit_mask(a, 16, family == AF_INET ? rl->conf.v4_prefix : rl->conf.v6_prefix);
-    uint64_t h = ratelimit_mix(ratelimit_load64(a) ^ rl->seed ^ (uint64_t)family);
-    h = ratelimit_mix(h ^ ratelimit_load64(a + 8));
-
-    _Atomic uint64_t *slot = &rl->slot[h & rl->mask];
-    uint64_t tag = h >> RL_TAG_SHIFT;
-    uint64_t sec = now & RL_SEC_MASK;
-    uint64_t old = atomic_load_explicit(slot, memory_order_relaxed);
-    for (;;) {
-        uint64_t count = 0;
-        if (old >> RL_TAG_SHIFT == tag && (old >> RL_SEC_SHIFT & RL_SEC_MASK) == sec) {
-            count = old & RL_COUNT_MASK;
-            if (count >= rl->conf.rate)
-                break;
-        }
-        uint64_t next = tag << RL_TAG_SHIFT | sec << RL_SEC_SHIFT | (count + 1);
-        if (atomic_compare_exchange_weak_explicit(slot, &old, next, memory_order_relaxed,
-                                                  memory_order_relaxed))
+    for (unsigned i = 0; i < rl->conf.nexempt; i++) {
+        const struct ratelimit_net *n = &rl->conf.exempt[i];
+        if ((hi & n->mhi) == n->hi && (lo & n->mlo) == n->lo)
             return RATELIMIT_PASS;
     }
-    if (rl->conf.slip && ++*slip_count >= rl->conf.slip) {
-        *slip_count = 0;
-        return RATELIMIT_SLIP;
+    if (hi == 0 && (lo & ~0xffffffffull) == RL_MAPPED) {
+        lo &= rl->v4_mlo;
+    } else {
+        hi &= rl->v6_mhi;
+        lo &= rl->v6_mlo;
     }
+    uint64_t h = ratelimit_mix(ratelimit_mix(hi ^ rl->seed) ^ lo);
+
+    _Atomic uint64_t *bucket = &rl->slot[h & rl->mask & ~1ull];
+    uint64_t tag = h >> RL_TAG_SHIFT;
+    uint64_t sec = now & RL_SEC_MASK;
+    uint64_t count;
+    for (;;) {
+        uint64_t s[2] = {atomic_load_explicit(&bucket[0], memory_order_relaxed),
+                         atomic_load_explicit(&bucket[1], memory_order_relaxed)};
+        unsigned k;
+        if (s[0] >> RL_TAG_SHIFT == tag)
+            k = 0;
+        else if (s[1] >> RL_TAG_SHIFT == tag)
+            k = 1;
+        else if ((s[0] >> RL_SEC_SHIFT & RL_SEC_MASK) != sec)
+            k = 0;
+        else if ((s[1] >> RL_SEC_SHIFT & RL_SEC_MASK) != sec)
+            k = 1;
+        else
+            k = ratelimit_count(s[1]) < ratelimit_count(s[0]);
+        uint64_t old = s[k];
+        bool ours = old >> RL_TAG_SHIFT == tag && (old >> RL_SEC_SHIFT & RL_SEC_MASK) == sec;
+        count = ours ? ratelimit_count(old) : 0;
+        if (count == RL_COUNT_MASK)
+            break; /* 16M this second: no need to count on */
+        uint64_t next = tag << RL_TAG_SHIFT | sec << RL_SEC_SHIFT | (count + 1);
+        if (atomic_compare_exchange_weak_explicit(&bucket[k], &old, next, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            break;
+    }
+    if (count < rl->conf.rate)
+        return RATELIMIT_PASS;
+    /* count - rate + 1 is this response's number among the limited ones. */
+    if (rl->conf.slip && (count - rl->conf.rate + 1) % rl->conf.slip == 0)
+        return RATELIMIT_SLIP;
     return RATELIMIT_DROP;
 }

@@ -4,8 +4,10 @@
  * at most `rate` UDP responses per second; past that, responses are
  * dropped, except every `slip`-th, which goes out empty with TC set so a
  * real resolver behind the network retries over TCP, which is never
- * limited. The same policy as BIND's and Knot's RRL, keyed by client
- * network only: a DNSBL's clients are resolvers asking many names. */
+ * limited. BIND's and Knot's RRL do the same with more machinery (BIND
+ * also keys on the name asked and averages over a window); a DNSBL's
+ * clients are resolvers asking many names, so the network alone is the
+ * key, and the window is one second. */
 #ifndef DBK_SERVER_RATELIMIT_H
 #define DBK_SERVER_RATELIMIT_H
 
@@ -15,16 +17,18 @@
 
 #define RATELIMIT_MAX_RATE ((1u << 24) - 1)
 #define RATELIMIT_MAX_EXEMPT 64
+#define RATELIMIT_MAX_EXEMPT_TEXT "64" /* for messages */
 #define RATELIMIT_DEFAULT_SLIP 2
 #define RATELIMIT_DEFAULT_V4_PREFIX 24
 #define RATELIMIT_DEFAULT_V6_PREFIX 56
 #define RATELIMIT_DEFAULT_TABLE 262144
 
-/* A network exempt from the limit (the operator's own resolvers). */
+/* A network exempt from the limit (the operator's own resolvers). Both
+ * families as 128 bits, IPv4 in its IPv4-mapped form (::ffff:a.b.c.d),
+ * so a test is two masked compares. */
 struct ratelimit_net {
-    uint8_t family; /* AF_INET or AF_INET6 */
-    uint8_t bits;
-    uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+    uint64_t hi, lo;   /* the network, host bits cleared */
+    uint64_t mhi, mlo; /* its mask */
 };
 
 struct ratelimit_conf {
@@ -39,17 +43,21 @@ struct ratelimit_conf {
 
 void ratelimit_conf_init(struct ratelimit_conf *c);
 
-/* Parse "addr[/bits]" (IPv4 or IPv6) into a network, host bits cleared. */
+/* Parse "addr[/bits]" (IPv4 or IPv6) into a network, host bits cleared;
+ * an IPv4-mapped IPv6 network matches the IPv4 clients in it. */
 int ratelimit_net_parse(const char *s, struct ratelimit_net *out);
 
-/* The table shared by every UDP worker. Each slot is one 64-bit word
- * updated with compare-and-swap, so workers never lock and a limited
- * client costs a hash and one atomic load. */
+/* The table shared by every UDP worker: buckets of two 64-bit slots in
+ * one cache line, each slot updated with compare-and-swap, so workers
+ * never lock and a limited client costs a hash and an atomic load. */
 struct ratelimit {
     struct ratelimit_conf conf;
     _Atomic uint64_t *slot;
-    uint64_t mask;
-    uint64_t seed; /* per process: nobody can aim many networks at one slot */
+    uint64_t mask; /* slots - 1 */
+    uint64_t seed; /* per process: nobody can aim many networks at one bucket */
+    /* What makes a client network: the masks of rate-limit-ipv4-prefix
+     * (over the mapped form) and rate-limit-ipv6-prefix. */
+    uint64_t v4_mlo, v6_mhi, v6_mlo;
 };
 
 int ratelimit_init(struct ratelimit *rl, const struct ratelimit_conf *c);
@@ -61,9 +69,9 @@ enum ratelimit_verdict {
     RATELIMIT_SLIP, /* send an empty truncated reply */
 };
 
-/* Account one response to `client` in second `now`. `slip_count` is the
- * caller's (one per worker, so no shared counter is written for it). */
+/* Account one response to `client` in second `now` (any clock that
+ * counts seconds). */
 enum ratelimit_verdict ratelimit_check(struct ratelimit *rl, const struct sockaddr *client,
-                                       uint32_t now, unsigned *slip_count);
+                                       uint32_t now);
 
 #endif

@@ -262,8 +262,9 @@ static int serve_ini_ratelimit(struct serve_ini_state *st, const char *key, cons
     unsigned long long n;
     if (!strcmp(key, "rate-limit")) {
         if (serve_conf_uint(value, RATELIMIT_MAX_RATE, &n) < 0)
-            return serve_ini_fail(st, line, "bad rate-limit '%s' (responses per second, 0 = off)%s",
-                                  value, "");
+            return serve_ini_fail(
+                st, line, "bad rate-limit '%s' (responses per second, 0..16777215; 0 = off)%s",
+                value, "");
         rl->rate = (uint32_t)n;
         return 1;
     }
@@ -300,8 +301,9 @@ static int serve_ini_ratelimit(struct serve_ini_state *st, const char *key, cons
         for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
              tok = strtok_r(NULL, " \t,", &save)) {
             if (rl->nexempt >= RATELIMIT_MAX_EXEMPT)
-                return serve_ini_fail(
-                    st, line, "too many rate-limit-exempt networks (at most %s)%s", "64", "");
+                return serve_ini_fail(st, line,
+                                      "too many rate-limit-exempt networks (at most %s)%s",
+                                      RATELIMIT_MAX_EXEMPT_TEXT, "");
             if (ratelimit_net_parse(tok, &rl->exempt[rl->nexempt]) < 0)
                 return serve_ini_fail(st, line, "bad rate-limit-exempt network '%s'%s", tok, "");
             rl->nexempt++;

@@ -20,7 +20,6 @@ struct udp_worker {
     pthread_t thread;
     struct epoch_reader *reader;
     bool use_mmsg;
-    unsigned slip_count; /* limited responses since the last slipped one */
     struct answer_stats stats;
     struct mmsghdr rmsg[UDP_BATCH];
     struct mmsghdr smsg[UDP_BATCH];
@@ -111,8 +110,10 @@ static void *udp_worker_main(void *arg)
             struct msghdr *rh = &w->rmsg[i].msg_hdr;
             const struct sockaddr *peer = (const struct sockaddr *)&w->peer[i];
             enum ratelimit_verdict v = RATELIMIT_PASS;
-            if (srv->ratelimit)
-                v = ratelimit_check(srv->ratelimit, peer, now, &w->slip_count);
+            /* What answer_packet drops unread (no header, a response)
+             * spends nobody's budget. */
+            if (srv->ratelimit && w->rmsg[i].msg_len >= WIRE_HEADER_LEN && !(w->req[i][2] & 0x80))
+                v = ratelimit_check(srv->ratelimit, peer, now);
             size_t len = v == RATELIMIT_PASS
                              ? answer_packet(snap, &srv->opts, w->req[i], w->rmsg[i].msg_len, peer,
                                              false, w->resp[out], sizeof(w->resp[out]), &w->stats)

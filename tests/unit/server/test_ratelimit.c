@@ -45,10 +45,10 @@ static struct sockaddr_storage v6(const char *a)
 static unsigned passes(struct ratelimit *rl, const struct sockaddr *client, uint32_t now,
                        unsigned tries, unsigned *slips)
 {
-    unsigned pass = 0, slip_count = 0;
+    unsigned pass = 0;
     *slips = 0;
     for (unsigned i = 0; i < tries; i++) {
-        enum ratelimit_verdict v = ratelimit_check(rl, client, now, &slip_count);
+        enum ratelimit_verdict v = ratelimit_check(rl, client, now);
         pass += v == RATELIMIT_PASS;
         *slips += v == RATELIMIT_SLIP;
     }
@@ -152,22 +152,104 @@ static void test_net_parse(void **state)
     (void)state;
     struct ratelimit_net n;
     assert_int_equal(ratelimit_net_parse("192.0.2.77/24", &n), 0);
-    assert_int_equal(n.family, AF_INET);
-    assert_int_equal(n.bits, 24);
-    const uint8_t want4[4] = {192, 0, 2, 0}; /* host bits cleared */
-    assert_memory_equal(n.addr, want4, 4);
+    /* IPv4 as ::ffff:192.0.2.0/120, host bits cleared. */
+    assert_int_equal(n.hi, 0);
+    assert_int_equal(n.lo, 0x0000ffffc0000200ull);
+    assert_int_equal(n.mhi, ~0ull);
+    assert_int_equal(n.mlo, 0xffffffffffffff00ull);
     assert_int_equal(ratelimit_net_parse("192.0.2.77", &n), 0);
-    assert_int_equal(n.bits, 32);
+    assert_int_equal(n.lo, 0x0000ffffc000024dull);
+    assert_int_equal(n.mlo, ~0ull);
     assert_int_equal(ratelimit_net_parse("2001:db8::1/127", &n), 0);
-    assert_int_equal(n.family, AF_INET6);
-    assert_int_equal(n.bits, 127);
-    assert_int_equal(n.addr[15], 0);
+    assert_int_equal(n.hi, 0x20010db800000000ull);
+    assert_int_equal(n.lo, 0);
+    assert_int_equal(n.mlo, ~1ull);
+    assert_int_equal(ratelimit_net_parse("2001:db8:ffff::/20", &n), 0);
+    assert_int_equal(n.hi, 0x2001000000000000ull);
+    assert_int_equal(n.mhi, 0xfffff00000000000ull);
+    assert_int_equal(n.mlo, 0);
+    assert_int_equal(ratelimit_net_parse("::/0", &n), 0);
+    assert_int_equal(n.mhi, 0);
     assert_int_equal(ratelimit_net_parse("192.0.2.0/33", &n), ERR_INVAL);
     assert_int_equal(ratelimit_net_parse("2001:db8::/129", &n), ERR_INVAL);
     assert_int_equal(ratelimit_net_parse("192.0.2.0/", &n), ERR_INVAL);
     assert_int_equal(ratelimit_net_parse("192.0.2.0/-1", &n), ERR_INVAL);
     assert_int_equal(ratelimit_net_parse("example.org", &n), ERR_INVAL);
     assert_int_equal(ratelimit_net_parse("", &n), ERR_INVAL);
+}
+
+/* An IPv4-mapped exempt network covers IPv4 clients, and an IPv6
+ * network whose bits look like an IPv4 one's is another network. */
+static void test_families_apart(void **state)
+{
+    (void)state;
+    struct ratelimit_conf c;
+    struct ratelimit rl;
+    ratelimit_conf_init(&c);
+    c.rate = 2;
+    c.v6_prefix = 64;
+    assert_int_equal(ratelimit_net_parse("::ffff:203.0.113.0/120", &c.exempt[c.nexempt++]), 0);
+    assert_int_equal(ratelimit_init(&rl, &c), 0);
+    struct sockaddr_storage ex = v4("203.0.113.5"), a = v4("32.1.13.1"), b = v6("2001:d00:0:8::1");
+    unsigned slips;
+    assert_int_equal(passes(&rl, SA(ex), 1, 20, &slips), 20);
+    assert_int_equal(passes(&rl, SA(a), 1, 2, &slips), 2);
+    assert_int_equal(passes(&rl, SA(b), 1, 2, &slips), 2);
+    assert_int_equal(passes(&rl, SA(a), 1, 5, &slips), 0);
+    ratelimit_free(&rl);
+}
+
+/* Slips count per network: two flooded networks interleaved each get
+ * every slip-th of their own limited responses. */
+static void test_slip_per_network(void **state)
+{
+    (void)state;
+    struct ratelimit rl;
+    setup_rl(&rl, 1, 3);
+    struct sockaddr_storage a = v4("192.0.2.1"), b = v4("198.51.100.1");
+    unsigned slips_a = 0, slips_b = 0;
+    for (unsigned i = 0; i < 31; i++) {
+        slips_a += ratelimit_check(&rl, SA(a), 5) == RATELIMIT_SLIP;
+        slips_b += ratelimit_check(&rl, SA(b), 5) == RATELIMIT_SLIP;
+    }
+    /* 30 limited each: the 3rd, 6th, ... 30th slipped. */
+    assert_int_equal(slips_a, 10);
+    assert_int_equal(slips_b, 10);
+    ratelimit_free(&rl);
+}
+
+/* Networks sharing a bucket keep their own budgets: 100 networks in
+ * 512 buckets each get exactly `rate` while all flood at once. With one
+ * slot per network, two of them would share a slot and reset each
+ * other (the chance that no two of 100 share one of 1024 slots is under
+ * 1%). A third busy network in a bucket still resets one of the other
+ * two; the fixed seed is one with no such bucket among these 100 (about
+ * one seed in three has one). */
+static void test_bucket_neighbours(void **state)
+{
+    (void)state;
+    struct ratelimit_conf c;
+    struct ratelimit rl;
+    ratelimit_conf_init(&c);
+    c.rate = 5;
+    c.slip = 0;
+    c.table = 1024;
+    assert_int_equal(ratelimit_init(&rl, &c), 0);
+    rl.seed = 1;
+    unsigned pass[100] = {0};
+    for (unsigned round = 0; round < 40; round++)
+        for (uint32_t net = 0; net < 100; net++) {
+            struct sockaddr_storage ss;
+            memset(&ss, 0, sizeof(ss));
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            sin->sin_family = AF_INET;
+            sin->sin_addr.s_addr = htonl(0x0a000000u | net << 8 | round);
+            pass[net] += ratelimit_check(&rl, SA(ss), 9) == RATELIMIT_PASS;
+        }
+    for (unsigned net = 0; net < 100; net++)
+        if (pass[net] != 5)
+            fail_msg("network %u got %u answers, want 5", net, pass[net]);
+    ratelimit_free(&rl);
 }
 
 static void test_init_refuses(void **state)
@@ -191,6 +273,14 @@ static void test_init_refuses(void **state)
     assert_int_equal(ratelimit_init(&rl, &c), 0);
     assert_int_equal(rl.mask, 1023);
     ratelimit_free(&rl);
+    c.table = 0;
+    assert_int_equal(ratelimit_init(&rl, &c), ERR_INVAL);
+    c.table = (1u << 24) + 1;
+    assert_int_equal(ratelimit_init(&rl, &c), ERR_INVAL);
+    c.table = 1;
+    assert_int_equal(ratelimit_init(&rl, &c), 0);
+    assert_int_equal(rl.mask, 1); /* one bucket */
+    ratelimit_free(&rl);
 }
 
 /* A small table full of other networks: a new one still gets its whole
@@ -204,7 +294,6 @@ static void test_collisions_err_open(void **state)
     c.rate = 3;
     c.table = 1024;
     assert_int_equal(ratelimit_init(&rl, &c), 0);
-    unsigned slip_count = 0;
     for (uint32_t net = 0; net < 5000; net++) {
         struct sockaddr_storage ss;
         memset(&ss, 0, sizeof(ss));
@@ -212,7 +301,7 @@ static void test_collisions_err_open(void **state)
         sin->sin_family = AF_INET;
         sin->sin_addr.s_addr = htonl(0x0a000000u | net << 8);
         for (unsigned k = 0; k < 3; k++)
-            assert_int_equal(ratelimit_check(&rl, SA(ss), 9, &slip_count), RATELIMIT_PASS);
+            assert_int_equal(ratelimit_check(&rl, SA(ss), 9), RATELIMIT_PASS);
     }
     ratelimit_free(&rl);
 }
@@ -226,9 +315,8 @@ static void *hammer_main(void *arg)
 {
     struct hammer *h = arg;
     struct sockaddr_storage a = v4("192.0.2.50");
-    unsigned slip_count = 0;
     for (unsigned i = 0; i < 20000; i++)
-        h->pass += ratelimit_check(h->rl, SA(a), 42, &slip_count) == RATELIMIT_PASS;
+        h->pass += ratelimit_check(h->rl, SA(a), 42) == RATELIMIT_PASS;
     return NULL;
 }
 
@@ -271,9 +359,10 @@ static void test_limited_reply(void **state)
     /* Header, the question (22 + 4), the OPT record (11). */
     assert_int_equal(len, 12 + 22 + 4 + 11);
     assert_int_equal(wire_get16(out), 0x1234);
-    assert_true(out[2] & 0x80); /* QR */
-    assert_true(out[2] & 0x02); /* TC */
-    assert_true(out[2] & 0x01); /* RD copied */
+    assert_true(out[2] & 0x80);  /* QR */
+    assert_true(out[2] & 0x02);  /* TC */
+    assert_true(out[2] & 0x01);  /* RD copied */
+    assert_false(out[2] & 0x04); /* no data: not authoritative */
     assert_int_equal(out[3] & 0x0f, 0);
     assert_int_equal(wire_get16(out + 4), 1); /* the question */
     assert_int_equal(wire_get16(out + 6), 0); /* no answer */
@@ -305,7 +394,7 @@ static int conf_error(const char *text, char *err, size_t errsz)
         assert_int_equal(c.ratelimit.v6_prefix, 48);
         assert_int_equal(c.ratelimit.table, 4096);
         assert_int_equal(c.ratelimit.nexempt, 3);
-        assert_int_equal(c.ratelimit.exempt[2].family, AF_INET6);
+        assert_int_equal(c.ratelimit.exempt[2].lo, 1); /* ::1 */
     }
     serve_conf_free(&c);
     unlink(path);
@@ -352,6 +441,9 @@ int main(void)
         cmocka_unit_test(test_mapped_is_ipv4),
         cmocka_unit_test(test_exempt),
         cmocka_unit_test(test_net_parse),
+        cmocka_unit_test(test_families_apart),
+        cmocka_unit_test(test_slip_per_network),
+        cmocka_unit_test(test_bucket_neighbours),
         cmocka_unit_test(test_init_refuses),
         cmocka_unit_test(test_collisions_err_open),
         cmocka_unit_test(test_threads_share_budget),
