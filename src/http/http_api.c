@@ -360,20 +360,24 @@ out:
 }
 
 struct http_api_page {
-    unsigned long long offset, limit, total;
+    unsigned long long limit, n;
+    struct netkey last; /* of the page's last listing */
     json_t *arr;
 };
 
+/* The walk asks for one listing more than the page holds: its presence
+ * is what says that a next page exists. */
 static int http_api_listing_cb(const struct store_listing *l, void *arg)
 {
     struct http_api_page *pg = arg;
-    if (pg->total++ < pg->offset || pg->total > pg->offset + pg->limit)
+    if (pg->n++ >= pg->limit)
         return 0;
     char key[NETKEY_STRLEN], code[16];
+    pg->last = l->key;
     netkey_format(&l->key, key, sizeof(key));
     snprintf(code, sizeof(code), "127.0.0.%u", l->code);
     /* A listing that cannot be written stops the walk: a page must not
-     * come back short of what its total says. */
+     * come back short of a listing without saying so. */
     return json_array_append_new(pg->arr,
                                  json_pack("{s:s, s:s, s:o, s:o, s:b, s:o}", "key", key, "code",
                                            code, "listed_at", http_api_time(l->listed_at),
@@ -398,26 +402,58 @@ static bool http_api_number(const char *s, unsigned long long min, unsigned long
     return true;
 }
 
+/* A key as netkey_format writes it, or null. */
+static json_t *http_api_key_json(const struct netkey *k)
+{
+    char text[NETKEY_STRLEN];
+    if (!k)
+        return json_null();
+    netkey_format(k, text, sizeof(text));
+    return json_string(text);
+}
+
+/* A page of a zone's listings. `after` is a keyset cursor (the "next" of
+ * the page before: a seek, whatever the depth); `offset` skips rows one
+ * by one after it, so deep offsets cost what they skip. */
 static void http_api_listings(struct http_live *l, const char *zone, const struct http_req *r,
                               struct http_reply *out)
 {
-    struct http_api_page pg = {0, 100, 0, NULL};
-    if (!http_api_number(http_req_arg(r, "offset"), 0, 1ull << 40, &pg.offset) ||
+    struct http_api_page pg = {.limit = 100};
+    unsigned long long offset = 0;
+    const char *after_arg = http_req_arg(r, "after");
+    struct netkey after;
+    uint64_t total;
+    time_t as_of;
+    if (!http_api_number(http_req_arg(r, "offset"), 0, 1ull << 40, &offset) ||
         !http_api_number(http_req_arg(r, "limit"), 1, 1000, &pg.limit)) {
         http_api_error(out, 400, "bad_request", "offset must be >= 0 and limit 1..1000");
         return;
     }
-    pg.arr = json_array();
-    if (store_foreach_listed(l->st, zone, r->now, http_api_listing_cb, &pg) != 0) {
-        log_warning("http: listings of %s: %s", zone, store_errmsg(l->st));
+    if (after_arg && netkey_parse(after_arg, &after) != 0) {
+        http_api_error(out, 400, "bad_request",
+                       "after must be a listing's key: an address or a CIDR block");
+        return;
+    }
+    int rc = http_live_total(l, zone, r->now, &total, &as_of);
+    if (rc == 0 && !(pg.arr = json_array()))
+        rc = ERR_NOMEM;
+    if (rc == 0)
+        rc = store_foreach_listed_page(l->st, zone, r->now, after_arg ? &after : NULL, offset,
+                                       (unsigned)pg.limit + 1, http_api_listing_cb, &pg);
+    if (rc != 0) {
+        log_warning("http: listings of %s: %s", zone,
+                    rc == ERR_NOMEM ? err_str(rc) : store_errmsg(l->st));
         json_decref(pg.arr);
         http_api_error(out, 500, "internal", "the database failed");
         return;
     }
     http_api_json(out, 200,
-                  json_pack("{s:s, s:I, s:I, s:I, s:o}", "zone", zone, "offset",
-                            (json_int_t)pg.offset, "limit", (json_int_t)pg.limit, "total",
-                            (json_int_t)pg.total, "listings", pg.arr));
+                  json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:o}", "zone", zone, "after",
+                            http_api_key_json(after_arg ? &after : NULL), "offset",
+                            (json_int_t)offset, "limit", (json_int_t)pg.limit, "total",
+                            (json_int_t)total, "counted_at", (json_int_t)as_of, "next",
+                            http_api_key_json(pg.n > pg.limit ? &pg.last : NULL), "listings",
+                            pg.arr));
 }
 
 /* The code of a new listing: "127.0.0.4", "4" or 4. */

@@ -55,6 +55,7 @@ fail:
 void http_lives_free(struct http_lives *ls)
 {
     for (unsigned i = 0; i < ls->n; i++) {
+        free(ls->v[i].totals);
         store_close(ls->v[i].st);
         listing_conf_free(&ls->v[i].conf);
         free(ls->v[i].config);
@@ -62,6 +63,84 @@ void http_lives_free(struct http_lives *ls)
     free(ls->v);
     ls->v = NULL;
     ls->n = 0;
+}
+
+/* A count below this is cheap: counted again whenever it may be stale. */
+#define HTTP_LIVE_CHEAP_MS 20
+#define HTTP_LIVE_REUSE_FACTOR 100
+#define HTTP_LIVE_REUSE_MAX_MS 60000
+
+int64_t http_live_reuse_ms(int64_t took_ms)
+{
+    if (took_ms < HTTP_LIVE_CHEAP_MS)
+        return 0;
+    return took_ms > HTTP_LIVE_REUSE_MAX_MS / HTTP_LIVE_REUSE_FACTOR
+               ? HTTP_LIVE_REUSE_MAX_MS
+               : took_ms * HTTP_LIVE_REUSE_FACTOR;
+}
+
+static int64_t http_live_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct http_live_total *http_live_total_slot(struct http_live *l, const char *zone)
+{
+    for (unsigned i = 0; i < l->ntotals; i++)
+        if (!strcmp(l->totals[i].zone, zone))
+            return &l->totals[i];
+    if (strlen(zone) >= sizeof(l->totals[0].zone))
+        return NULL;
+    struct http_live_total *v = realloc(l->totals, (l->ntotals + 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    l->totals = v;
+    struct http_live_total *t = &v[l->ntotals++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->zone, sizeof(t->zone), "%s", zone);
+    return t;
+}
+
+int http_live_total(struct http_live *l, const char *zone, time_t now, uint64_t *total,
+                    time_t *as_of)
+{
+    struct http_live_total *t = http_live_total_slot(l, zone);
+    if (!t)
+        return ERR_NOMEM;
+    /* The change seq before the count: a write between the two makes the
+     * kept count look older than it is (counted again), never newer. */
+    uint64_t seq;
+    int rc = store_last_change(l->st, zone, &seq);
+    if (rc)
+        return rc;
+    /* A clock stepped back could bring ended listings back in force. */
+    bool exact = t->counted && seq == t->seq && now >= t->at &&
+                 (t->next_expiry == 0 || now < t->next_expiry);
+    if (exact || (t->counted && http_live_mono_ms() < t->reuse_until_ms)) {
+        *total = t->total;
+        *as_of = exact ? now : t->at;
+        return 0;
+    }
+    time_t next;
+    uint64_t n;
+    int64_t start = http_live_mono_ms();
+    if ((rc = store_next_expiry(l->st, zone, now, &next)) != 0 ||
+        (rc = store_count_listed(l->st, zone, now, &n)) != 0) {
+        t->counted = false;
+        return rc;
+    }
+    int64_t end = http_live_mono_ms(), reuse = http_live_reuse_ms(end - start);
+    t->counted = true;
+    t->total = n;
+    t->seq = seq;
+    t->at = now;
+    t->next_expiry = next;
+    t->reuse_until_ms = reuse ? end + reuse : 0;
+    *total = n;
+    *as_of = now;
+    return 0;
 }
 
 int http_live_subject(const char *in, char *out, size_t outsz, struct netkey *key, bool *is_addr)
