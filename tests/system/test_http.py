@@ -602,6 +602,107 @@ def test_api_listings_paging(web):
     assert_json_error(web.get("/api/v1/zones/%s/listings" % FILE_ZONE), 404, "not_found")
 
 
+def listings(web, **params):
+    r = web.get("/api/v1/zones/%s/listings" % ZONE, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_api_listings_after_cursor(web):
+    # Both families and several prefix lengths, so that the cursor has to
+    # order IPv4 before IPv6 and wider blocks before narrower ones.
+    for key in ("5.188.31.0/24", "5.188.32.7", "100.24.0.0/16", "2a01:4f8:1:2::/64",
+                "2a01:4f8::/48", "91.200.31.9"):
+        web.cli("list", "add", ZONE, key, "--reason", "cursor")
+    full = listings(web, limit=1000)
+    keys = [e["key"] for e in full["listings"]]
+    r = run_dnsblkit(["list", "ls", ZONE, "--config", web.cfg, "--json"])
+    assert set(keys) == {e["key"] for e in json.loads(r.stdout)}
+    assert full["total"] == len(keys) and full["next"] is None and full["after"] is None
+    assert abs(full["counted_at"] - time.time()) < 5
+
+    def order(k):
+        n = ipaddress.ip_network(k if "/" in k else k + "/32")
+        return (n.version, n.prefixlen, int(n.network_address))
+    assert keys == sorted(keys, key=order)
+    assert keys.index("100.24.0.0/16") < keys.index("5.188.31.0/24") < keys.index("5.188.32.7")
+    assert keys.index("2a01:4f8::/48") < keys.index("2a01:4f8:1:2::/64")
+
+    # Page by page with next as the following after: the full walk, each
+    # page full but the last, and next null on the last.
+    seen, after, pages = [], None, 0
+    while True:
+        params = {"limit": 2}
+        if after is not None:
+            params["after"] = after
+        d = listings(web, **params)
+        assert d["after"] == after and d["total"] == len(keys) and d["offset"] == 0
+        page = [e["key"] for e in d["listings"]]
+        seen += page
+        pages += 1
+        if d["next"] is None:
+            break
+        assert len(page) == 2 and d["next"] == page[-1]
+        after = d["next"]
+    assert seen == keys
+    assert pages == (len(keys) + 1) // 2
+    # A last page that is exactly full says so: no next.
+    d = listings(web, limit=len(keys))
+    assert len(d["listings"]) == len(keys) and d["next"] is None
+    d = listings(web, limit=len(keys) - 1)
+    assert d["next"] == keys[-2]
+
+    # A key that is no listing is a position too; keys in other forms are
+    # read as keys (an IPv6 address is its /64).
+    i6 = keys.index("2a01:4f8::/48")
+    assert [e["key"] for e in listings(web, after="255.255.255.255", limit=1000)["listings"]
+            ] == keys[i6:]
+    assert [e["key"] for e in listings(web, after="2a01:4f8:1:2::99", limit=1000)["listings"]
+            ] == keys[keys.index("2a01:4f8:1:2::/64") + 1:]
+    assert listings(web, after="2a01:4f8:1:2:ab::1")["after"] == "2a01:4f8:1:2::/64"
+    assert listings(web, after="ffff:ffff:ffff:ffff::/64")["listings"] == []
+
+    # after and offset: the offset counts from the cursor.
+    d = listings(web, after=keys[0], offset=1, limit=2)
+    assert [e["key"] for e in d["listings"]] == keys[2:4] and d["offset"] == 1
+    assert d["next"] == (keys[3] if len(keys) > 4 else None)
+    assert listings(web, after=keys[1], offset=len(keys))["listings"] == []
+
+    for bad in ("not-a-key", "1.2.3.4/33", "5.188.31.7/24", "2001:db8::/65", "", "1.2.3.4 ",
+                "5.188.31.0%2F24"):
+        assert_json_error(web.get("/api/v1/zones/%s/listings" % ZONE, params={"after": bad}),
+                          400, "bad_request")
+
+
+def test_api_listings_total_is_exact_after_writes(web):
+    path = "/api/v1/zones/%s/listings" % ZONE
+    before = listings(web)
+    assert abs(before["counted_at"] - time.time()) < 5
+    r = web.post(path, headers=web.auth(), json={"key": "5.188.33.3"})
+    assert r.status_code == 201, r.text
+    d = listings(web, limit=1000)
+    assert d["total"] == before["total"] + 1 == len(d["listings"])
+    assert "5.188.33.3" in [e["key"] for e in d["listings"]]
+    assert d["counted_at"] >= before["counted_at"] and abs(d["counted_at"] - time.time()) < 5
+    # A listing that ends by time leaves the total without any write.
+    r = web.post(path, headers=web.auth(), json={"key": "5.188.33.4", "for": "2s"})
+    assert r.status_code == 201, r.text
+    assert listings(web)["total"] == before["total"] + 2
+    deadline = time.time() + 5
+    while listings(web)["total"] != before["total"] + 1:
+        assert time.time() < deadline, "the expired listing is still counted"
+        time.sleep(0.2)
+    r = web.delete(path + "/5.188.33.3", headers=web.auth())
+    assert r.status_code == 200, r.text
+    d = listings(web, limit=1000)
+    assert d["total"] == before["total"] == len(d["listings"])
+    # The CLI writes through its own connection: counted too.
+    web.cli("list", "add", ZONE, "5.188.33.5")
+    assert listings(web)["total"] == before["total"] + 1
+    web.cli("list", "del", ZONE, "5.188.33.5")
+    assert listings(web)["total"] == before["total"]
+
+
 def test_api_writes_need_the_token(web):
     body = {"key": "5.188.12.1"}
     path = "/api/v1/zones/%s/listings" % ZONE
