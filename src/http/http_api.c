@@ -14,6 +14,7 @@
 
 #define HTTP_JSON "application/json"
 #define HTTP_API_MAX_ZONES 256
+#define HTTP_API_MAX_OFFSET 100000 /* see http_api_listings */
 
 enum http_api_kind { API_NONE, API_LOOKUP, API_ZONES, API_LISTINGS, API_ALLOW, API_REPORTS };
 
@@ -424,9 +425,12 @@ static void http_api_listings(struct http_live *l, const char *zone, const struc
     struct netkey after;
     uint64_t total;
     time_t as_of;
-    if (!http_api_number(http_req_arg(r, "offset"), 0, 1ull << 40, &offset) ||
+    /* An offset is read and skipped row by row: capped, so that one
+     * unauthenticated request costs milliseconds; `after` goes deeper. */
+    if (!http_api_number(http_req_arg(r, "offset"), 0, HTTP_API_MAX_OFFSET, &offset) ||
         !http_api_number(http_req_arg(r, "limit"), 1, 1000, &pg.limit)) {
-        http_api_error(out, 400, "bad_request", "offset must be >= 0 and limit 1..1000");
+        http_api_error(out, 400, "bad_request",
+                       "offset must be 0..100000 (page deeper with after) and limit 1..1000");
         return;
     }
     if (after_arg && netkey_parse(after_arg, &after) != 0) {

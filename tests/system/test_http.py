@@ -593,11 +593,14 @@ def test_api_listings_paging(web):
         seen += [e["key"] for e in d["listings"]]
         offset += 2
     assert len(seen) == len(want) and set(seen) == want
-    for params in ({"limit": 0}, {"limit": 1001}, {"limit": "x"}, {"offset": -1}):
+    for params in ({"limit": 0}, {"limit": 1001}, {"limit": "x"}, {"offset": -1},
+                   {"offset": 100001}):
         assert_json_error(web.get("/api/v1/zones/%s/listings" % ZONE, params=params), 400,
                           "bad_request")
     d = web.get("/api/v1/zones/%s/listings" % ZONE, params={"limit": 1000}).json()
     assert d["limit"] == 1000
+    d = web.get("/api/v1/zones/%s/listings" % ZONE, params={"offset": 100000}).json()
+    assert d["offset"] == 100000 and d["listings"] == [] and d["next"] is None
     assert_json_error(web.get("/api/v1/zones/nosuch.test/listings"), 404, "not_found")
     assert_json_error(web.get("/api/v1/zones/%s/listings" % FILE_ZONE), 404, "not_found")
 

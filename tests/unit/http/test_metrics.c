@@ -65,6 +65,8 @@ static void fill(struct fixture *f)
     set(&m->udp.servfail, 4);
     set(&m->udp.truncated, 7);
     set(&m->udp.dropped, 5);
+    set(&m->udp.ratelimited, 30);
+    set(&m->udp.slipped, 11);
     set(&m->tcp.queries, 20);
     set(&m->tcp.listed, 11);
     set(&m->tcp.nxdomain, 9);
@@ -168,6 +170,9 @@ static void test_dns_counters(void **state)
     assert_true(has_line(t, "dnsblkit_dns_truncated_total{transport=\"udp\"} 7"));
     assert_true(has_line(t, "dnsblkit_dns_truncated_total{transport=\"tcp\"} 0"));
     assert_true(has_line(t, "dnsblkit_dns_dropped_total{transport=\"udp\"} 5"));
+    /* 30 over the limit: 11 slipped, the other 19 dropped. */
+    assert_true(has_line(t, "dnsblkit_dns_rate_limited_total{action=\"dropped\"} 19"));
+    assert_true(has_line(t, "dnsblkit_dns_rate_limited_total{action=\"slipped\"} 11"));
     assert_true(has_line(t, "dnsblkit_dns_dropped_total{transport=\"tcp\"} 18446744073709551615"));
     free(t);
 }
@@ -296,6 +301,7 @@ static void test_every_family_declared(void **state)
         {"dns_responses_total", "counter"},
         {"dns_truncated_total", "counter"},
         {"dns_dropped_total", "counter"},
+        {"dns_rate_limited_total", "counter"},
         {"reloads_total", "counter"},
         {"reloads_refused_total", "counter"},
         {"live_updates_total", "counter"},
