@@ -498,9 +498,18 @@ def server_cmds(args, floor_exe):
     def rbldnsd(spec):
         return lambda port: ["rbldnsd", "-n", "-b", f"127.0.0.1/{port}", "-c", "1", spec]
 
+    extra = []
+    if args.rate_limit:
+        # Response rate limiting on, at a rate dnsperf's one client
+        # network never reaches: every answer pays for the check.
+        conf = os.path.join(os.path.dirname(floor_exe), "ratelimit.conf")
+        with open(conf, "w") as f:
+            f.write(f"[server]\nrate-limit = {args.rate_limit}\n")
+        extra = ["--config", conf]
+
     def dnsblkit(spec):
         return lambda port: [args.bin, "serve", "--threads", "1", "-b", f"127.0.0.1/{port}",
-                             "-c", "1", "--log-level", "info", spec]
+                             "-c", "1", "--log-level", "info"] + extra + [spec]
 
     def floor(_spec):
         return lambda port: [floor_exe, "-b", f"127.0.0.1/{port}"]
@@ -843,6 +852,8 @@ def report(args, all_res, reload_res, elapsed, busy, before):
       f"load time median of {args.load_runs} starts (fewer, as marked, when "
       f"they took over {args.load_budget:g} s).")
     p(f"Command: {' '.join(sys.argv)}")
+    if args.rate_limit:
+        p(f"dnsblkit ran with response rate limiting on (rate-limit = {args.rate_limit}).")
     p(f"Versions: {versions(args.bin)}.")
     p(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}, Linux {platform.release()}. "
       f"Before the run the machine was {before:.0f}% busy; during the dnsperf runs CPU "
@@ -988,6 +999,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=2.0,
                     help="seconds after which an unanswered query counts as lost")
     ap.add_argument("--no-reload", action="store_true")
+    ap.add_argument("--rate-limit", type=int, default=0,
+                    help="run dnsblkit with [server] rate-limit = N (pick N above the "
+                    "query rate to measure what the check costs)")
     args = ap.parse_args()
     q = args.quick
     args.sizes = [int(x) for x in (args.sizes or ("1000000" if q else "1000000,10000000"))
