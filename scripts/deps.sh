@@ -11,6 +11,7 @@ libsqlite3-dev libgmime-3.0-dev libjansson-dev sqlite3 libmicrohttpd-dev
 python3 python3-pytest python3-dnspython python3-requests python3-prometheus-client
 python3-selenium chromium chromium-driver
 knot knot-dnsutils knot-dnssecutils dnsutils bind9-utils rbldnsd dnsperf
+libc-ares-dev unbound dnsmasq-base
 "
 
 missing=""
@@ -36,8 +37,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >&2
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing >&2
-# rbldnsd's and knot's packages start system services on install; tests
-# run their own.
+# rbldnsd's, knot's and unbound's packages start system services on
+# install; tests run their own.
 if command -v systemctl >/dev/null 2>&1; then
-    $SUDO systemctl stop rbldnsd knot >/dev/null 2>&1 || true
+    $SUDO systemctl stop rbldnsd knot unbound >/dev/null 2>&1 || true
 fi
