@@ -26,6 +26,8 @@ const char *err_str(int code)
         return "already exists";
     case ERR_UNSUPP:
         return "not supported";
+    case ERR_TIMEOUT:
+        return "timed out";
     default:
         return "unknown error";
     }

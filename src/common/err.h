@@ -13,7 +13,8 @@ enum {
     ERR_FORMAT = -7, /* malformed DNS message */
     ERR_LIMIT = -8,  /* a configured safety limit refused the operation */
     ERR_EXISTS = -9,
-    ERR_UNSUPP = -10, /* valid but not supported */
+    ERR_UNSUPP = -10,  /* valid but not supported */
+    ERR_TIMEOUT = -11, /* no answer in time (a DNS query, a peer) */
 };
 
 /* A short English description of an error code. */

@@ -1,5 +1,6 @@
 /* The listing policy: scoring evidence, listing and expiry rules, durations. */
 #include "listing/policy.h"
+#include "common/duration.h"
 #include "common/err.h"
 
 void policy_defaults(struct policy_params *p)
@@ -90,45 +91,5 @@ bool policy_removal_allowed(const struct policy_params *p, time_t last_removal, 
 
 int policy_parse_duration(const char *text, uint32_t *out)
 {
-    if (!text || *text < '0' || *text > '9')
-        return ERR_INVAL; /* empty, signed, or junk first */
-    uint64_t v = 0;
-    bool overflow = false;
-    const char *s = text;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        v = v * 10 + (uint64_t)(*s - '0');
-        /* Saturate rather than stop: "99999999999x" is junk, not a range
-         * error, and that needs the suffix read first. */
-        if (v > UINT32_MAX) {
-            overflow = true;
-            v = UINT32_MAX;
-        }
-    }
-    uint64_t unit;
-    switch (*s) {
-    case '\0':
-    case 's':
-        unit = 1;
-        break;
-    case 'm':
-        unit = 60;
-        break;
-    case 'h':
-        unit = 3600;
-        break;
-    case 'd':
-        unit = 86400;
-        break;
-    case 'w':
-        unit = 7 * 86400;
-        break;
-    default:
-        return ERR_INVAL;
-    }
-    if (*s && s[1])
-        return ERR_INVAL;
-    if (overflow || v * unit > UINT32_MAX)
-        return ERR_RANGE;
-    *out = (uint32_t)(v * unit);
-    return 0;
+    return duration_parse(text, out);
 }

@@ -1,5 +1,6 @@
 /* Parsing the serve configuration from rbldnsd-style options and INI. */
 #include "server/serve_conf.h"
+#include "common/duration.h"
 #include "common/err.h"
 #include "common/inifile.h"
 #include "common/log.h"
@@ -124,41 +125,7 @@ int serve_conf_add_zonespec(struct serve_conf *c, const char *spec)
 
 int serve_conf_parse_duration(const char *s, uint32_t *out)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return ERR_INVAL;
-    unsigned long long v = strtoull(s, &end, 10);
-    unsigned long long mul = 1;
-    switch (*end) {
-    case '\0':
-        break;
-    case 's':
-    case 'S':
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        mul = 60, end++;
-        break;
-    case 'h':
-    case 'H':
-        mul = 3600, end++;
-        break;
-    case 'd':
-    case 'D':
-        mul = 86400, end++;
-        break;
-    case 'w':
-    case 'W':
-        mul = 604800, end++;
-        break;
-    default:
-        return ERR_INVAL;
-    }
-    if (*end != '\0' || v * mul > UINT32_MAX)
-        return ERR_RANGE;
-    *out = (uint32_t)(v * mul);
-    return 0;
+    return duration_parse(s, out);
 }
 
 int serve_conf_parse_ttl(struct serve_conf *c, const char *spec)

@@ -1,0 +1,71 @@
+/* Unit tests for durations: units, milliseconds, and what is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/duration.h"
+#include "common/err.h"
+
+static void test_seconds(void **state)
+{
+    (void)state;
+    uint32_t v = 7;
+    assert_int_equal(duration_parse("35m", &v), 0);
+    assert_int_equal(v, 2100);
+    assert_int_equal(duration_parse("2w", &v), 0);
+    assert_int_equal(v, 1209600);
+    assert_int_equal(duration_parse("0", &v), 0);
+    assert_int_equal(v, 0);
+    v = 7;
+    assert_int_equal(duration_parse("500ms", &v), ERR_INVAL); /* seconds only */
+    assert_int_equal(duration_parse("5M", &v), ERR_INVAL);
+    assert_int_equal(duration_parse("49711d", &v), ERR_RANGE);
+    assert_int_equal(v, 7);
+}
+
+static void test_milliseconds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int rc;
+        uint32_t v;
+    } cases[] = {
+        {"500ms", 0, 500},
+        {"2", 0, 2000},
+        {"2s", 0, 2000},
+        {"1m", 0, 60000},
+        {"0ms", 0, 0},
+        {"4294967295ms", 0, UINT32_MAX},
+        {"49d", 0, 49u * 86400000u},
+        {"50d", ERR_RANGE, 0},
+        {"4294968s", ERR_RANGE, 0},
+        {"4294967296ms", ERR_RANGE, 0},
+        {"", ERR_INVAL, 0},
+        {"ms", ERR_INVAL, 0},
+        {"5 ms", ERR_INVAL, 0},
+        {"5msx", ERR_INVAL, 0},
+        {"-5ms", ERR_INVAL, 0},
+        {"1.5s", ERR_INVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t v = 12345;
+        int rc = duration_parse_ms(cases[i].text, &v);
+        if (rc != cases[i].rc)
+            fail_msg("\"%s\": %d, expected %d", cases[i].text, rc, cases[i].rc);
+        assert_int_equal(v, cases[i].rc == 0 ? cases[i].v : 12345);
+    }
+    uint32_t v = 1;
+    assert_int_equal(duration_parse_ms(NULL, &v), ERR_INVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seconds),
+        cmocka_unit_test(test_milliseconds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
