@@ -10,5 +10,7 @@ int cmd_report(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_allow(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif

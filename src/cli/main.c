@@ -14,6 +14,8 @@ static const struct {
     {"list", cmd_list, "add, delete, show and list a zone's listings"},
     {"allow", cmd_allow, "the allowlist: addresses never listed"},
     {"export", cmd_export, "write a zone's listings as an rbldnsd or BIND file"},
+    {"check", cmd_check, "check addresses and domains against DNS lists, safely"},
+    {"monitor", cmd_monitor, "probe DNS lists' health (a Nagios plugin, or --watch)"},
 };
 
 static void main_usage(FILE *f)

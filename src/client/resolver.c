@@ -1,0 +1,226 @@
+/* The c-ares channel behind the list client: servers from the caller or
+ * resolv.conf, raw queries with ares_send so that every rcode and the
+ * authority section reach reply_parse, and a poll loop. */
+#include "client/resolver.h"
+#include "common/addr.h"
+#include "common/err.h"
+
+#include <ares.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+struct resolver {
+    ares_channel channel;
+    unsigned pending;
+};
+
+struct resolver_query {
+    struct resolver *r;
+    resolver_fn fn;
+    void *arg;
+    struct timespec sent;
+};
+
+void resolver_conf_init(struct resolver_conf *c)
+{
+    c->servers = NULL;
+    c->timeout_ms = 1000;
+    c->tries = 2;
+}
+
+/* "addr/port,..." in c-ares's "addr:port,[v6]:port" form. */
+static int resolver_servers_csv(const char *spec, char *out, size_t outsz, char *err, size_t errsz)
+{
+    char buf[1024];
+    size_t used = 0;
+    snprintf(buf, sizeof(buf), "%s", spec);
+    out[0] = '\0';
+    for (char *save, *tok = strtok_r(buf, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
+        struct addr_sock a;
+        if (addr_sock_parse(tok, 53, &a) < 0) {
+            snprintf(err, errsz, "bad resolver address '%s' (want addr/port)", tok);
+            return ERR_INVAL;
+        }
+        char host[64];
+        unsigned port;
+        const struct sockaddr *sa = (const struct sockaddr *)&a.ss;
+        if (sa->sa_family == AF_INET) {
+            const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+            uint32_t h = ntohl(sin->sin_addr.s_addr);
+            char t[ADDR_IP4_STRLEN];
+            addr_ip4_format(h, t);
+            snprintf(host, sizeof(host), "%s", t);
+            port = ntohs(sin->sin_port);
+        } else {
+            const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+            char t[ADDR_IP6_STRLEN];
+            addr_ip6_format(sin6->sin6_addr.s6_addr, t);
+            snprintf(host, sizeof(host), "[%s]", t);
+            port = ntohs(sin6->sin6_port);
+        }
+        int n = snprintf(out + used, outsz - used, "%s%s:%u", used ? "," : "", host, port);
+        if (n < 0 || (size_t)n >= outsz - used) {
+            snprintf(err, errsz, "too many resolver addresses");
+            return ERR_INVAL;
+        }
+        used += (size_t)n;
+    }
+    if (used == 0) {
+        snprintf(err, errsz, "no resolver address in '%s'", spec);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+int resolver_new(const struct resolver_conf *c, struct resolver **out, char *err, size_t errsz)
+{
+    static int lib_rc = -1;
+    if (lib_rc < 0)
+        lib_rc = ares_library_init(ARES_LIB_INIT_ALL);
+    if (lib_rc != ARES_SUCCESS) {
+        snprintf(err, errsz, "c-ares: %s", ares_strerror(lib_rc));
+        return ERR_IO;
+    }
+    char csv[2048];
+    if (c->servers && resolver_servers_csv(c->servers, csv, sizeof(csv), err, errsz) < 0)
+        return ERR_INVAL;
+    struct resolver *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, errsz, "out of memory");
+        return ERR_NOMEM;
+    }
+    struct ares_options o;
+    memset(&o, 0, sizeof(o));
+    o.timeout = (int)(c->timeout_ms ? c->timeout_ms : 1000);
+    o.tries = (int)(c->tries ? c->tries : 2);
+    /* Every rcode reaches us: SERVFAIL and REFUSED are news about the
+     * list's health, not something to hide by trying elsewhere. */
+    o.flags = ARES_FLAG_NOCHECKRESP;
+    int rc =
+        ares_init_options(&r->channel, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+    if (rc != ARES_SUCCESS) {
+        snprintf(err, errsz, "c-ares: %s", ares_strerror(rc));
+        free(r);
+        return ERR_IO;
+    }
+    if (c->servers && (rc = ares_set_servers_ports_csv(r->channel, csv)) != ARES_SUCCESS) {
+        snprintf(err, errsz, "c-ares: cannot use %s: %s", c->servers, ares_strerror(rc));
+        ares_destroy(r->channel);
+        free(r);
+        return ERR_INVAL;
+    }
+    *out = r;
+    return 0;
+}
+
+void resolver_free(struct resolver *r)
+{
+    if (!r)
+        return;
+    /* ares_destroy ends every pending query with ARES_EDESTRUCTION. */
+    ares_destroy(r->channel);
+    free(r);
+}
+
+static uint32_t resolver_ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ms = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+    return ms < 0 ? 0 : (uint32_t)ms;
+}
+
+static void resolver_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    (void)timeouts;
+    struct resolver_query *q = arg;
+    q->r->pending--;
+    uint32_t rtt = resolver_ms_since(&q->sent);
+    if (status == ARES_SUCCESS && abuf && alen > 0) {
+        struct reply rep;
+        if (reply_parse(abuf, (size_t)alen, &rep) == 0)
+            q->fn(q->arg, 0, &rep, rtt);
+        else
+            q->fn(q->arg, ERR_FORMAT, NULL, rtt);
+    } else if (status == ARES_ETIMEOUT) {
+        q->fn(q->arg, ERR_TIMEOUT, NULL, rtt);
+    } else if (status == ARES_EBADRESP) {
+        q->fn(q->arg, ERR_FORMAT, NULL, rtt);
+    } else {
+        q->fn(q->arg, ERR_IO, NULL, rtt);
+    }
+    free(q);
+}
+
+int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn, void *arg)
+{
+    unsigned char *buf;
+    int len;
+    /* The id is c-ares's to set; 0 here. */
+    if (ares_create_query(name, 1 /* IN */, qtype, 0, 1, &buf, &len, 0) != ARES_SUCCESS)
+        return ERR_INVAL;
+    struct resolver_query *q = malloc(sizeof(*q));
+    if (!q) {
+        ares_free_string(buf);
+        return ERR_NOMEM;
+    }
+    q->r = r;
+    q->fn = fn;
+    q->arg = arg;
+    clock_gettime(CLOCK_MONOTONIC, &q->sent);
+    r->pending++;
+    ares_send(r->channel, buf, len, resolver_done, q);
+    ares_free_string(buf);
+    return 0;
+}
+
+unsigned resolver_pending(const struct resolver *r)
+{
+    return r->pending;
+}
+
+int resolver_step(struct resolver *r, int max_ms)
+{
+    ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+    struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+    int bits = ares_getsock(r->channel, socks, ARES_GETSOCK_MAXNUM);
+    nfds_t n = 0;
+    for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+        short ev = 0;
+        if (ARES_GETSOCK_READABLE(bits, i))
+            ev |= POLLIN;
+        if (ARES_GETSOCK_WRITABLE(bits, i))
+            ev |= POLLOUT;
+        if (!ev)
+            continue;
+        pfd[n].fd = socks[i];
+        pfd[n].events = ev;
+        pfd[n].revents = 0;
+        n++;
+    }
+    struct timeval maxtv = {max_ms / 1000, (max_ms % 1000) * 1000}, tv;
+    struct timeval *t = ares_timeout(r->channel, &maxtv, &tv);
+    int wait = (int)(t->tv_sec * 1000 + (t->tv_usec + 999) / 1000);
+    int rc = poll(pfd, n, wait);
+    if (rc < 0) {
+        if (errno == EINTR)
+            return 0;
+        return ERR_IO;
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        if (!pfd[i].revents)
+            continue;
+        ares_socket_t rfd =
+            pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd : ARES_SOCKET_BAD;
+        ares_socket_t wfd = pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD;
+        ares_process_fd(r->channel, rfd, wfd);
+    }
+    /* Timers: retries and timeouts due by now. */
+    ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    return 0;
+}
