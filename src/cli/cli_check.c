@@ -25,10 +25,12 @@ int cli_check_conf(const char *cmd, const struct cli_check_args *a, struct check
     if (!path) {
         /* Without --config, a missing default file is no error: the
          * command line may name every list. */
+        /* $DNSBLKIT_CONFIG was meant: a file it names must exist. */
         const char *env = getenv("DNSBLKIT_CONFIG");
-        path = env && *env ? env : CLI_DEFAULT_CONFIG;
-        if (access(path, F_OK) != 0)
-            path = NULL;
+        if (env && *env)
+            path = env;
+        else if (access(CLI_DEFAULT_CONFIG, F_OK) == 0)
+            path = CLI_DEFAULT_CONFIG;
     }
     if (path && check_conf_load(c, path, err, sizeof(err)) < 0) {
         fprintf(stderr, "dnsblkit %s: %s\n", cmd, err);

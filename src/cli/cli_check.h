@@ -19,8 +19,8 @@ struct cli_check_args {
     unsigned ndlists;
 };
 
-/* Read the configuration (--config; else $DNSBLKIT_CONFIG or the default
- * file, when it exists), then the command line: --list/--domain-list
+/* Read the configuration (--config; else $DNSBLKIT_CONFIG; else the
+ * default file, when it exists), then the command line: --list/--domain-list
  * replace the file's lists, --resolver and --timeout its settings.
  * Prints what went wrong, prefixed with cmd; returns 0, or CMD_USAGE. */
 int cli_check_conf(const char *cmd, const struct cli_check_args *a, struct check_conf *c);

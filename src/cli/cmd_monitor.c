@@ -255,6 +255,8 @@ int cmd_monitor(int argc, char **argv)
     if (!conf)
         return MON_UNKNOWN;
     if (cli_check_conf("monitor", &a, conf) != 0) {
+        /* Nagios shows standard output: say something there too. */
+        printf("DNSBL UNKNOWN - bad configuration or usage (the reason is on standard error)\n");
         free(conf);
         return MON_UNKNOWN;
     }
@@ -273,6 +275,7 @@ int cmd_monitor(int argc, char **argv)
     char err[512];
     if (check_conf_checker(conf, &ck, err, sizeof(err)) < 0) {
         fprintf(stderr, "dnsblkit monitor: %s\n", err);
+        printf("DNSBL UNKNOWN - %s\n", err);
         free(conf);
         return MON_UNKNOWN;
     }

@@ -41,7 +41,10 @@ struct cache {
     struct cache_entry *pool;
     size_t mask; /* slots - 1 */
     size_t entries;
-    uint32_t free_head; /* pool index + 1; 0: the pool is full */
+    uint32_t free_head; /* pool index + 1 of a freed record; 0: none */
+    /* Records never used yet start here: the pool is not walked at
+     * creation, so its pages stay untouched (and unmapped) until used. */
+    size_t fresh;
     uint64_t seed;
     uint64_t hits, misses, stores, evictions;
     size_t used;
@@ -79,9 +82,8 @@ int cache_new(size_t entries, struct cache **out)
     c->slot = (struct cache_slot *)(void *)(mem + slot_off);
     c->mask = nslots - 1;
     c->entries = entries;
-    for (size_t i = 0; i < entries; i++)
-        c->pool[i].next_free = i + 1 < entries ? (uint32_t)(i + 2) : 0;
-    c->free_head = 1;
+    c->free_head = 0;
+    c->fresh = 0;
     /* Names are chosen by whoever connects to the mail host; a secret
      * seed keeps them from choosing names that share one run. Without
      * randomness the cache still works, its hash is only predictable. */
@@ -270,16 +272,21 @@ void cache_put(struct cache *c, const char *name, uint16_t qtype, const struct r
         c->slot[expired].hash = k.hash;
         e = &c->pool[c->slot[expired].ref - 1];
     } else {
-        if (c->free_head == 0) {
+        if (c->free_head == 0 && c->fresh == c->entries) {
             size_t home = cache_home(c, k.hash);
             cache_make_room(c, home, now_ms);
             /* The removal shifted the run: find its end again. */
             for (i = home; c->slot[i].ref != 0; i = (i + 1) & c->mask)
                 ;
         }
-        uint32_t ref = c->free_head;
+        uint32_t ref;
+        if (c->free_head) {
+            ref = c->free_head;
+            c->free_head = c->pool[ref - 1].next_free;
+        } else {
+            ref = (uint32_t)++c->fresh;
+        }
         e = &c->pool[ref - 1];
-        c->free_head = e->next_free;
         c->slot[i].hash = k.hash;
         c->slot[i].ref = ref;
         c->used++;

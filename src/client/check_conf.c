@@ -1,5 +1,6 @@
 /* Reading [check] and [list ZONE] of dnsblkit.conf. */
 #include "client/check_conf.h"
+#include "common/addr.h"
 #include "common/duration.h"
 #include "common/err.h"
 #include "common/inifile.h"
@@ -90,6 +91,23 @@ static int check_specs(struct check_ini *st, const char *key, const char *value,
     return 1;
 }
 
+/* Every address of a resolver list parses (addr/port, blank- or
+ * comma-separated). */
+static bool check_addrs_valid(const char *value)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", value);
+    unsigned n = 0;
+    for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        struct addr_sock a;
+        if (addr_sock_parse(tok, 53, &a) < 0)
+            return false;
+        n++;
+    }
+    return n > 0;
+}
+
 static int check_section(struct check_ini *st, const char *key, const char *value)
 {
     struct check_conf *c = st->c;
@@ -100,7 +118,7 @@ static int check_section(struct check_ini *st, const char *key, const char *valu
     if (!strcmp(key, "domain-lists"))
         return check_specs(st, key, value, true);
     if (!strcmp(key, "resolver")) {
-        if (strlen(value) >= sizeof(c->resolver) || !value[0])
+        if (strlen(value) >= sizeof(c->resolver) || !value[0] || !check_addrs_valid(value))
             return check_fail(st, key, value, "addr/port[, addr/port...]");
         memcpy(c->resolver, value, strlen(value) + 1);
         c->ck.resolver.servers = c->resolver;
@@ -176,6 +194,10 @@ static int check_list_section(struct check_ini *st, const char *zone, const char
             return 0;
         }
         snprintf(c->zone[i].zone, sizeof(c->zone[i].zone), "%s", zone);
+        /* As the specs' zones: no trailing dot. */
+        size_t zl = strlen(c->zone[i].zone);
+        while (zl > 1 && c->zone[i].zone[zl - 1] == '.')
+            c->zone[i].zone[--zl] = '\0';
         for (char *p = c->zone[i].zone; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p - 'A' + 'a');

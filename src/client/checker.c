@@ -339,7 +339,11 @@ static void ck_changed(struct checker *ck, struct ck_list *l, enum health_state 
         log_info("list %s is %s (was %s): %s", l->zone, health_state_name(l->health.state),
                  health_state_name(from), why);
     }
-    if (ck->on_change)
+    /* The command is for daemons that watch (monitor --watch, policyd):
+     * a one-shot check or monitor, and a list found healthy at startup,
+     * are no news worth paging someone about. */
+    if (ck->on_change && ck->periodic &&
+        !(from == HEALTH_UNKNOWN && l->health.state == HEALTH_HEALTHY))
         ck_run_command(ck, l, from, why);
     if (ck->change_fn)
         ck->change_fn(ck->change_arg, l->index, from, l->health.state, why);
@@ -772,7 +776,8 @@ int checker_check(struct checker *ck, const char *subject, unsigned flags, check
         char name[300];
         if (!ck_kind_fits(l->kind, parsed.kind)) {
             r->outcome = CHECKER_SKIPPED;
-            ck_fmt(r->why, sizeof(r->why), "a %s list", checker_kind_name(l->kind));
+            ck_fmt(r->why, sizeof(r->why), "%s",
+                   l->kind == CHECKER_DOMAIN ? "a domain list" : "an address list");
             c->left--;
             continue;
         }

@@ -39,8 +39,11 @@ struct checker_conf {
     int64_t probe_interval_ms; /* periodic rounds (checker_set_periodic); default 30000 */
     int64_t fresh_ms;          /* default 10000 */
     struct health_conf health;
-    int threshold;         /* a score at or above it is "listed"; default 1 */
-    const char *on_change; /* run by /bin/sh -c on each state change, or NULL */
+    int threshold; /* a score at or above it is "listed"; default 1 */
+    /* Run by /bin/sh -c on each state change while periodic probing is on
+     * (checker_set_periodic), except a list found healthy at startup; or
+     * NULL. */
+    const char *on_change;
     /* The clock, in milliseconds; NULL for CLOCK_MONOTONIC (tests inject one). */
     int64_t (*clock_ms)(void *arg);
     void *clock_arg;

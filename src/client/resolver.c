@@ -14,16 +14,21 @@
 #include <sys/time.h>
 #include <time.h>
 
-struct resolver {
-    ares_channel channel;
-    unsigned pending;
-};
-
 struct resolver_query {
     struct resolver *r;
     resolver_fn fn;
     void *arg;
     struct timespec sent;
+    struct resolver_query *next; /* in the queue */
+    unsigned char *pkt;          /* while queued */
+    int len;
+};
+
+struct resolver {
+    ares_channel channel;
+    unsigned pending; /* asked, not yet answered */
+    unsigned inflight, max_inflight;
+    struct resolver_query *head, *tail; /* waiting their turn */
 };
 
 void resolver_conf_init(struct resolver_conf *c)
@@ -31,6 +36,7 @@ void resolver_conf_init(struct resolver_conf *c)
     c->servers = NULL;
     c->timeout_ms = 1000;
     c->tries = 2;
+    c->max_inflight = 256;
 }
 
 /* "addr/port,..." in c-ares's "addr:port,[v6]:port" form. */
@@ -101,8 +107,12 @@ int resolver_new(const struct resolver_conf *c, struct resolver **out, char *err
     /* Every rcode reaches us: SERVFAIL and REFUSED are news about the
      * list's health, not something to hide by trying elsewhere. */
     o.flags = ARES_FLAG_NOCHECKRESP;
-    int rc =
-        ares_init_options(&r->channel, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+    /* Room for a burst of answers (the kernel caps it at rmem_max). */
+    o.socket_receive_buffer_size = 1 << 20;
+    r->max_inflight = c->max_inflight ? c->max_inflight : 256;
+    int rc = ares_init_options(&r->channel, &o,
+                               ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |
+                                   ARES_OPT_SOCK_RCVBUF);
     if (rc != ARES_SUCCESS) {
         snprintf(err, errsz, "c-ares: %s", ares_strerror(rc));
         free(r);
@@ -122,7 +132,18 @@ void resolver_free(struct resolver *r)
 {
     if (!r)
         return;
-    /* ares_destroy ends every pending query with ARES_EDESTRUCTION. */
+    /* Queued queries end first, then ares_destroy ends every query on
+     * the wire with ARES_EDESTRUCTION. */
+    while (r->head) {
+        struct resolver_query *q = r->head;
+        r->head = q->next;
+        r->pending--;
+        ares_free_string(q->pkt);
+        q->fn(q->arg, ERR_IO, NULL, 0);
+        free(q);
+    }
+    r->tail = NULL;
+    r->max_inflight = 0; /* nothing more goes out from the callbacks */
     ares_destroy(r->channel);
     free(r);
 }
@@ -135,11 +156,36 @@ static uint32_t resolver_ms_since(const struct timespec *t0)
     return ms < 0 ? 0 : (uint32_t)ms;
 }
 
+static void resolver_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+static void resolver_send(struct resolver *r, struct resolver_query *q)
+{
+    r->inflight++;
+    clock_gettime(CLOCK_MONOTONIC, &q->sent);
+    ares_send(r->channel, q->pkt, q->len, resolver_done, q);
+    ares_free_string(q->pkt);
+    q->pkt = NULL;
+}
+
+/* Send queued queries while there is room. */
+static void resolver_drain(struct resolver *r)
+{
+    while (r->head && r->inflight < r->max_inflight) {
+        struct resolver_query *q = r->head;
+        r->head = q->next;
+        if (!r->head)
+            r->tail = NULL;
+        resolver_send(r, q);
+    }
+}
+
 static void resolver_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     (void)timeouts;
     struct resolver_query *q = arg;
-    q->r->pending--;
+    struct resolver *r = q->r;
+    r->pending--;
+    r->inflight--;
     uint32_t rtt = resolver_ms_since(&q->sent);
     if (status == ARES_SUCCESS && abuf && alen > 0) {
         struct reply rep;
@@ -155,6 +201,9 @@ static void resolver_done(void *arg, int status, int timeouts, unsigned char *ab
         q->fn(q->arg, ERR_IO, NULL, rtt);
     }
     free(q);
+    /* The freed place goes to the next in line (none while freeing). */
+    if (status != ARES_EDESTRUCTION)
+        resolver_drain(r);
 }
 
 int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn, void *arg)
@@ -172,10 +221,19 @@ int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolve
     q->r = r;
     q->fn = fn;
     q->arg = arg;
-    clock_gettime(CLOCK_MONOTONIC, &q->sent);
+    q->next = NULL;
+    q->pkt = buf;
+    q->len = len;
     r->pending++;
-    ares_send(r->channel, buf, len, resolver_done, q);
-    ares_free_string(buf);
+    if (r->inflight < r->max_inflight && !r->head) {
+        resolver_send(r, q);
+        return 0;
+    }
+    if (r->tail)
+        r->tail->next = q;
+    else
+        r->head = q;
+    r->tail = q;
     return 0;
 }
 

@@ -16,6 +16,10 @@ struct resolver_conf {
     const char *servers;
     unsigned timeout_ms; /* first try; c-ares doubles it on each retry; default 1000 */
     unsigned tries;      /* default 2 */
+    /* Queries on the wire at once; more wait their turn. Answers that
+     * arrive together must fit the socket's receive buffer, or the
+     * kernel drops them and each costs a timeout. Default 256. */
+    unsigned max_inflight;
 };
 
 void resolver_conf_init(struct resolver_conf *c);
@@ -41,7 +45,7 @@ typedef void (*resolver_fn)(void *arg, int status, const struct reply *rep, uint
  * name c-ares refuses; the callback is not called then. */
 int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn, void *arg);
 
-/* Queries sent and not yet answered. */
+/* Queries asked and not yet answered (sent or waiting their turn). */
 unsigned resolver_pending(const struct resolver *r);
 
 /* Wait at most max_ms (less when a c-ares timer is due sooner) for
