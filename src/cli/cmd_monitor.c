@@ -5,6 +5,7 @@
 #include "cli/cmd.h"
 #include "client/checker.h"
 #include "common/duration.h"
+#include "common/err.h"
 #include "common/log.h"
 
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Nagios plugin exit codes. */
@@ -68,14 +70,116 @@ static const char *monitor_list_state(const struct checker_list_info *in)
     return health_state_name(in->health.state);
 }
 
-static int monitor_once(struct checker *ck, bool json)
+#define MON_MAX_NS 16
+
+/* --expect-ns: the delegation of each list as resolvers see it (its NS
+ * set) must name every expected server. An expired domain's parking
+ * servers, or a hijacked delegation, show here before anything else. */
+struct monitor_ns {
+    const char **expect;
+    unsigned nexpect;
+    struct resolver *res;
+    unsigned nlists;
+    struct monitor_ns_list {
+        struct monitor_ns *m;
+        char zone[LISTSPEC_ZONE_MAX + 1];
+        bool done, ok;
+        char why[400];
+        char names[MON_MAX_NS][REPLY_NAME_MAX];
+        int nnames;
+    } list[CHECKER_MAX_LISTS];
+};
+
+static void monitor_ns_done(void *arg, int status, const uint8_t *pkt, size_t len)
+{
+    struct monitor_ns_list *l = arg;
+    struct monitor_ns *m = l->m;
+    l->done = true;
+    l->ok = false;
+    l->nnames = 0;
+    if (status != 0) {
+        snprintf(l->why, sizeof(l->why), "NS of %s: %s", l->zone, err_str(status));
+        return;
+    }
+    int n = reply_ns(pkt, len, l->names, MON_MAX_NS);
+    if (n < 0) {
+        snprintf(l->why, sizeof(l->why), "NS of %s: a malformed answer", l->zone);
+        return;
+    }
+    if (n == 0) {
+        static const char *const rcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                             "NXDOMAIN", "NOTIMP",  "REFUSED"};
+        unsigned rc = pkt[3] & 0x0f;
+        snprintf(l->why, sizeof(l->why), "no NS set for %s (%s)", l->zone,
+                 rc < 6 ? rcodes[rc] : "an unknown rcode");
+        return;
+    }
+    l->nnames = n < MON_MAX_NS ? n : MON_MAX_NS;
+    char have[300] = "";
+    for (int i = 0; i < l->nnames; i++)
+        if (strlen(have) + strlen(l->names[i]) + 3 < sizeof(have))
+            strcat(strcat(have, i ? ", " : ""), l->names[i]);
+    for (unsigned e = 0; e < m->nexpect; e++) {
+        bool found = false;
+        for (int i = 0; i < l->nnames && !found; i++)
+            found = !strcasecmp(l->names[i], m->expect[e]);
+        if (!found) {
+            snprintf(l->why, sizeof(l->why), "the delegation of %s names %s, not %s", l->zone, have,
+                     m->expect[e]);
+            return;
+        }
+    }
+    l->ok = true;
+    snprintf(l->why, sizeof(l->why), "NS %s", have);
+}
+
+/* Ask every list's NS set and wait for the answers. */
+static int monitor_ns_check(struct monitor_ns *m)
+{
+    for (unsigned i = 0; i < m->nlists; i++) {
+        m->list[i].done = false;
+        if (resolver_query_raw(m->res, m->list[i].zone, REPLY_TYPE_NS, monitor_ns_done,
+                               &m->list[i]) < 0)
+            monitor_ns_done(&m->list[i], ERR_INVAL, NULL, 0);
+    }
+    for (int waited = 0; resolver_pending(m->res) && waited < 120000; waited += 200)
+        if (resolver_step(m->res, 200) < 0)
+            return ERR_IO;
+    return 0;
+}
+
+static int monitor_ns_start(struct monitor_ns *m, const struct check_conf *conf, struct checker *ck)
+{
+    char err[512];
+    if (resolver_new(&conf->ck.resolver, &m->res, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dnsblkit monitor: %s\n", err);
+        return ERR_IO;
+    }
+    m->nlists = checker_nlists(ck);
+    for (unsigned i = 0; i < m->nlists; i++) {
+        struct checker_list_info in;
+        checker_list_info(ck, i, &in);
+        m->list[i].m = m;
+        snprintf(m->list[i].zone, sizeof(m->list[i].zone), "%s", in.zone);
+    }
+    return 0;
+}
+
+static int monitor_once(struct checker *ck, bool json, struct monitor_ns *ns)
 {
     checker_probe_all(ck);
     /* Every probe ends by c-ares's own timeouts; the cap is a safety net. */
     for (int waited = 0; checker_pending(ck) && waited < 120000; waited += 500)
         if (checker_run(ck, 500) < 0)
             return MON_UNKNOWN;
+    if (ns && monitor_ns_check(ns) < 0)
+        return MON_UNKNOWN;
     unsigned n = checker_nlists(ck), healthy = 0, failing = 0, sick = 0, disabled = 0;
+    unsigned ns_bad = 0;
+    char ns_names[512] = "";
+    for (unsigned i = 0; ns && i < ns->nlists; i++)
+        if (!ns->list[i].ok && ++ns_bad && strlen(ns_names) + strlen(ns->list[i].zone) + 3 < 512)
+            strcat(strcat(ns_names, ns_names[0] ? ", " : ""), ns->list[i].zone);
     uint32_t rtt_max = 0;
     char sick_names[512] = "", failing_names[512] = "";
     for (unsigned i = 0; i < n; i++) {
@@ -96,17 +200,26 @@ static int monitor_once(struct checker *ck, bool json)
         if (in.last_rtt_ms > rtt_max)
             rtt_max = in.last_rtt_ms;
     }
-    int status = sick ? MON_CRITICAL : failing ? MON_WARNING : MON_OK;
+    int status = sick ? MON_CRITICAL : failing || ns_bad ? MON_WARNING : MON_OK;
     if (json) {
         json_t *lists = json_array();
         for (unsigned i = 0; i < n; i++) {
             struct checker_list_info in;
             checker_list_info(ck, i, &in);
-            json_array_append_new(
-                lists, json_pack("{s:s, s:s, s:s, s:o, s:s, s:i}", "zone", in.zone, "kind",
-                                 checker_kind_name(in.kind), "state", monitor_list_state(&in),
-                                 "why", in.health.why[0] ? json_string(in.health.why) : json_null(),
-                                 "probes", in.last_round, "rtt_ms", (int)in.last_rtt_ms));
+            json_t *o =
+                json_pack("{s:s, s:s, s:s, s:o, s:s, s:i}", "zone", in.zone, "kind",
+                          checker_kind_name(in.kind), "state", monitor_list_state(&in), "why",
+                          in.health.why[0] ? json_string(in.health.why) : json_null(), "probes",
+                          in.last_round, "rtt_ms", (int)in.last_rtt_ms);
+            if (ns) {
+                json_t *names = json_array();
+                for (int k = 0; k < ns->list[i].nnames; k++)
+                    json_array_append_new(names, json_string(ns->list[i].names[k]));
+                json_object_set_new(o, "ns",
+                                    json_pack("{s:b, s:o, s:s}", "ok", ns->list[i].ok, "names",
+                                              names, "why", ns->list[i].why));
+            }
+            json_array_append_new(lists, o);
         }
         json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:i, s:o}", "status",
                               monitor_status_name(status), "healthy", healthy, "failing", failing,
@@ -121,15 +234,18 @@ static int monitor_once(struct checker *ck, bool json)
         printf("%u of %u lists sick: %s", sick, n, sick_names);
     else if (failing)
         printf("%u of %u lists failing: %s", failing, n, failing_names);
+    else if (ns_bad)
+        printf("the delegation of %s is not as expected", ns_names);
     else
-        printf("%u lists healthy", healthy);
+        printf("%u list%s healthy", healthy, healthy == 1 ? "" : "s");
     printf(" | healthy=%u failing=%u sick=%u disabled=%u rtt_max=%ums\n", healthy, failing, sick,
            disabled, rtt_max);
     for (unsigned i = 0; i < n; i++) {
         struct checker_list_info in;
         checker_list_info(ck, i, &in);
-        printf("%s: %s - %s (rtt %u ms)\n", in.zone, monitor_list_state(&in),
-               in.last_round[0] ? in.last_round : "not probed", in.last_rtt_ms);
+        printf("%s: %s - %s (rtt %u ms)%s%s\n", in.zone, monitor_list_state(&in),
+               in.last_round[0] ? in.last_round : "not probed", in.last_rtt_ms, ns ? "; " : "",
+               ns ? ns->list[i].why : "");
     }
     return status;
 }
@@ -139,6 +255,47 @@ struct monitor_watch {
     bool json;
 };
 
+static void monitor_stamp(char when[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+}
+
+/* A watch's delegation check: print what changed since the last one. */
+static int monitor_ns_watch(struct monitor_ns *m, bool json, bool first)
+{
+    bool was[CHECKER_MAX_LISTS];
+    char before[CHECKER_MAX_LISTS][400];
+    for (unsigned i = 0; i < m->nlists; i++) {
+        was[i] = m->list[i].ok;
+        memcpy(before[i], m->list[i].why, sizeof(before[i]));
+    }
+    if (monitor_ns_check(m) < 0)
+        return ERR_IO;
+    for (unsigned i = 0; i < m->nlists; i++) {
+        struct monitor_ns_list *l = &m->list[i];
+        if (!first && l->ok == was[i] && !strcmp(l->why, before[i]))
+            continue;
+        if (first && l->ok)
+            continue; /* as expected from the start: no news */
+        char when[32];
+        monitor_stamp(when);
+        if (json) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s}", "time", when, "zone", l->zone,
+                                  "check", "ns", "ok", l->ok, "why", l->why);
+            json_dumpf(o, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+            json_decref(o);
+        } else {
+            printf("%s %s delegation %s: %s\n", when, l->zone,
+                   l->ok ? "as expected" : "NOT AS EXPECTED", l->why);
+        }
+        fflush(stdout);
+    }
+    return 0;
+}
+
 static void monitor_changed(void *arg, unsigned list, enum health_state from, enum health_state to,
                             const char *why)
 {
@@ -146,9 +303,7 @@ static void monitor_changed(void *arg, unsigned list, enum health_state from, en
     struct checker_list_info in;
     checker_list_info(w->ck, list, &in);
     char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    monitor_stamp(when);
     if (w->json) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "time", when, "zone", in.zone,
                               "from", health_state_name(from), "to", health_state_name(to), "why",
@@ -163,7 +318,7 @@ static void monitor_changed(void *arg, unsigned list, enum health_state from, en
     fflush(stdout);
 }
 
-static int monitor_watch(struct checker *ck, bool json)
+static int monitor_watch(struct checker *ck, bool json, struct monitor_ns *ns, int64_t interval_ms)
 {
     struct monitor_watch w = {ck, json};
     checker_on_change(ck, monitor_changed, &w);
@@ -173,9 +328,22 @@ static int monitor_watch(struct checker *ck, bool json)
     sa.sa_handler = monitor_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    while (!monitor_stop)
+    struct timespec last = {0, 0};
+    bool first = true;
+    while (!monitor_stop) {
         if (checker_run(ck, 200) < 0)
             return MON_UNKNOWN;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t since =
+            (int64_t)(now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000;
+        if (ns && (first || since >= interval_ms)) {
+            last = now;
+            if (monitor_ns_watch(ns, json, first) < 0)
+                return MON_UNKNOWN;
+            first = false;
+        }
+    }
     return MON_OK;
 }
 
@@ -190,6 +358,7 @@ int cmd_monitor(int argc, char **argv)
         OPT_JSON,
         OPT_WATCH,
         OPT_INTERVAL,
+        OPT_EXPECT_NS,
         OPT_HELP
     };
     static const struct option opts[] = {
@@ -201,6 +370,7 @@ int cmd_monitor(int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"watch", no_argument, NULL, OPT_WATCH},
         {"interval", required_argument, NULL, OPT_INTERVAL},
+        {"expect-ns", required_argument, NULL, OPT_EXPECT_NS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -208,6 +378,8 @@ int cmd_monitor(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     bool json = false, watch = false;
     const char *interval = NULL;
+    const char *expect[CLI_CHECK_MAX_ARGS];
+    unsigned nexpect = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -238,6 +410,20 @@ int cmd_monitor(int argc, char **argv)
         case OPT_INTERVAL:
             interval = optarg;
             break;
+        case OPT_EXPECT_NS: {
+            /* Compared as resolvers write them: lower case, no final dot. */
+            size_t len = strlen(optarg);
+            while (len > 1 && optarg[len - 1] == '.')
+                optarg[--len] = '\0';
+            for (char *p = optarg; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                    *p = (char)(*p - 'A' + 'a');
+            if (!len || !cli_check_push(expect, &nexpect, optarg)) {
+                fprintf(stderr, "dnsblkit monitor: bad or too many --expect-ns\n");
+                return MON_UNKNOWN;
+            }
+            break;
+        }
         case OPT_HELP:
             monitor_usage(stdout);
             return MON_OK;
@@ -279,7 +465,23 @@ int cmd_monitor(int argc, char **argv)
         free(conf);
         return MON_UNKNOWN;
     }
-    int rc = watch ? monitor_watch(ck, json) : monitor_once(ck, json);
+    struct monitor_ns *ns = NULL;
+    int rc = MON_UNKNOWN;
+    if (nexpect) {
+        ns = calloc(1, sizeof(*ns));
+        if (!ns || monitor_ns_start(ns, conf, ck) < 0) {
+            printf("DNSBL UNKNOWN - cannot start the resolver for --expect-ns\n");
+            goto out;
+        }
+        ns->expect = expect;
+        ns->nexpect = nexpect;
+    }
+    rc = watch ? monitor_watch(ck, json, ns, conf->ck.probe_interval_ms)
+               : monitor_once(ck, json, ns);
+out:
+    if (ns)
+        resolver_free(ns->res);
+    free(ns);
     checker_free(ck);
     free(conf);
     return rc;

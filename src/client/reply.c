@@ -68,6 +68,72 @@ static int skip_name(const uint8_t *pkt, size_t len, size_t off, size_t limit, s
     }
 }
 
+/* The name at `off` as text, lower case, without the trailing dot ("."
+ * for the root); bounds as skip_name, which has checked it already. */
+static int read_name(const uint8_t *pkt, size_t len, size_t off, size_t limit,
+                     char out[REPLY_NAME_MAX])
+{
+    size_t next, n = 0;
+    if (skip_name(pkt, len, off, limit, &next) < 0)
+        return ERR_FORMAT;
+    for (unsigned hops = 0; hops <= REPLY_MAX_HOPS;) {
+        uint8_t l = pkt[off];
+        if ((l & 0xc0) == 0xc0) {
+            off = (size_t)(l & 0x3f) << 8 | pkt[off + 1];
+            hops++;
+            continue;
+        }
+        if (l == 0)
+            break;
+        if (n)
+            out[n++] = '.';
+        for (unsigned i = 1; i <= l; i++) {
+            uint8_t c = pkt[off + i];
+            /* NAME_MAXWIRE (255) bounds the text: no label byte is lost. */
+            out[n++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c > 0x20 && c < 0x7f ? (char)c : '?';
+        }
+        off += 1u + l;
+    }
+    if (n == 0)
+        out[n++] = '.';
+    out[n] = '\0';
+    return 0;
+}
+
+int reply_ns(const uint8_t *pkt, size_t len, char (*names)[REPLY_NAME_MAX], unsigned max)
+{
+    if (len < REPLY_HEADER_LEN || !(pkt[2] & 0x80))
+        return ERR_FORMAT;
+    unsigned qd = get16(pkt + 4), an = get16(pkt + 6), found = 0;
+    size_t off = REPLY_HEADER_LEN;
+    for (unsigned i = 0; i < qd; i++) {
+        if (skip_name(pkt, len, off, len, &off) < 0 || len - off < 4)
+            return ERR_FORMAT;
+        off += 4;
+    }
+    for (unsigned i = 0; i < an; i++) {
+        if (skip_name(pkt, len, off, len, &off) < 0 || len - off < 10)
+            return ERR_FORMAT;
+        uint16_t type = get16(pkt + off), cls = get16(pkt + off + 2);
+        size_t rdlen = get16(pkt + off + 8);
+        off += 10;
+        if (len - off < rdlen)
+            return ERR_FORMAT;
+        if (type == REPLY_TYPE_NS && cls == 1) {
+            char name[REPLY_NAME_MAX];
+            size_t next;
+            if (read_name(pkt, len, off, off + rdlen, name) < 0 ||
+                skip_name(pkt, len, off, off + rdlen, &next) < 0 || next != off + rdlen)
+                return ERR_FORMAT;
+            if (found < max)
+                memcpy(names[found], name, sizeof(name));
+            found++;
+        }
+        off += rdlen;
+    }
+    return (int)found;
+}
+
 /* Check that the TXT RDATA [rd, end) is a run of character-strings, and
  * when `out` is set, join them into it, printable, truncated. */
 static int read_txt(const uint8_t *pkt, size_t rd, size_t end, char *out)

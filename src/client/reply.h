@@ -14,11 +14,12 @@
 #define REPLY_TXT_MAX 512
 
 #define REPLY_TYPE_A 1
+#define REPLY_TYPE_NS 2
 #define REPLY_TYPE_SOA 6
 #define REPLY_TYPE_TXT 16
 
 struct reply {
-    int rcode;  /* 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, ... */
+    int rcode; /* 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, ... */
     bool tc;
     uint32_t a[REPLY_MAX_A]; /* host order, first REPLY_MAX_A */
     unsigned na;
@@ -44,5 +45,13 @@ int reply_parse(const uint8_t *pkt, size_t len, struct reply *out);
  * Clamped to [min_ttl, max_ttl] when cacheable. Returns the seconds, or
  * 0 for "do not cache". */
 uint32_t reply_cache_ttl(const struct reply *r, uint32_t min_ttl, uint32_t max_ttl);
+
+/* The targets of the NS records in the answer section (class IN), in
+ * text: lower case, no trailing dot ("ns1.example.org"); the first `max`
+ * of them. Returns how many there were in all (0 for none), or
+ * ERR_FORMAT as reply_parse. For the monitor's delegation check only:
+ * kept out of struct reply, which every cache entry holds. */
+#define REPLY_NAME_MAX 256
+int reply_ns(const uint8_t *pkt, size_t len, char (*names)[REPLY_NAME_MAX], unsigned max);
 
 #endif

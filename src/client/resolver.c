@@ -17,6 +17,7 @@
 struct resolver_query {
     struct resolver *r;
     resolver_fn fn;
+    resolver_raw_fn raw; /* instead of fn */
     void *arg;
     struct timespec sent;
     struct resolver_query *next; /* in the queue */
@@ -139,7 +140,10 @@ void resolver_free(struct resolver *r)
         r->head = q->next;
         r->pending--;
         ares_free_string(q->pkt);
-        q->fn(q->arg, ERR_IO, NULL, 0);
+        if (q->raw)
+            q->raw(q->arg, ERR_IO, NULL, 0);
+        else
+            q->fn(q->arg, ERR_IO, NULL, 0);
         free(q);
     }
     r->tail = NULL;
@@ -187,7 +191,12 @@ static void resolver_done(void *arg, int status, int timeouts, unsigned char *ab
     r->pending--;
     r->inflight--;
     uint32_t rtt = resolver_ms_since(&q->sent);
-    if (status == ARES_SUCCESS && abuf && alen > 0) {
+    if (q->raw) {
+        if (status == ARES_SUCCESS && abuf && alen > 0)
+            q->raw(q->arg, 0, abuf, (size_t)alen);
+        else
+            q->raw(q->arg, status == ARES_ETIMEOUT ? ERR_TIMEOUT : ERR_IO, NULL, 0);
+    } else if (status == ARES_SUCCESS && abuf && alen > 0) {
         struct reply rep;
         if (reply_parse(abuf, (size_t)alen, &rep) == 0)
             q->fn(q->arg, 0, &rep, rtt);
@@ -206,7 +215,22 @@ static void resolver_done(void *arg, int status, int timeouts, unsigned char *ab
         resolver_drain(r);
 }
 
+static int resolver_ask(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn,
+                        resolver_raw_fn raw, void *arg);
+
 int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn, void *arg)
+{
+    return resolver_ask(r, name, qtype, fn, NULL, arg);
+}
+
+int resolver_query_raw(struct resolver *r, const char *name, uint16_t qtype, resolver_raw_fn fn,
+                       void *arg)
+{
+    return resolver_ask(r, name, qtype, NULL, fn, arg);
+}
+
+static int resolver_ask(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn,
+                        resolver_raw_fn raw, void *arg)
 {
     unsigned char *buf;
     int len;
@@ -220,6 +244,7 @@ int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolve
     }
     q->r = r;
     q->fn = fn;
+    q->raw = raw;
     q->arg = arg;
     q->next = NULL;
     q->pkt = buf;

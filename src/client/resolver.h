@@ -45,6 +45,12 @@ typedef void (*resolver_fn)(void *arg, int status, const struct reply *rep, uint
  * name c-ares refuses; the callback is not called then. */
 int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn, void *arg);
 
+/* The same, handing over the answer's bytes (status 0; the rcode is in
+ * them) for a parser of the caller's own (reply_ns). */
+typedef void (*resolver_raw_fn)(void *arg, int status, const uint8_t *pkt, size_t len);
+int resolver_query_raw(struct resolver *r, const char *name, uint16_t qtype, resolver_raw_fn fn,
+                       void *arg);
+
 /* Queries asked and not yet answered (sent or waiting their turn). */
 unsigned resolver_pending(const struct resolver *r);
 

@@ -947,6 +947,46 @@ static void test_cache_parsed(void **state)
     assert_int_equal(reply_cache_ttl(&r, 60, 86400), 0);
 }
 
+/* The NS targets of an answer: plain, compressed against the owner,
+ * upper case folded; other types skipped; more than max counted. */
+static void test_ns_names(void **state)
+{
+    (void)state;
+    struct pkt p;
+    char names[2][REPLY_NAME_MAX];
+    header(&p, QR, 1, 4, 0, 0);
+    question(&p, "bl.example", REPLY_TYPE_NS);
+    rr_head(&p, REPLY_TYPE_NS, CLASS_IN, 3600, 15);
+    put_name(&p, "NS1.Other.org");              /* 1+3 + 1+5 + 1+3 + 1 bytes */
+    rr_head(&p, REPLY_TYPE_A, CLASS_IN, 60, 4); /* not an NS: skipped */
+    put32(&p, 0x7f000002);
+    rr_head(&p, REPLY_TYPE_NS, CLASS_IN, 3600, 6);
+    put_bytes(&p, "\003ns2", 4);
+    put_ptr(&p, 12); /* ns2.bl.example */
+    rr_head(&p, REPLY_TYPE_NS, CLASS_IN, 3600, 6);
+    put_bytes(&p, "\003ns3", 4);
+    put_ptr(&p, 12);
+    assert_int_equal(reply_ns(p.b, p.len, names, 2), 3);
+    assert_string_equal(names[0], "ns1.other.org");
+    assert_string_equal(names[1], "ns2.bl.example");
+
+    /* None: 0, and NXDOMAIN the same. */
+    header(&p, QR | 3, 1, 0, 0, 0);
+    question(&p, "gone.example", REPLY_TYPE_NS);
+    assert_int_equal(reply_ns(p.b, p.len, names, 2), 0);
+
+    /* An NS whose name runs past its RDATA, or a query (QR clear). */
+    header(&p, QR, 1, 1, 0, 0);
+    question(&p, "bl.example", REPLY_TYPE_NS);
+    rr_head(&p, REPLY_TYPE_NS, CLASS_IN, 3600, 3);
+    put_name(&p, "ns1.example");
+    assert_int_equal(reply_ns(p.b, p.len, names, 2), ERR_FORMAT);
+    header(&p, 0, 1, 0, 0, 0);
+    question(&p, "bl.example", REPLY_TYPE_NS);
+    assert_int_equal(reply_ns(p.b, p.len, names, 2), ERR_FORMAT);
+    assert_int_equal(reply_ns(p.b, 5, names, 2), ERR_FORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -963,7 +1003,7 @@ int main(void)
         cmocka_unit_test(test_name_too_long),     cmocka_unit_test(test_counts_past_end),
         cmocka_unit_test(test_failure_clears),    cmocka_unit_test(test_cache_positive),
         cmocka_unit_test(test_cache_negative),    cmocka_unit_test(test_cache_never),
-        cmocka_unit_test(test_cache_parsed),
+        cmocka_unit_test(test_cache_parsed),      cmocka_unit_test(test_ns_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
