@@ -52,6 +52,11 @@ Try, in another terminal:
        http://$addr:$http_port/api/v1/zones/live.example/listings
   curl -s http://$addr:$http_port/metrics | grep -E 'dns_zone_answers|rate_limited'
 
+  # the mail host's side: every list at once, each list's health, the score
+  $bin check --resolver $addr/$port --list 'bl.example*2' --list live.example 192.0.2.1 45.83.12.7
+  $bin check --resolver $addr/$port --domain-list dbl.example spam.example
+  $bin monitor --resolver $addr/$port --list bl.example --list live.example --domain-list dbl.example
+
 Edit a file in $demo and the server reloads it within 5 seconds (or send
 SIGHUP). Stop with Ctrl-C.
 
