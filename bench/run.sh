@@ -11,24 +11,31 @@
 #        LBENCH_ARGS="--quick --data-dir /var/tmp/dnsblkit-lbench" make bench
 #                                             (listing_bench.py's options)
 #        BENCH_ONLY=serve make bench          (only bench.py; =listing: only
-#                                              listing_bench.py)
+#                                              listing_bench.py; =check: only
+#                                              check_bench.py)
+# Last, the mail host's side: dnsblkit check of 10,000 addresses against
+# 10 lists through Unbound, beside dnsperf (bench/check_bench.py; under a
+# minute).
 set -eu
 bin=${1:-build/dnsblkit}
 shift || true
 here=$(dirname "$0")
 only=${BENCH_ONLY:-}
 case $only in
-'' | serve | listing) ;;
+'' | serve | listing | check) ;;
 *)
-    echo "bench/run.sh: BENCH_ONLY is serve or listing, not '$only'" >&2
+    echo "bench/run.sh: BENCH_ONLY is serve, listing or check, not '$only'" >&2
     exit 2
     ;;
 esac
-if [ "$only" != listing ]; then
+if [ -z "$only" ] || [ "$only" = serve ]; then
     # shellcheck disable=SC2086 # BENCH_ARGS is a list of options
     /usr/bin/python3 "$here/bench.py" --bin "$bin" ${BENCH_ARGS:-} "$@"
 fi
-if [ "$only" != serve ]; then
+if [ -z "$only" ] || [ "$only" = listing ]; then
     # shellcheck disable=SC2086 # LBENCH_ARGS is a list of options
     /usr/bin/python3 "$here/listing_bench.py" --bin "$bin" ${LBENCH_ARGS:-}
+fi
+if [ -z "$only" ] || [ "$only" = check ]; then
+    /usr/bin/python3 "$here/check_bench.py" --bin "$bin"
 fi
