@@ -271,13 +271,15 @@ int resolver_step(struct resolver *r, int max_ms)
 {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
     struct pollfd pfd[ARES_GETSOCK_MAXNUM];
-    int bits = ares_getsock(r->channel, socks, ARES_GETSOCK_MAXNUM);
+    /* The bit tests by hand: c-ares's macros shift a signed 1 into the
+     * sign bit for the last socket. */
+    unsigned bits = (unsigned)ares_getsock(r->channel, socks, ARES_GETSOCK_MAXNUM);
     nfds_t n = 0;
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+    for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
         short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i))
+        if (bits & 1u << i)
             ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i))
+        if (bits & 1u << (i + ARES_GETSOCK_MAXNUM))
             ev |= POLLOUT;
         if (!ev)
             continue;
