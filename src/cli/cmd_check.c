@@ -36,9 +36,11 @@ static void check_usage(FILE *f)
             "                    exists)\n"
             "  --resolver ADDR/PORT  the resolver to ask (default: /etc/resolv.conf's)\n"
             "  --timeout DUR     first try's timeout, such as 800ms or 2s (default 1s)\n"
-            "  --threshold N     a score of N or more is listed (default 1)\n"
+            "  --threshold N     a score of N or more is listed, 1..100000 (default 1)\n"
             "  -f FILE           read subjects from FILE, one per line ('-': standard\n"
-            "                    input); '#' starts a comment\n"
+            "                    input); '#' starts a comment. Up to --concurrency lines\n"
+            "                    are read ahead: give --concurrency 1 to see each result\n"
+            "                    as its line comes from a pipe\n"
             "  --concurrency N   subjects checked at once (default %d)\n"
             "  --json            one JSON object per subject and line\n"
             "  --quiet           print nothing; the exit status tells\n"
@@ -240,6 +242,11 @@ static int check_all(struct check_run *run, char **subjects, int nsubjects, FILE
             const char *subject = NULL;
             if (in) {
                 if (!fgets(line, sizeof(line), in)) {
+                    if (ferror(in)) {
+                        fprintf(stderr, "dnsblkit check: cannot read the subjects: %s\n",
+                                strerror(errno));
+                        return CMD_USAGE;
+                    }
                     more = false;
                     break;
                 }
@@ -375,8 +382,9 @@ int cmd_check(int argc, char **argv)
     if (threshold) {
         char *end;
         long t = strtol(threshold, &end, 10);
-        if (!*threshold || *end || t < -100000 || t > 100000) {
-            fprintf(stderr, "dnsblkit check: bad --threshold '%s' (a whole number)\n", threshold);
+        /* Below 1, a subject no list answered would be "listed". */
+        if (!*threshold || *end || t < 1 || t > 100000) {
+            fprintf(stderr, "dnsblkit check: bad --threshold '%s' (1..100000)\n", threshold);
             free(conf);
             return CMD_USAGE;
         }

@@ -9,6 +9,7 @@
 #include "common/log.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,7 +35,8 @@ static void monitor_usage(FILE *f)
                "\n"
                "Probe DNS lists the way a mail host must trust them: 127.0.0.2 (TEST for\n"
                "domain lists) listed inside 127/8, 127.0.0.1 (INVALID) not listed, a random\n"
-               "name NXDOMAIN (a parking wildcard answers it), an SOA at the apex.\n"
+               "127.x.y.z address not listed (address lists), a random name NXDOMAIN (a\n"
+               "parking wildcard answers it), an SOA at the apex.\n"
                "\n"
                "  --list SPEC       an address list to probe (repeatable; replaces the\n"
                "                    configuration's lists); postscreen syntax accepted\n"
@@ -47,12 +49,18 @@ static void monitor_usage(FILE *f)
                "                    a list's state, until interrupted\n"
                "  --interval DUR    --watch's probe interval (default [check] probe-interval,\n"
                "                    30s)\n"
+               "  --expect-ns NAME  a name server every list's delegation must name, as\n"
+               "                    resolvers see it (repeatable): WARNING when one is\n"
+               "                    missing (an expired or hijacked domain); with --watch,\n"
+               "                    each change is printed\n"
                "  --help\n"
                "\n"
                "Exit status (Nagios plugin conventions): 0 OK, every list healthy; 1 WARNING,\n"
-               "a list failed a probe softly (timeout, SERVFAIL, test entry missing); 2\n"
-               "CRITICAL, a list answers everything or outside 127/8; 3 UNKNOWN, bad usage\n"
-               "or no resolver. --watch exits 0 when interrupted.\n");
+               "a list failed a probe softly (timeout, SERVFAIL, test entry missing) or its\n"
+               "delegation lacks an --expect-ns server; 2 CRITICAL, a list answers\n"
+               "everything, outside 127/8 or with an error code 127.255.255.252..255; 3\n"
+               "UNKNOWN, bad usage or no resolver (a line on standard output says so).\n"
+               "--watch exits 0 when interrupted.\n");
 }
 
 static const char *monitor_status_name(int s)
@@ -90,6 +98,17 @@ struct monitor_ns {
     } list[CHECKER_MAX_LISTS];
 };
 
+/* Reasons cut short are fine; a function of ours, so the compiler does
+ * not warn of the truncation it is meant for. */
+__attribute__((format(printf, 3, 4))) static void monitor_fmt(char *out, size_t outsz,
+                                                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, outsz, fmt, ap);
+    va_end(ap);
+}
+
 static void monitor_ns_done(void *arg, int status, const uint8_t *pkt, size_t len)
 {
     struct monitor_ns_list *l = arg;
@@ -98,20 +117,20 @@ static void monitor_ns_done(void *arg, int status, const uint8_t *pkt, size_t le
     l->ok = false;
     l->nnames = 0;
     if (status != 0) {
-        snprintf(l->why, sizeof(l->why), "NS of %s: %s", l->zone, err_str(status));
+        monitor_fmt(l->why, sizeof(l->why), "NS of %s: %s", l->zone, err_str(status));
         return;
     }
     int n = reply_ns(pkt, len, l->names, MON_MAX_NS);
     if (n < 0) {
-        snprintf(l->why, sizeof(l->why), "NS of %s: a malformed answer", l->zone);
+        monitor_fmt(l->why, sizeof(l->why), "NS of %s: a malformed answer", l->zone);
         return;
     }
     if (n == 0) {
         static const char *const rcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
                                              "NXDOMAIN", "NOTIMP",  "REFUSED"};
         unsigned rc = pkt[3] & 0x0f;
-        snprintf(l->why, sizeof(l->why), "no NS set for %s (%s)", l->zone,
-                 rc < 6 ? rcodes[rc] : "an unknown rcode");
+        monitor_fmt(l->why, sizeof(l->why), "no NS set for %s (%s)", l->zone,
+                    rc < 6 ? rcodes[rc] : "an unknown rcode");
         return;
     }
     l->nnames = n < MON_MAX_NS ? n : MON_MAX_NS;
@@ -124,13 +143,13 @@ static void monitor_ns_done(void *arg, int status, const uint8_t *pkt, size_t le
         for (int i = 0; i < l->nnames && !found; i++)
             found = !strcasecmp(l->names[i], m->expect[e]);
         if (!found) {
-            snprintf(l->why, sizeof(l->why), "the delegation of %s names %s, not %s", l->zone, have,
-                     m->expect[e]);
+            monitor_fmt(l->why, sizeof(l->why), "the delegation of %s names %s, not %s", l->zone,
+                        have, m->expect[e]);
             return;
         }
     }
     l->ok = true;
-    snprintf(l->why, sizeof(l->why), "NS %s", have);
+    monitor_fmt(l->why, sizeof(l->why), "NS %s", have);
 }
 
 /* Ask every list's NS set and wait for the answers. */
@@ -347,7 +366,21 @@ static int monitor_watch(struct checker *ck, bool json, struct monitor_ns *ns, i
     return MON_OK;
 }
 
+static int monitor_main(int argc, char **argv);
+
+/* Nagios shows a plugin's standard output: an UNKNOWN that printed no
+ * status line of its own gets one. */
+static bool monitor_printed;
+
 int cmd_monitor(int argc, char **argv)
+{
+    int rc = monitor_main(argc, argv);
+    if (rc == MON_UNKNOWN && !monitor_printed)
+        printf("DNSBL UNKNOWN - bad usage or configuration (the reason is on standard error)\n");
+    return rc;
+}
+
+static int monitor_main(int argc, char **argv)
 {
     enum {
         OPT_LIST = 256,
@@ -441,8 +474,6 @@ int cmd_monitor(int argc, char **argv)
     if (!conf)
         return MON_UNKNOWN;
     if (cli_check_conf("monitor", &a, conf) != 0) {
-        /* Nagios shows standard output: say something there too. */
-        printf("DNSBL UNKNOWN - bad configuration or usage (the reason is on standard error)\n");
         free(conf);
         return MON_UNKNOWN;
     }
@@ -462,6 +493,7 @@ int cmd_monitor(int argc, char **argv)
     if (check_conf_checker(conf, &ck, err, sizeof(err)) < 0) {
         fprintf(stderr, "dnsblkit monitor: %s\n", err);
         printf("DNSBL UNKNOWN - %s\n", err);
+        monitor_printed = true;
         free(conf);
         return MON_UNKNOWN;
     }
@@ -471,6 +503,7 @@ int cmd_monitor(int argc, char **argv)
         ns = calloc(1, sizeof(*ns));
         if (!ns || monitor_ns_start(ns, conf, ck) < 0) {
             printf("DNSBL UNKNOWN - cannot start the resolver for --expect-ns\n");
+            monitor_printed = true;
             goto out;
         }
         ns->expect = expect;

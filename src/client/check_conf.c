@@ -163,8 +163,9 @@ static int check_section(struct check_ini *st, const char *key, const char *valu
     if (!strcmp(key, "threshold")) {
         char *end;
         long t = strtol(value, &end, 10);
-        if (!value[0] || *end || t < -100000 || t > 100000)
-            return check_fail(st, key, value, "a whole number, such as 1 or 3");
+        /* Below 1, a subject no list answered would be "listed". */
+        if (!value[0] || *end || t < 1 || t > 100000)
+            return check_fail(st, key, value, "a whole number 1..100000, such as 1 or 3");
         c->ck.threshold = (int)t;
         return 1;
     }

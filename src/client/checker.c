@@ -25,6 +25,7 @@ enum ck_probe_kind {
     CK_P_UNLISTED,  /* 127.0.0.1 / INVALID: must not be listed */
     CK_P_LISTED6,   /* ::FFFF:7F00:2, for CHECKER_IP6 */
     CK_P_UNLISTED6, /* ::FFFF:7F00:1, for CHECKER_IP6 */
+    CK_P_RANDOM_IP, /* a random 127.x.y.z (x != 0), for address lists: must not be listed */
     CK_P_RANDOM,    /* a fresh random label: must be NXDOMAIN */
     CK_P_SOA,       /* the apex: must have an SOA */
     CK_PROBES
@@ -55,7 +56,9 @@ struct ck_list {
     int64_t last_round_start;
     struct ck_probe probe[CK_PROBES];
     char result[CK_PROBES][160]; /* each probe's finding this round */
-    struct ck_item *waiters;     /* checks waiting for this round's verdict */
+    struct ck_item *waiters;     /* checks waiting for a round's verdict */
+    unsigned round_id;           /* rounds started */
+    enum health_outcome last;    /* the outcome of the last round that finished */
     uint64_t queries, listed, ignored, errors;
 };
 
@@ -72,6 +75,7 @@ struct ck_item {
     unsigned list;
     bool listed;          /* some spec matched: needs a healthy list to count */
     int score;            /* the matching specs' weights */
+    unsigned need;        /* waiting: the round (round_id) that decides it */
     struct ck_item *next; /* among the list's waiters */
 };
 
@@ -83,6 +87,7 @@ struct ck_check {
     checker_done_fn fn;
     void *arg;
     unsigned left;
+    unsigned nlists; /* lists when the check began */
     struct checker_list_result *res;
     struct ck_item items[];
 };
@@ -178,7 +183,9 @@ void checker_free(struct checker *ck)
     cache_free(ck->cache);
     for (unsigned i = 0; i < ck->nlists; i++)
         free(ck->lists[i]);
-    ck_reap(ck, true);
+    /* Commands still running finish on their own: a hanging one must
+     * not hold up a stop. */
+    ck_reap(ck, false);
     free(ck->on_change);
     free(ck);
 }
@@ -353,14 +360,20 @@ static void ck_changed(struct checker *ck, struct ck_list *l, enum health_state 
 
 static void ck_item_finish(struct ck_item *it);
 static void ck_item_decide(struct ck_item *it);
+static void ck_round_start(struct ck_list *l);
 
 /* What a probe's answer says about the list; `text` gets a short
  * finding for the monitor. */
 static enum health_outcome ck_probe_eval(const struct ck_probe *p, int status,
                                          const struct reply *rep, char *text, size_t textsz)
 {
-    static const char *const what[CK_PROBES] = {
-        NULL, NULL, "::ffff:127.0.0.2", "::ffff:127.0.0.1", "a random name", "SOA"};
+    static const char *const what[CK_PROBES] = {NULL,
+                                                NULL,
+                                                "::ffff:127.0.0.2",
+                                                "::ffff:127.0.0.1",
+                                                "a random loopback address",
+                                                "a random name",
+                                                "SOA"};
     char subject[64];
     bool domain = p->l->kind == CHECKER_DOMAIN;
     if (p->kind == CK_P_LISTED)
@@ -421,6 +434,16 @@ static enum health_outcome ck_probe_eval(const struct ck_probe *p, int status,
         }
         ck_fmt(text, textsz, "%s not listed", subject);
         return HEALTH_GOOD;
+    case CK_P_RANDOM_IP:
+        /* A list that lists everything but the test entries (0.0.0.0/0
+         * in an rbldnsd file) passes the two tests above. */
+        if (rep->na) {
+            ck_fmt(text, textsz, "random address %s listed (%s): answers everything", p->name,
+                   first);
+            return HEALTH_FATAL;
+        }
+        ck_fmt(text, textsz, "random address not listed");
+        return HEALTH_GOOD;
     case CK_P_RANDOM:
         if (rep->na) {
             ck_fmt(text, textsz, "random name %s answered %s: a wildcard answers everything",
@@ -452,18 +475,35 @@ static void ck_round_end(struct ck_list *l)
             used = used + (size_t)n < sizeof(l->log) ? used + (size_t)n : sizeof(l->log) - 1;
     }
     l->probing = false;
+    l->last = l->outcome;
     enum health_state from = l->health.state;
     if (!ck->closing && health_round(&l->health, &ck->conf.health, l->outcome,
                                      l->outcome == HEALTH_GOOD ? NULL : l->why, ck_now(ck)))
         ck_changed(ck, l, from);
     /* The checks that waited for this round: their listings count now,
-     * or not at all. */
-    struct ck_item *w = l->waiters;
+     * or not at all. Those whose answer came while the round ran wait
+     * for the next one: its probes may have left before the list went
+     * bad. */
+    struct ck_item *w = l->waiters, *keep = NULL;
     l->waiters = NULL;
     while (w) {
         struct ck_item *next = w->next;
-        ck_item_decide(w);
+        if (w->need <= l->round_id || ck->closing) {
+            ck_item_decide(w);
+        } else {
+            w->next = keep;
+            keep = w;
+        }
         w = next;
+    }
+    if (keep) {
+        while (keep) {
+            struct ck_item *next = keep->next;
+            keep->next = l->waiters;
+            l->waiters = keep;
+            keep = next;
+        }
+        ck_round_start(l);
     }
 }
 
@@ -508,6 +548,18 @@ static void ck_probe_name(struct ck_list *l, struct ck_probe *p)
         s.ip6[12] = 0x7f;
         s.ip6[15] = p->kind == CK_P_LISTED6 ? 2 : 1;
         break;
+    case CK_P_RANDOM_IP: {
+        char label[21];
+        /* Three octets from the random label's letters: 127.1..254.x.y,
+         * never 127.0/16 where the test entries are. */
+        qname_random_label(label);
+        uint32_t o1 = 1 + (uint8_t)label[4] * 7u % 254;
+        uint32_t o2 = ((uint8_t)label[5] * 31u + (uint8_t)label[6]) & 0xff;
+        uint32_t o3 = ((uint8_t)label[7] * 17u + (uint8_t)label[8]) & 0xff;
+        s.kind = QNAME_IP4;
+        s.ip4 = 0x7f000000u | o1 << 16 | o2 << 8 | o3;
+        break;
+    }
     case CK_P_RANDOM: {
         char label[21];
         qname_random_label(label);
@@ -534,14 +586,18 @@ static void ck_round_start(struct ck_list *l)
     l->rtt = 0;
     l->last_round_start = ck_now(ck);
     memset(l->result, 0, sizeof(l->result));
-    bool v6 = l->kind == CHECKER_IP6;
-    unsigned want = 0;
-    for (unsigned p = 0; p < CK_PROBES; p++)
-        if (v6 || (p != CK_P_LISTED6 && p != CK_P_UNLISTED6))
-            want++;
-    l->probes_left = want;
+    bool want[CK_PROBES];
+    unsigned nwant = 0;
     for (unsigned p = 0; p < CK_PROBES; p++) {
-        if (!v6 && (p == CK_P_LISTED6 || p == CK_P_UNLISTED6))
+        bool v6probe = p == CK_P_LISTED6 || p == CK_P_UNLISTED6;
+        want[p] =
+            v6probe ? l->kind == CHECKER_IP6 : p != CK_P_RANDOM_IP || l->kind != CHECKER_DOMAIN;
+        nwant += want[p];
+    }
+    l->probes_left = nwant;
+    l->round_id++;
+    for (unsigned p = 0; p < CK_PROBES; p++) {
+        if (!want[p])
             continue;
         struct ck_probe *pr = &l->probe[p];
         ck_probe_name(l, pr);
@@ -566,11 +622,11 @@ static void ck_check_finish(struct ck_check *c)
     r.subject = c->subject;
     r.parsed = c->parsed;
     r.score = 0;
-    for (unsigned i = 0; i < ck->nlists; i++)
+    for (unsigned i = 0; i < c->nlists; i++)
         if (c->res[i].outcome == CHECKER_LISTED)
             r.score += c->res[i].score;
     r.listed = r.score >= ck->conf.threshold;
-    r.nlists = ck->nlists;
+    r.nlists = c->nlists;
     r.lists = c->res;
     ck->checks--;
     c->fn(c->arg, &r);
@@ -643,13 +699,22 @@ static void ck_item_decide(struct ck_item *it)
 {
     struct ck_list *l = it->c->ck->lists[it->list];
     struct checker_list_result *r = &it->c->res[it->list];
-    if (health_usable(&l->health)) {
+    /* That round itself must have passed: a healthy list needs
+     * sick_after bad rounds to turn sick, but one is enough to doubt it. */
+    bool closing = it->c->ck->closing;
+    if (!closing && l->last == HEALTH_GOOD && health_usable(&l->health)) {
         ck_item_count(it);
         return;
     }
     r->outcome = CHECKER_IGNORED;
-    ck_fmt(r->why, sizeof(r->why), "listing not counted: the list is %s (%s)",
-           health_state_name(l->health.state), l->health.why[0] ? l->health.why : "no verdict");
+    if (closing)
+        ck_fmt(r->why, sizeof(r->why), "listing not counted: shutting down");
+    else if (health_usable(&l->health))
+        ck_fmt(r->why, sizeof(r->why), "listing not counted: the confirmation round failed (%s)",
+               l->why);
+    else
+        ck_fmt(r->why, sizeof(r->why), "listing not counted: the list is %s (%s)",
+               health_state_name(l->health.state), l->health.why[0] ? l->health.why : "no verdict");
     ck_item_finish(it);
 }
 
@@ -673,12 +738,6 @@ static void ck_item_answer(struct ck_item *it, int status, const struct reply *r
         ck_fmt(r->why, sizeof(r->why), "%s", ck_rcode_name(rep->rcode));
         ck_item_finish(it);
         return;
-    }
-    if (!cached && ck->cache) {
-        char name[300];
-        if (qname_build(&c->parsed, l->zone, name, sizeof(name)) > 0)
-            cache_put(ck->cache, name, REPLY_TYPE_A, rep,
-                      reply_cache_ttl(rep, ck->conf.min_ttl, ck->conf.max_ttl), ck_now(ck));
     }
     it->listed = false;
     it->score = 0;
@@ -706,26 +765,33 @@ static void ck_item_answer(struct ck_item *it, int status, const struct reply *r
             it->score += ck->specs[s].spec.weight;
         }
     }
+    /* Kept for later checks: a valid answer from a list not known bad
+     * (not one that arrived after the list turned sick, nor one outside
+     * 127/8, which returned above). */
+    if (!cached && ck->cache && l->health.state != HEALTH_SICK) {
+        char name[300];
+        if (qname_build(&c->parsed, l->zone, name, sizeof(name)) > 0)
+            cache_put(ck->cache, name, REPLY_TYPE_A, rep,
+                      reply_cache_ttl(rep, ck->conf.min_ttl, ck->conf.max_ttl), ck_now(ck));
+    }
     if (!it->listed) {
         r->outcome = CHECKER_NOT_LISTED;
         ck_item_finish(it);
         return;
     }
-    if (health_usable(&l->health) && health_fresh(&l->health, ck_now(ck), ck->conf.fresh_ms)) {
+    /* Fresh: the last round passed, and not long ago. */
+    if (health_usable(&l->health) && l->health.last_good_ms == l->health.last_round_ms &&
+        health_fresh(&l->health, ck_now(ck), ck->conf.fresh_ms)) {
         ck_item_count(it);
         return;
     }
     /* A listing from a list not probed lately (or never): it counts only
      * if a round run now passes, so the first answer after a list went
      * bad already sees it. */
+    it->need = l->round_id + 1; /* a running round started before this answer */
     it->next = l->waiters;
     l->waiters = it;
-    ck_round_start(l);
-    if (!l->probing && l->waiters == it) {
-        /* The round could not start (disabled): decide now. */
-        l->waiters = it->next;
-        ck_item_decide(it);
-    }
+    ck_round_start(l); /* may end at once, when no probe could go out */
 }
 
 static void ck_query_done(void *arg, int status, const struct reply *rep, uint32_t rtt_ms)
@@ -754,6 +820,7 @@ int checker_check(struct checker *ck, const char *subject, unsigned flags, check
         return ERR_NOMEM;
     }
     c->ck = ck;
+    c->nlists = ck->nlists;
     snprintf(c->subject, sizeof(c->subject), "%s", subject);
     c->parsed = parsed;
     c->flags = flags;

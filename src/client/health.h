@@ -2,8 +2,10 @@
  * by probe rounds, with hysteresis. A round asks the list four things
  * (see checker.h): 127.0.0.2 (or ::FFFF:7F00:2, or TEST) must be listed
  * with a code inside 127/8; 127.0.0.1 (::FFFF:7F00:1, INVALID) must not
- * be; a fresh random label must be NXDOMAIN (a wildcard answers it, a
- * cache cannot); the apex must have an SOA. Pure logic: the caller says
+ * be; for address lists a random 127.x.y.z (x != 0) must not be listed
+ * either (a list of 0.0.0.0/0 spares only 127.0.0.1); a fresh random
+ * label must be NXDOMAIN (a wildcard answers it, a cache cannot); the
+ * apex must have an SOA. Pure logic: the caller says
  * what time it is, so tests drive it with any clock. */
 #ifndef DBK_CLIENT_HEALTH_H
 #define DBK_CLIENT_HEALTH_H

@@ -8,6 +8,7 @@
 #include <ares.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct resolver {
     unsigned pending; /* asked, not yet answered */
     unsigned inflight, max_inflight;
     struct resolver_query *head, *tail; /* waiting their turn */
+    bool draining;                      /* resolver_drain is running: a callback must not nest it */
+    bool freeing;                       /* resolver_free: no new query is taken */
 };
 
 void resolver_conf_init(struct resolver_conf *c)
@@ -134,10 +137,14 @@ void resolver_free(struct resolver *r)
     if (!r)
         return;
     /* Queued queries end first, then ares_destroy ends every query on
-     * the wire with ARES_EDESTRUCTION. */
+     * the wire with ARES_EDESTRUCTION. Callbacks may ask new queries:
+     * they are refused from now on. */
+    r->freeing = true;
     while (r->head) {
         struct resolver_query *q = r->head;
         r->head = q->next;
+        if (!r->head)
+            r->tail = NULL;
         r->pending--;
         ares_free_string(q->pkt);
         if (q->raw)
@@ -146,8 +153,6 @@ void resolver_free(struct resolver *r)
             q->fn(q->arg, ERR_IO, NULL, 0);
         free(q);
     }
-    r->tail = NULL;
-    r->max_inflight = 0; /* nothing more goes out from the callbacks */
     ares_destroy(r->channel);
     free(r);
 }
@@ -162,25 +167,35 @@ static uint32_t resolver_ms_since(const struct timespec *t0)
 
 static void resolver_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
 
+/* ares_send copies the packet, and may call resolver_done (which frees
+ * q) before it returns, when it cannot send at all: q is not touched
+ * after it. */
 static void resolver_send(struct resolver *r, struct resolver_query *q)
 {
+    unsigned char *pkt = q->pkt;
+    int len = q->len;
+    q->pkt = NULL;
     r->inflight++;
     clock_gettime(CLOCK_MONOTONIC, &q->sent);
-    ares_send(r->channel, q->pkt, q->len, resolver_done, q);
-    ares_free_string(q->pkt);
-    q->pkt = NULL;
+    ares_send(r->channel, pkt, len, resolver_done, q);
+    ares_free_string(pkt);
 }
 
-/* Send queued queries while there is room. */
+/* Send queued queries while there is room; a callback of a query that
+ * fails at once comes back here, and the outer loop carries on. */
 static void resolver_drain(struct resolver *r)
 {
-    while (r->head && r->inflight < r->max_inflight) {
+    if (r->draining)
+        return;
+    r->draining = true;
+    while (r->head && r->inflight < r->max_inflight && !r->freeing) {
         struct resolver_query *q = r->head;
         r->head = q->next;
         if (!r->head)
             r->tail = NULL;
         resolver_send(r, q);
     }
+    r->draining = false;
 }
 
 static void resolver_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -211,7 +226,7 @@ static void resolver_done(void *arg, int status, int timeouts, unsigned char *ab
     }
     free(q);
     /* The freed place goes to the next in line (none while freeing). */
-    if (status != ARES_EDESTRUCTION)
+    if (!r->freeing)
         resolver_drain(r);
 }
 
@@ -232,6 +247,8 @@ int resolver_query_raw(struct resolver *r, const char *name, uint16_t qtype, res
 static int resolver_ask(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn,
                         resolver_raw_fn raw, void *arg)
 {
+    if (r->freeing)
+        return ERR_IO;
     unsigned char *buf;
     int len;
     /* The id is c-ares's to set; 0 here. */
@@ -250,7 +267,7 @@ static int resolver_ask(struct resolver *r, const char *name, uint16_t qtype, re
     q->pkt = buf;
     q->len = len;
     r->pending++;
-    if (r->inflight < r->max_inflight && !r->head) {
+    if (r->inflight < r->max_inflight && !r->head && !r->draining) {
         resolver_send(r, q);
         return 0;
     }

@@ -42,7 +42,9 @@ void resolver_free(struct resolver *r);
 typedef void (*resolver_fn)(void *arg, int status, const struct reply *rep, uint32_t rtt_ms);
 
 /* Ask (name, qtype) with recursion desired, class IN. ERR_INVAL for a
- * name c-ares refuses; the callback is not called then. */
+ * name c-ares refuses, ERR_IO while the resolver is being freed; the
+ * callback is not called then. It may be called before this returns,
+ * when c-ares cannot send at all (no usable server). */
 int resolver_query(struct resolver *r, const char *name, uint16_t qtype, resolver_fn fn, void *arg);
 
 /* The same, handing over the answer's bytes (status 0; the rcode is in

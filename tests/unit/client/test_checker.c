@@ -29,6 +29,8 @@ enum mode {
     M_HEALTHY,  /* test entry and the names in `listed` listed, the rest NXDOMAIN */
     M_EVERYONE, /* 127.0.0.2 for every name (AHBL 2015) */
     M_PARKED,   /* 192.0.2.80 for every name (spamcop.net 2021) */
+    M_NOTEST,   /* as M_HEALTHY without the test entry 127.0.0.2 */
+    M_ALLIPS,   /* every address listed but 127.0.0.1 (0.0.0.0/0 in a data file) */
 };
 
 struct zone {
@@ -49,6 +51,8 @@ static struct zone zones[] = {
      0},
     {"w.test", M_PARKED, {NULL}, {{0, 0}}, 0},
     {"d.test", M_HEALTHY, {"1.2.0.192"}, {{0x7f000002, 0}}, 0},
+    {"e.test", M_HEALTHY, {"1.2.0.192", "2.2.0.192"}, {{0x7f000002, 0}, {0x7f000002, 0}}, 0},
+    {"f.test", M_ALLIPS, {NULL}, {{0, 0}}, 0},
 };
 #define NZONES (sizeof(zones) / sizeof(zones[0]))
 
@@ -141,7 +145,19 @@ static size_t answer(const uint8_t *q, size_t qlen, uint8_t *r)
         }
         char head[300];
         snprintf(head, sizeof(head), "%.*s", (int)(nl - zl - 1), name);
-        if (!strcmp(head, "2.0.0.127")) {
+        if (mode == M_ALLIPS) {
+            unsigned o[4];
+            char extra;
+            if (sscanf(head, "%u.%u.%u.%u%c", &o[0], &o[1], &o[2], &o[3], &extra) == 4 &&
+                strcmp(head, "1.0.0.127") != 0) {
+                if (qtype == 1)
+                    put_a(r, &len, 0x7f000002);
+                return len;
+            }
+            r[3] |= 3;
+            return len;
+        }
+        if (!strcmp(head, "2.0.0.127") && mode != M_NOTEST) {
             if (qtype == 1)
                 put_a(r, &len, 0x7f000002);
             return len;
@@ -342,6 +358,63 @@ static void test_confirmation(void **state)
     checker_free(ck);
 }
 
+/* A healthy list whose confirmation round fails softly (the test entry
+ * went missing) is still healthy (sick_after 2), but the listing that
+ * waited for that round does not count. */
+static void test_failed_confirmation(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"e.test"};
+    struct checker *ck = new_checker(specs, 1, true);
+    struct got g;
+    now_ms = 5000000;
+    check(ck, "192.0.2.1", &g);
+    assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    atomic_store(&zones[5].mode, M_NOTEST);
+    now_ms += 20000;
+    check(ck, "192.0.2.2", &g);
+    assert_int_equal(g.outcome[0], CHECKER_IGNORED);
+    assert_non_null(strstr(g.why[0], "confirmation round failed"));
+    struct checker_list_info in;
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.state, HEALTH_HEALTHY);
+    /* Right after, still no: the last round did not pass, so the
+     * listing (from the cache now) waits for another, the second bad
+     * one in a row: the list is sick. */
+    now_ms += 1000;
+    check(ck, "192.0.2.2", &g);
+    assert_int_equal(g.outcome[0], CHECKER_IGNORED);
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.state, HEALTH_SICK);
+    atomic_store(&zones[5].mode, M_HEALTHY);
+    for (int i = 0; i < 2; i++) {
+        checker_probe_all(ck);
+        while (checker_pending(ck))
+            assert_int_equal(checker_run(ck, 100), 0);
+    }
+    now_ms += 1000;
+    check(ck, "192.0.2.2", &g);
+    assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    checker_free(ck);
+}
+
+/* A list that lists every address but 127.0.0.1 passes the test entries
+ * and the random name; the random loopback address gives it away. */
+static void test_lists_all_addresses(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"f.test"};
+    struct checker *ck = new_checker(specs, 1, true);
+    struct got g;
+    check(ck, "198.51.100.7", &g);
+    assert_int_equal(g.outcome[0], CHECKER_IGNORED);
+    struct checker_list_info in;
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.state, HEALTH_SICK);
+    assert_non_null(strstr(in.health.why, "random address"));
+    checker_free(ck);
+}
+
 static void test_parked(void **state)
 {
     (void)state;
@@ -384,6 +457,8 @@ int main(void)
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_confirmation),
         cmocka_unit_test(test_parked),
+        cmocka_unit_test(test_failed_confirmation),
+        cmocka_unit_test(test_lists_all_addresses),
         cmocka_unit_test(test_disabled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
