@@ -13,8 +13,8 @@ enum qname_kind { QNAME_IP4, QNAME_IP6, QNAME_DOMAIN };
 
 struct qname_subject {
     enum qname_kind kind;
-    uint32_t ip4;    /* host order */
-    uint8_t ip6[16]; /* network order */
+    uint32_t ip4;     /* host order */
+    uint8_t ip6[16];  /* network order */
     char domain[254]; /* lower case, no trailing dot */
 };
 
