@@ -38,6 +38,7 @@ struct ck_probe {
     struct ck_list *l;
     enum ck_probe_kind kind;
     char name[300];
+    char subject[16]; /* CK_P_RANDOM_IP: the address asked about */
 };
 
 struct ck_list {
@@ -438,7 +439,7 @@ static enum health_outcome ck_probe_eval(const struct ck_probe *p, int status,
         /* A list that lists everything but the test entries (0.0.0.0/0
          * in an rbldnsd file) passes the two tests above. */
         if (rep->na) {
-            ck_fmt(text, textsz, "random address %s listed (%s): answers everything", p->name,
+            ck_fmt(text, textsz, "random address %s listed (%s): answers everything", p->subject,
                    first);
             return HEALTH_FATAL;
         }
@@ -558,6 +559,7 @@ static void ck_probe_name(struct ck_list *l, struct ck_probe *p)
         uint32_t o3 = ((uint8_t)label[7] * 17u + (uint8_t)label[8]) & 0xff;
         s.kind = QNAME_IP4;
         s.ip4 = 0x7f000000u | o1 << 16 | o2 << 8 | o3;
+        ck_ip4_text(s.ip4, p->subject);
         break;
     }
     case CK_P_RANDOM: {
@@ -589,9 +591,16 @@ static void ck_round_start(struct ck_list *l)
     bool want[CK_PROBES];
     unsigned nwant = 0;
     for (unsigned p = 0; p < CK_PROBES; p++) {
+        /* An IPv6 list need only have the IPv6 test entries (RFC 5782
+         * section 5): those replace the IPv4 ones. */
         bool v6probe = p == CK_P_LISTED6 || p == CK_P_UNLISTED6;
-        want[p] =
-            v6probe ? l->kind == CHECKER_IP6 : p != CK_P_RANDOM_IP || l->kind != CHECKER_DOMAIN;
+        bool v4probe = p == CK_P_LISTED || p == CK_P_UNLISTED;
+        if (v6probe)
+            want[p] = l->kind == CHECKER_IP6;
+        else if (v4probe)
+            want[p] = l->kind != CHECKER_IP6;
+        else
+            want[p] = p != CK_P_RANDOM_IP || l->kind != CHECKER_DOMAIN;
         nwant += want[p];
     }
     l->probes_left = nwant;

@@ -28,7 +28,8 @@
  * probes use. */
 enum checker_kind {
     CHECKER_IP,     /* IPv4 and IPv6 addresses; probed with 127.0.0.2 / 127.0.0.1 */
-    CHECKER_IP6,    /* the same, probed with ::FFFF:7F00:2 / ::FFFF:7F00:1 as well */
+    CHECKER_IP6,    /* the same, probed with ::FFFF:7F00:2 / ::FFFF:7F00:1 instead (an
+                     * IPv6 list need not list the IPv4 test entries) */
     CHECKER_DOMAIN, /* domains (RHSBL); probed with TEST / INVALID */
 };
 

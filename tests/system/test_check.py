@@ -791,9 +791,6 @@ def test_domain_list(lab):
 # ---- IPv6 lists ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="kind = ip6 also requires the IPv4 test entry "
-                   "127.0.0.2, which an IPv6-only zone (dnsblkit serve's ip6trie, RFC 5782 "
-                   "section 5) does not list: such a list is never healthy, whatever its kind")
 def test_ipv6_only_list_served_by_dnsblkit(lab, tmp_path):
     cfg = write(tmp_path / "v6.conf", "[check]\nlists = %s\nresolver = %s\n\n[list %s]\n"
                 "kind = ip6\n" % (V6, lab.resolver, V6))
