@@ -251,6 +251,18 @@ int check_conf_load(struct check_conf *c, const char *path, char *err, size_t er
     return inifile_load(path, &st.line, check_handler, &st, err, errsz);
 }
 
+int check_conf_set(struct check_conf *c, const char *section, const char *key,
+                   const char *value, char *err, size_t errsz)
+{
+    struct check_ini st = {c, "(setting)", err, errsz, 0};
+    err[0] = '\0';
+    if (strcmp(section, "check") != 0 && strncmp(section, "list ", 5) != 0) {
+        snprintf(err, errsz, "no section [%s] here: [check] or [list ZONE]", section);
+        return ERR_INVAL;
+    }
+    return check_handler(&st, section, key, value) ? 0 : ERR_INVAL;
+}
+
 int check_conf_finish(struct check_conf *c, const char *path, char *err, size_t errsz)
 {
     for (unsigned z = 0; z < c->nzones; z++) {
