@@ -4,6 +4,7 @@
 #include "cli/cmd.h"
 #include "common/duration.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,31 @@ bool cli_check_push(const char **v, unsigned *n, const char *arg)
         return false;
     v[(*n)++] = arg;
     return true;
+}
+
+int cli_check_option(const char *cmd, int c, const char *arg, struct cli_check_args *a)
+{
+    switch (c) {
+    case CLI_CHECK_OPT_LIST:
+    case CLI_CHECK_OPT_DLIST:
+        if (!(c == CLI_CHECK_OPT_LIST ? cli_check_push(a->lists, &a->nlists, arg)
+                                      : cli_check_push(a->dlists, &a->ndlists, arg))) {
+            fprintf(stderr, "dnsblkit %s: more than %d lists\n", cmd, CLI_CHECK_MAX_ARGS);
+            return -1;
+        }
+        return 1;
+    case CLI_CHECK_OPT_CONFIG:
+        a->config = arg;
+        return 1;
+    case CLI_CHECK_OPT_RESOLVER:
+        a->resolver = arg;
+        return 1;
+    case CLI_CHECK_OPT_TIMEOUT:
+        a->timeout = arg;
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 int cli_check_conf(const char *cmd, const struct cli_check_args *a, struct check_conf *c)

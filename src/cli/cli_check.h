@@ -25,6 +25,29 @@ struct cli_check_args {
  * Prints what went wrong, prefixed with cmd; returns 0, or CMD_USAGE. */
 int cli_check_conf(const char *cmd, const struct cli_check_args *a, struct check_conf *c);
 
+/* The options check and monitor share: the values for their getopt
+ * tables, the entries, and the taking of one. */
+enum {
+    CLI_CHECK_OPT_LIST = 256,
+    CLI_CHECK_OPT_DLIST,
+    CLI_CHECK_OPT_CONFIG,
+    CLI_CHECK_OPT_RESOLVER,
+    CLI_CHECK_OPT_TIMEOUT,
+    CLI_CHECK_OPT_NEXT /* a command's own options start here */
+};
+#define CLI_CHECK_OPTIONS                                                                          \
+    {"list", required_argument, NULL, CLI_CHECK_OPT_LIST},                                         \
+        {"domain-list", required_argument, NULL, CLI_CHECK_OPT_DLIST},                             \
+        {"config", required_argument, NULL, CLI_CHECK_OPT_CONFIG},                                 \
+        {"resolver", required_argument, NULL, CLI_CHECK_OPT_RESOLVER},                             \
+    {                                                                                              \
+        "timeout", required_argument, NULL, CLI_CHECK_OPT_TIMEOUT                                  \
+    }
+
+/* Take getopt's `c` when it is one of those: 1 when taken, 0 when it is
+ * not one, -1 when its argument cannot be (the reason printed). */
+int cli_check_option(const char *cmd, int c, const char *arg, struct cli_check_args *a);
+
 /* Append an option's argument to one of the lists; false when full. */
 bool cli_check_push(const char **v, unsigned *n, const char *arg);
 

@@ -287,11 +287,7 @@ static int check_all(struct check_run *run, char **subjects, int nsubjects, FILE
 int cmd_check(int argc, char **argv)
 {
     enum {
-        OPT_LIST = 256,
-        OPT_DLIST,
-        OPT_CONFIG,
-        OPT_RESOLVER,
-        OPT_TIMEOUT,
+        OPT_FIRST = CLI_CHECK_OPT_NEXT - 1,
         OPT_THRESHOLD,
         OPT_CONCURRENCY,
         OPT_JSON,
@@ -299,11 +295,7 @@ int cmd_check(int argc, char **argv)
         OPT_HELP
     };
     static const struct option opts[] = {
-        {"list", required_argument, NULL, OPT_LIST},
-        {"domain-list", required_argument, NULL, OPT_DLIST},
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"resolver", required_argument, NULL, OPT_RESOLVER},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        CLI_CHECK_OPTIONS,
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
         {"json", no_argument, NULL, OPT_JSON},
@@ -321,23 +313,6 @@ int cmd_check(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case OPT_LIST:
-        case OPT_DLIST:
-            if (!(c == OPT_LIST ? cli_check_push(a.lists, &a.nlists, optarg)
-                                : cli_check_push(a.dlists, &a.ndlists, optarg))) {
-                fprintf(stderr, "dnsblkit check: too many lists\n");
-                return CMD_USAGE;
-            }
-            break;
-        case OPT_CONFIG:
-            a.config = optarg;
-            break;
-        case OPT_RESOLVER:
-            a.resolver = optarg;
-            break;
-        case OPT_TIMEOUT:
-            a.timeout = optarg;
-            break;
         case OPT_THRESHOLD:
             threshold = optarg;
             break;
@@ -361,9 +336,14 @@ int cmd_check(int argc, char **argv)
         case OPT_HELP:
             check_usage(stdout);
             return CMD_OK;
-        default:
-            check_usage(stderr);
+        default: {
+            int taken = cli_check_option("check", c, optarg, &a);
+            if (taken > 0)
+                break;
+            if (taken == 0)
+                check_usage(stderr);
             return CMD_USAGE;
+        }
         }
     }
     if ((file != NULL) == (optind < argc)) {

@@ -383,11 +383,7 @@ int cmd_monitor(int argc, char **argv)
 static int monitor_main(int argc, char **argv)
 {
     enum {
-        OPT_LIST = 256,
-        OPT_DLIST,
-        OPT_CONFIG,
-        OPT_RESOLVER,
-        OPT_TIMEOUT,
+        OPT_FIRST = CLI_CHECK_OPT_NEXT - 1,
         OPT_JSON,
         OPT_WATCH,
         OPT_INTERVAL,
@@ -395,11 +391,7 @@ static int monitor_main(int argc, char **argv)
         OPT_HELP
     };
     static const struct option opts[] = {
-        {"list", required_argument, NULL, OPT_LIST},
-        {"domain-list", required_argument, NULL, OPT_DLIST},
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"resolver", required_argument, NULL, OPT_RESOLVER},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        CLI_CHECK_OPTIONS,
         {"json", no_argument, NULL, OPT_JSON},
         {"watch", no_argument, NULL, OPT_WATCH},
         {"interval", required_argument, NULL, OPT_INTERVAL},
@@ -417,23 +409,6 @@ static int monitor_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_LIST:
-        case OPT_DLIST:
-            if (!(c == OPT_LIST ? cli_check_push(a.lists, &a.nlists, optarg)
-                                : cli_check_push(a.dlists, &a.ndlists, optarg))) {
-                fprintf(stderr, "dnsblkit monitor: too many lists\n");
-                return MON_UNKNOWN;
-            }
-            break;
-        case OPT_CONFIG:
-            a.config = optarg;
-            break;
-        case OPT_RESOLVER:
-            a.resolver = optarg;
-            break;
-        case OPT_TIMEOUT:
-            a.timeout = optarg;
-            break;
         case OPT_JSON:
             json = true;
             break;
@@ -460,9 +435,14 @@ static int monitor_main(int argc, char **argv)
         case OPT_HELP:
             monitor_usage(stdout);
             return MON_OK;
-        default:
-            monitor_usage(stderr);
+        default: {
+            int taken = cli_check_option("monitor", c, optarg, &a);
+            if (taken > 0)
+                break;
+            if (taken == 0)
+                monitor_usage(stderr);
             return MON_UNKNOWN;
+        }
         }
     }
     if (optind < argc) {

@@ -2,6 +2,7 @@
  * TTL runs out, in one allocation of a fixed number of entries. */
 #include "client/cache.h"
 #include "common/err.h"
+#include "common/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,17 +99,6 @@ void cache_free(struct cache *c)
     free(c);
 }
 
-/* MurmurHash3's 64-bit finalizer. */
-static uint64_t cache_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 static char cache_fold(char ch)
 {
     return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
@@ -138,7 +128,7 @@ static bool cache_key(const struct cache *c, const char *name, uint16_t qtype, s
     uint64_t h = c->seed ^ qtype;
     for (size_t i = 0; i < k->len; i++)
         h = (h ^ (unsigned char)k->name[i]) * 0x100000001b3ull;
-    h = cache_mix(h ^ k->len);
+    h = hash_mix64(h ^ k->len);
     k->hash = (uint32_t)h;
     return true;
 }

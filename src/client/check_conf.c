@@ -46,21 +46,6 @@ static int check_fail(struct check_ini *st, const char *key, const char *value, 
     return 0;
 }
 
-static int check_bool(const char *v, bool *out)
-{
-    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
-        !strcasecmp(v, "on")) {
-        *out = true;
-        return 0;
-    }
-    if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
-        !strcasecmp(v, "off")) {
-        *out = false;
-        return 0;
-    }
-    return ERR_INVAL;
-}
-
 static int check_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
 {
     char *end;
@@ -209,7 +194,7 @@ static int check_list_section(struct check_ini *st, const char *zone, const char
     }
     bool b;
     if (!strcmp(key, "enabled")) {
-        if (check_bool(value, &b) < 0)
+        if (inifile_bool(value, &b) < 0)
             return check_fail(st, key, value, "yes or no");
         c->zone[i].enabled = b;
         return 1;
@@ -251,8 +236,8 @@ int check_conf_load(struct check_conf *c, const char *path, char *err, size_t er
     return inifile_load(path, &st.line, check_handler, &st, err, errsz);
 }
 
-int check_conf_set(struct check_conf *c, const char *section, const char *key,
-                   const char *value, char *err, size_t errsz)
+int check_conf_set(struct check_conf *c, const char *section, const char *key, const char *value,
+                   char *err, size_t errsz)
 {
     struct check_ini st = {c, "(setting)", err, errsz, 0};
     err[0] = '\0';

@@ -4,6 +4,7 @@
 
 #include <ini.h>
 #include <stdio.h>
+#include <strings.h>
 
 struct inifile_stream {
     FILE *f;
@@ -19,6 +20,27 @@ static char *inifile_reader(char *buf, int size, void *stream)
     return r;
 }
 
+/* Debian's inih reads on after a handler refused a line; the first
+ * refusal is the one reported (its handler wrote err), so no handler is
+ * called after it. */
+struct inifile_call {
+    int (*handler)(void *user, const char *section, const char *key, const char *value);
+    void *user;
+    int failed;
+};
+
+static int inifile_handler(void *arg, const char *section, const char *key, const char *value)
+{
+    struct inifile_call *c = arg;
+    if (c->failed)
+        return 1;
+    if (!c->handler(c->user, section, key, value)) {
+        c->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
 int inifile_load(const char *path, int *line,
                  int (*handler)(void *user, const char *section, const char *key,
                                 const char *value),
@@ -31,7 +53,8 @@ int inifile_load(const char *path, int *line,
         snprintf(err, errsz, "%s: cannot open: %m", path);
         return ERR_IO;
     }
-    int rc = ini_parse_stream(inifile_reader, &s, handler, user);
+    struct inifile_call call = {handler, user, 0};
+    int rc = ini_parse_stream(inifile_reader, &s, inifile_handler, &call);
     fclose(s.f);
     if (rc == -2) {
         snprintf(err, errsz, "%s: out of memory", path);
@@ -43,4 +66,21 @@ int inifile_load(const char *path, int *line,
         return ERR_INVAL;
     }
     return 0;
+}
+
+int inifile_bool(const char *value, bool *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!strcasecmp(value, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (!strcasecmp(value, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return ERR_INVAL;
 }

@@ -3,6 +3,7 @@
 #include "server/ratelimit.h"
 #include "common/addr.h"
 #include "common/err.h"
+#include "common/hash.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -126,18 +127,6 @@ void ratelimit_free(struct ratelimit *rl)
     memset(rl, 0, sizeof(*rl));
 }
 
-/* MurmurHash3's 64-bit finalizer: every input bit reaches every output
- * bit, which both the bucket index and the tag need. */
-static uint64_t ratelimit_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 /* The client's address as 128 bits, IPv4 in its mapped form; false for a
  * family without one. */
 static bool ratelimit_client(const struct sockaddr *sa, uint64_t *hi, uint64_t *lo)
@@ -179,7 +168,7 @@ enum ratelimit_verdict ratelimit_check(struct ratelimit *rl, const struct sockad
         hi &= rl->v6_mhi;
         lo &= rl->v6_mlo;
     }
-    uint64_t h = ratelimit_mix(ratelimit_mix(hi ^ rl->seed) ^ lo);
+    uint64_t h = hash_mix64(hash_mix64(hi ^ rl->seed) ^ lo);
 
     _Atomic uint64_t *bucket = &rl->slot[h & rl->mask & ~1ull];
     uint64_t tag = h >> RL_TAG_SHIFT;

@@ -164,21 +164,6 @@ int serve_conf_parse_ttl(struct serve_conf *c, const char *spec)
     return 0;
 }
 
-static int serve_conf_bool(const char *v, bool *out)
-{
-    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
-        !strcasecmp(v, "on")) {
-        *out = true;
-        return 0;
-    }
-    if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
-        !strcasecmp(v, "off")) {
-        *out = false;
-        return 0;
-    }
-    return ERR_INVAL;
-}
-
 static int serve_conf_uint(const char *v, unsigned long long max, unsigned long long *out)
 {
     char *end;
@@ -356,7 +341,7 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
         return serve_ini_fail(st, line, "bad log-level '%s'%s", value, "");
     }
     if (!strcmp(key, "allow-world")) {
-        if (serve_conf_bool(value, &b) < 0)
+        if (inifile_bool(value, &b) < 0)
             return serve_ini_fail(st, line, "bad allow-world '%s' (yes or no)%s", value, "");
         c->allow_world = b;
         return 1;
@@ -416,7 +401,7 @@ static int serve_ini_zone(struct serve_ini_state *st, const char *zone, const ch
         return 1;
     }
     if (!strcmp(key, "allow-world")) {
-        if (serve_conf_bool(value, &b) < 0)
+        if (inifile_bool(value, &b) < 0)
             return serve_ini_fail(st, line, "bad allow-world '%s' (yes or no)%s", value, "");
         z->limits.allow_world = b;
         return 1;

@@ -229,52 +229,6 @@ static void test_escalates_and_removal(void **state)
     assert_false(policy_removal_allowed(&p, NOW + H, NOW));
 }
 
-static void test_parse_duration(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *text;
-        int rc;
-        uint32_t v;
-    } cases[] = {
-        {"90", 0, 90},
-        {"90s", 0, 90},
-        {"0", 0, 0},
-        {"15m", 0, 900},
-        {"12h", 0, 43200},
-        {"7d", 0, 604800},
-        {"2w", 0, 1209600},
-        {"007", 0, 7},
-        {"4294967295", 0, UINT32_MAX},
-        {"49710d", 0, 49710u * 86400u},
-        {"4294967296", ERR_RANGE, 0},
-        {"49711d", ERR_RANGE, 0},
-        {"7102w", ERR_RANGE, 0},
-        {"99999999999999999999999999", ERR_RANGE, 0},
-        {"", ERR_INVAL, 0},
-        {"-5", ERR_INVAL, 0},
-        {"+5", ERR_INVAL, 0},
-        {" 5", ERR_INVAL, 0},
-        {"5 ", ERR_INVAL, 0},
-        {"5x", ERR_INVAL, 0},
-        {"5hh", ERR_INVAL, 0},
-        {"5H", ERR_INVAL, 0},
-        {"h", ERR_INVAL, 0},
-        {"1.5h", ERR_INVAL, 0},
-        {"99999999999x", ERR_INVAL, 0},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint32_t v = 12345;
-        int rc = policy_parse_duration(cases[i].text, &v);
-        if (rc != cases[i].rc)
-            fail_msg("\"%s\": %d, expected %d", cases[i].text, rc, cases[i].rc);
-        assert_int_equal(v, cases[i].rc == 0 ? cases[i].v : 12345);
-    }
-    uint32_t v = 1;
-    assert_int_equal(policy_parse_duration(NULL, &v), ERR_INVAL);
-    assert_int_equal(v, 1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,7 +241,6 @@ int main(void)
         cmocka_unit_test(test_should_list),
         cmocka_unit_test(test_expires),
         cmocka_unit_test(test_escalates_and_removal),
-        cmocka_unit_test(test_parse_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
