@@ -1,0 +1,148 @@
+/* policyd's decision: a checker result in, a Postfix action out. */
+#include "policy/policy_decide.h"
+#include "common/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void policy_decide_conf_init(struct policy_decide_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->reject_score = 1;
+    c->mark_score = 0;
+    /* Postfix's wording for reject_rbl_client, so logs read the same. */
+    snprintf(c->reject_text, sizeof(c->reject_text),
+             "554 5.7.1 Service unavailable; Client host [$ip] blocked using $lists; $txt");
+    c->defer_when_blind = false;
+}
+
+/* Append text to out (of outsz, used *n), dropping what does not fit and
+ * any byte that is not printable ASCII: a list's TXT goes into a reply
+ * line Postfix sends to the client. */
+static void policy_put(char *out, size_t outsz, size_t *n, const char *text)
+{
+    for (; *text && *n + 1 < outsz; text++) {
+        unsigned char c = (unsigned char)*text;
+        out[(*n)++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out[*n] = '\0';
+}
+
+/* The zones that listed the subject, "a.example, b.example". */
+static void policy_lists(const struct checker_result *r, char *out, size_t outsz)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < r->nlists; i++) {
+        const struct checker_list_result *l = &r->lists[i];
+        if (l->outcome != CHECKER_LISTED || l->score <= 0)
+            continue;
+        if (n)
+            policy_put(out, outsz, &n, ", ");
+        policy_put(out, outsz, &n, l->zone);
+    }
+}
+
+static const char *policy_first_txt(const struct checker_result *r)
+{
+    for (unsigned i = 0; i < r->nlists; i++)
+        if (r->lists[i].outcome == CHECKER_LISTED && r->lists[i].score > 0 && r->lists[i].txt[0])
+            return r->lists[i].txt;
+    return "";
+}
+
+/* Expand a reject template. */
+static void policy_expand(const char *tmpl, const char *ip, const struct checker_result *r,
+                          char *out, size_t outsz)
+{
+    char lists[POLICY_TEXT_MAX], score[16];
+    policy_lists(r, lists, sizeof(lists));
+    snprintf(score, sizeof(score), "%d", r->score);
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = tmpl; *p && n + 1 < outsz; p++) {
+        if (*p != '$') {
+            char one[2] = {*p, '\0'};
+            policy_put(out, outsz, &n, one);
+            continue;
+        }
+        static const char *const names[] = {"ip", "lists", "score", "txt"};
+        const char *vals[] = {ip, lists, score, policy_first_txt(r)};
+        bool done = false;
+        if (p[1] == '$') {
+            policy_put(out, outsz, &n, "$");
+            p++;
+            continue;
+        }
+        for (size_t k = 0; k < 4 && !done; k++) {
+            size_t len = strlen(names[k]);
+            if (!strncmp(p + 1, names[k], len)) {
+                policy_put(out, outsz, &n, vals[k]);
+                p += len;
+                done = true;
+            }
+        }
+        if (!done)
+            policy_put(out, outsz, &n, "$");
+    }
+    /* A template ending in "; $txt" with no TXT would end in "; ". */
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == ';'))
+        out[--n] = '\0';
+}
+
+enum policy_verdict policy_decide(const struct policy_decide_conf *c, const char *ip,
+                                  const struct checker_result *r, char *action, size_t actionsz)
+{
+    bool usable = false;
+    for (unsigned i = 0; i < r->nlists && !usable; i++)
+        usable = r->lists[i].outcome == CHECKER_LISTED || r->lists[i].outcome == CHECKER_NOT_LISTED;
+    if (!usable) {
+        /* Every list sick, unreachable or switched off: their silence is
+         * no reason to refuse mail. */
+        snprintf(action, actionsz, "%s",
+                 c->defer_when_blind ? "DEFER_IF_PERMIT Service "
+                                       "temporarily unavailable"
+                                     : "DUNNO");
+        return POLICY_BLIND;
+    }
+    if (c->reject_score > 0 && r->score >= c->reject_score) {
+        policy_expand(c->reject_text, ip, r, action, actionsz);
+        return POLICY_REJECT;
+    }
+    if (c->mark_score > 0 && r->score >= c->mark_score) {
+        char lists[POLICY_TEXT_MAX];
+        policy_lists(r, lists, sizeof(lists));
+        snprintf(action, actionsz, "PREPEND X-DNSBL: score=%d; lists=%s", r->score, lists);
+        return POLICY_MARK;
+    }
+    snprintf(action, actionsz, "DUNNO");
+    return POLICY_DUNNO;
+}
+
+int policy_decide_check_text(const char *text, const char **why)
+{
+    if (!((text[0] == '4' || text[0] == '5') && text[1] >= '0' && text[1] <= '9' &&
+          text[2] >= '0' && text[2] <= '9' && text[3] == ' ')) {
+        *why = "it must start with a 4NN or 5NN code and a blank, such as 554 5.7.1";
+        return ERR_INVAL;
+    }
+    for (const char *p = text; *p; p++) {
+        if (*p != '$')
+            continue;
+        if (p[1] == '$') {
+            p++;
+            continue;
+        }
+        if (strncmp(p + 1, "ip", 2) && strncmp(p + 1, "lists", 5) && strncmp(p + 1, "score", 5) &&
+            strncmp(p + 1, "txt", 3)) {
+            *why = "a $ that is none of $ip, $lists, $score, $txt and $$";
+            return ERR_INVAL;
+        }
+    }
+    for (const char *p = text; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
+            *why = "a character that is not printable ASCII";
+            return ERR_INVAL;
+        }
+    return 0;
+}
