@@ -138,6 +138,14 @@ void checker_set_periodic(struct checker *ck, bool on);
 /* Checks and probe rounds not yet finished. */
 unsigned checker_pending(const struct checker *ck);
 
+/* For a loop of the caller's own, as resolver_pollfds and
+ * resolver_process: the sockets to poll and *timeout_ms lowered to the
+ * next timer (c-ares's, or a periodic round's); then, after poll,
+ * checker_process runs what is due. RESOLVER_MAX_FDS entries are
+ * enough. */
+unsigned checker_pollfds(struct checker *ck, struct pollfd *out, unsigned max, int *timeout_ms);
+void checker_process(struct checker *ck, const struct pollfd *fds, unsigned n);
+
 /* Process answers and timers for at most max_ms; returns early when
  * nothing is pending (and periodic is off). 0, or ERR_IO. */
 int checker_run(struct checker *ck, int max_ms);

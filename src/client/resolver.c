@@ -284,15 +284,14 @@ unsigned resolver_pending(const struct resolver *r)
     return r->pending;
 }
 
-int resolver_step(struct resolver *r, int max_ms)
+unsigned resolver_pollfds(struct resolver *r, struct pollfd *out, unsigned max, int *timeout_ms)
 {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-    struct pollfd pfd[ARES_GETSOCK_MAXNUM];
     /* The bit tests by hand: c-ares's macros shift a signed 1 into the
      * sign bit for the last socket. */
     unsigned bits = (unsigned)ares_getsock(r->channel, socks, ARES_GETSOCK_MAXNUM);
-    nfds_t n = 0;
-    for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+    unsigned n = 0;
+    for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
         short ev = 0;
         if (bits & 1u << i)
             ev |= POLLIN;
@@ -300,29 +299,44 @@ int resolver_step(struct resolver *r, int max_ms)
             ev |= POLLOUT;
         if (!ev)
             continue;
-        pfd[n].fd = socks[i];
-        pfd[n].events = ev;
-        pfd[n].revents = 0;
+        out[n].fd = socks[i];
+        out[n].events = ev;
+        out[n].revents = 0;
         n++;
     }
+    int max_ms = *timeout_ms < 0 ? 60000 : *timeout_ms;
     struct timeval maxtv = {max_ms / 1000, (max_ms % 1000) * 1000}, tv;
     struct timeval *t = ares_timeout(r->channel, &maxtv, &tv);
     int wait = (int)(t->tv_sec * 1000 + (t->tv_usec + 999) / 1000);
-    int rc = poll(pfd, n, wait);
-    if (rc < 0) {
-        if (errno == EINTR)
-            return 0;
-        return ERR_IO;
-    }
-    for (nfds_t i = 0; i < n; i++) {
-        if (!pfd[i].revents)
+    if (*timeout_ms < 0 || wait < *timeout_ms)
+        *timeout_ms = wait;
+    return n;
+}
+
+void resolver_process(struct resolver *r, const struct pollfd *fds, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (!fds[i].revents)
             continue;
         ares_socket_t rfd =
-            pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd : ARES_SOCKET_BAD;
-        ares_socket_t wfd = pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD;
+            fds[i].revents & (POLLIN | POLLERR | POLLHUP) ? fds[i].fd : ARES_SOCKET_BAD;
+        ares_socket_t wfd = fds[i].revents & POLLOUT ? fds[i].fd : ARES_SOCKET_BAD;
         ares_process_fd(r->channel, rfd, wfd);
     }
     /* Timers: retries and timeouts due by now. */
     ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+}
+
+int resolver_step(struct resolver *r, int max_ms)
+{
+    struct pollfd pfd[RESOLVER_MAX_FDS];
+    int wait = max_ms;
+    unsigned n = resolver_pollfds(r, pfd, RESOLVER_MAX_FDS, &wait);
+    if (poll(pfd, n, wait) < 0) {
+        if (errno == EINTR)
+            return 0;
+        return ERR_IO;
+    }
+    resolver_process(r, pfd, n);
     return 0;
 }

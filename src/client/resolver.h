@@ -6,6 +6,7 @@
 #define DBK_CLIENT_RESOLVER_H
 
 #include <stddef.h>
+#include <poll.h>
 #include <stdint.h>
 
 #include "client/reply.h"
@@ -55,6 +56,15 @@ int resolver_query_raw(struct resolver *r, const char *name, uint16_t qtype, res
 
 /* Queries asked and not yet answered (sent or waiting their turn). */
 unsigned resolver_pending(const struct resolver *r);
+
+/* For a loop of the caller's own (policyd's): the sockets to poll, at
+ * most `max` of them (RESOLVER_MAX_FDS is enough), and *timeout_ms
+ * lowered to when c-ares's next timer is due (-1 in: no limit of the
+ * caller's). Then resolver_process with the same array after poll,
+ * which runs the callbacks of the answers and of the timeouts due. */
+#define RESOLVER_MAX_FDS 16
+unsigned resolver_pollfds(struct resolver *r, struct pollfd *out, unsigned max, int *timeout_ms);
+void resolver_process(struct resolver *r, const struct pollfd *fds, unsigned n);
 
 /* Wait at most max_ms (less when a c-ares timer is due sooner) for
  * answers and process them, running their callbacks. Returns 0, or

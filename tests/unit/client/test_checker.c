@@ -435,6 +435,60 @@ static void test_parked(void **state)
     checker_free(ck);
 }
 
+/* A loop of the caller's own (policyd's): checker_pollfds beside other
+ * sockets, checker_process after poll; with periodic probing the
+ * timeout says when the next round is due. */
+static void test_external_loop(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"a.test"};
+    struct checker *ck = new_checker(specs, 1, true);
+    checker_set_periodic(ck, true);
+    now_ms = 9000000;
+    int other[2];
+    assert_int_equal(pipe(other), 0);
+    struct got g;
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(checker_check(ck, "192.0.2.1", 0, got_fn, &g), 0);
+    struct checker_list_info in;
+    for (int i = 0; i < 200; i++) {
+        checker_list_info(ck, 0, &in);
+        if (g.done && !in.probing && in.health.rounds >= 1)
+            break;
+        struct pollfd fds[1 + RESOLVER_MAX_FDS];
+        fds[0].fd = other[0];
+        fds[0].events = POLLIN;
+        int timeout = 100;
+        unsigned n = checker_pollfds(ck, fds + 1, RESOLVER_MAX_FDS, &timeout);
+        assert_true(timeout >= 0 && timeout <= 100);
+        assert_true(poll(fds, n + 1, timeout) >= 0);
+        assert_int_equal(fds[0].revents, 0); /* nobody wrote to it */
+        checker_process(ck, fds + 1, n);
+    }
+    assert_true(g.done);
+    assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    assert_int_equal(in.health.state, HEALTH_HEALTHY);
+    /* Nothing in flight: the next round is due in probe_interval (30 s
+     * by the test's clock), which is the wait asked for... */
+    struct pollfd fds[RESOLVER_MAX_FDS];
+    int timeout = -1;
+    checker_pollfds(ck, fds, RESOLVER_MAX_FDS, &timeout);
+    assert_int_equal(timeout, 30000);
+    /* ...and once it is due, no wait at all, and processing starts it. */
+    now_ms += 30000;
+    timeout = -1;
+    unsigned n = checker_pollfds(ck, fds, RESOLVER_MAX_FDS, &timeout);
+    assert_int_equal(timeout, 0);
+    checker_process(ck, fds, n);
+    checker_list_info(ck, 0, &in);
+    assert_true(in.probing);
+    while (checker_pending(ck))
+        assert_int_equal(checker_run(ck, 100), 0);
+    close(other[0]);
+    close(other[1]);
+    checker_free(ck);
+}
+
 static void test_disabled(void **state)
 {
     (void)state;
@@ -460,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_failed_confirmation),
         cmocka_unit_test(test_lists_all_addresses),
         cmocka_unit_test(test_disabled),
+        cmocka_unit_test(test_external_loop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
