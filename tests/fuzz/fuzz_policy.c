@@ -41,7 +41,7 @@ static void fuzz_run(const uint8_t *data, size_t size, size_t piece, struct outc
     policy_parser_init(&p);
     memset(o, 0, sizeof(*o));
     size_t at = 0;
-    while (at < size && !o->malformed && o->nreq < FUZZ_MAX_REQS) {
+    while (at < size && !o->malformed) {
         size_t n = size - at < piece ? size - at : piece;
         const char *buf = (const char *)data + at;
         while (n > 0) {
@@ -62,9 +62,10 @@ static void fuzz_run(const uint8_t *data, size_t size, size_t piece, struct outc
             }
             if (r == POLICY_REQUEST) {
                 fuzz_check(&p.req);
-                if (o->nreq == FUZZ_MAX_REQS)
-                    return;
-                o->req[o->nreq++] = p.req;
+                /* Every request is counted; the first ones are kept. */
+                if (o->nreq < FUZZ_MAX_REQS)
+                    o->req[o->nreq] = p.req;
+                o->nreq++;
                 continue;
             }
             if (used == 0 && n > 0)
@@ -86,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The reason may differ: a line that is both too long and makes the
      * request too long is caught by whichever limit its pieces reach
      * first. */
-    for (unsigned i = 0; i < whole.nreq; i++)
+    for (unsigned i = 0; i < whole.nreq && i < FUZZ_MAX_REQS; i++)
         if (memcmp(&whole.req[i], &pieces.req[i], sizeof(whole.req[i])) != 0)
             abort();
     return 0;
