@@ -127,3 +127,83 @@ void addr_sock_format(const struct sockaddr *sa, char *out, size_t outsz)
     }
     snprintf(out, outsz, "%s/%u", host, port);
 }
+
+#define ADDR_MAPPED_LO 0x0000ffff00000000ull /* ::ffff:0:0/96, the low word */
+
+/* The masks of a 128-bit prefix of `bits` (0..128). */
+void addr_net_masks(unsigned bits, uint64_t *mhi, uint64_t *mlo)
+{
+    *mhi = bits >= 64 ? ~0ull : bits == 0 ? 0 : ~0ull << (64 - bits);
+    *mlo = bits <= 64 ? 0 : bits >= 128 ? ~0ull : ~0ull << (128 - bits);
+}
+
+static uint64_t addr_load64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int addr_net_parse(const char *s, struct addr_net *out)
+{
+    char buf[64];
+    size_t len = strlen(s);
+    if (len == 0 || len >= sizeof(buf))
+        return ERR_INVAL;
+    memcpy(buf, s, len + 1);
+    char *slash = strchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    unsigned max, base;
+    uint32_t a4;
+    uint8_t a6[16];
+    if (addr_ip4_parse(buf, &a4) == 0) {
+        out->hi = 0;
+        out->lo = ADDR_MAPPED_LO | a4;
+        max = 32;
+        base = 96;
+    } else if (addr_ip6_parse(buf, a6) == 0) {
+        out->hi = addr_load64(a6);
+        out->lo = addr_load64(a6 + 8);
+        max = 128;
+        base = 0;
+    } else {
+        return ERR_INVAL;
+    }
+    unsigned bits = max;
+    if (slash) {
+        char *end;
+        const char *p = slash + 1;
+        if (*p < '0' || *p > '9')
+            return ERR_INVAL;
+        unsigned long n = strtoul(p, &end, 10);
+        if (*end || n > max)
+            return ERR_INVAL;
+        bits = (unsigned)n;
+    }
+    addr_net_masks(base + bits, &out->mhi, &out->mlo);
+    out->hi &= out->mhi;
+    out->lo &= out->mlo;
+    return 0;
+}
+
+/* The client's address as 128 bits, IPv4 in its mapped form; false for a
+ * family without one. */
+bool addr_sock_128(const struct sockaddr *sa, uint64_t *hi, uint64_t *lo)
+{
+    if (sa->sa_family == AF_INET) {
+        const uint8_t *b =
+            (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        *hi = 0;
+        *lo = ADDR_MAPPED_LO | (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 | (uint64_t)b[2] << 8 |
+              b[3];
+        return true;
+    }
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+    *hi = addr_load64(b);
+    *lo = addr_load64(b + 8);
+    return true;
+}

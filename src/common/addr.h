@@ -3,6 +3,8 @@
 #ifndef DBK_COMMON_ADDR_H
 #define DBK_COMMON_ADDR_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -34,5 +36,34 @@ int addr_sock_parse(const char *spec, uint16_t default_port, struct addr_sock *o
 
 /* Format a socket address as "addr/port" (for logs). */
 void addr_sock_format(const struct sockaddr *sa, char *out, size_t outsz);
+
+/* A network of either family as 128 bits, IPv4 in its IPv4-mapped form
+ * (::ffff:a.b.c.d), so that testing an address is two masked compares
+ * and an IPv4-mapped IPv6 client is its IPv4 address. */
+struct addr_net {
+    uint64_t hi, lo;   /* the network, host bits cleared */
+    uint64_t mhi, mlo; /* its mask */
+};
+
+/* Parse "addr[/bits]" (IPv4 or IPv6; bits 0..32 or 0..128, all when
+ * left out), host bits cleared. ERR_INVAL for anything else. */
+int addr_net_parse(const char *s, struct addr_net *out);
+
+/* The masks of a 128-bit prefix of `bits` (0..128). */
+void addr_net_masks(unsigned bits, uint64_t *mhi, uint64_t *mlo);
+
+/* An address as 128 bits, IPv4 mapped; false for a family without one. */
+bool addr_sock_128(const struct sockaddr *sa, uint64_t *hi, uint64_t *lo);
+
+/* Whether a is an IPv4 (mapped) address. */
+static inline bool addr_128_is_ip4(uint64_t hi, uint64_t lo)
+{
+    return hi == 0 && (lo & ~0xffffffffull) == 0x0000ffff00000000ull;
+}
+
+static inline bool addr_net_has(const struct addr_net *n, uint64_t hi, uint64_t lo)
+{
+    return (hi & n->mhi) == n->hi && (lo & n->mlo) == n->lo;
+}
 
 #endif

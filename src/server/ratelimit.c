@@ -28,7 +28,6 @@
 #define RL_COUNT_MASK 0xffffffull
 #define RL_SEC_MASK 0xffffull
 #define RL_MAX_TABLE (1u << 24)
-#define RL_MAPPED 0x0000ffff00000000ull /* ::ffff:0:0/96, the low word */
 
 void ratelimit_conf_init(struct ratelimit_conf *c)
 {
@@ -37,64 +36,6 @@ void ratelimit_conf_init(struct ratelimit_conf *c)
     c->v4_prefix = RATELIMIT_DEFAULT_V4_PREFIX;
     c->v6_prefix = RATELIMIT_DEFAULT_V6_PREFIX;
     c->table = RATELIMIT_DEFAULT_TABLE;
-}
-
-/* The masks of a 128-bit prefix of `bits` (0..128). */
-static void ratelimit_masks(unsigned bits, uint64_t *mhi, uint64_t *mlo)
-{
-    *mhi = bits >= 64 ? ~0ull : bits == 0 ? 0 : ~0ull << (64 - bits);
-    *mlo = bits <= 64 ? 0 : bits >= 128 ? ~0ull : ~0ull << (128 - bits);
-}
-
-static uint64_t ratelimit_load64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-int ratelimit_net_parse(const char *s, struct ratelimit_net *out)
-{
-    char buf[64];
-    size_t len = strlen(s);
-    if (len == 0 || len >= sizeof(buf))
-        return ERR_INVAL;
-    memcpy(buf, s, len + 1);
-    char *slash = strchr(buf, '/');
-    if (slash)
-        *slash = '\0';
-    unsigned max, base;
-    uint32_t a4;
-    uint8_t a6[16];
-    if (addr_ip4_parse(buf, &a4) == 0) {
-        out->hi = 0;
-        out->lo = RL_MAPPED | a4;
-        max = 32;
-        base = 96;
-    } else if (addr_ip6_parse(buf, a6) == 0) {
-        out->hi = ratelimit_load64(a6);
-        out->lo = ratelimit_load64(a6 + 8);
-        max = 128;
-        base = 0;
-    } else {
-        return ERR_INVAL;
-    }
-    unsigned bits = max;
-    if (slash) {
-        char *end;
-        const char *p = slash + 1;
-        if (*p < '0' || *p > '9')
-            return ERR_INVAL;
-        unsigned long n = strtoul(p, &end, 10);
-        if (*end || n > max)
-            return ERR_INVAL;
-        bits = (unsigned)n;
-    }
-    ratelimit_masks(base + bits, &out->mhi, &out->mlo);
-    out->hi &= out->mhi;
-    out->lo &= out->mlo;
-    return 0;
 }
 
 int ratelimit_init(struct ratelimit *rl, const struct ratelimit_conf *c)
@@ -112,8 +53,8 @@ int ratelimit_init(struct ratelimit *rl, const struct ratelimit_conf *c)
     rl->conf = *c;
     rl->mask = n - 1;
     uint64_t unused;
-    ratelimit_masks(96 + c->v4_prefix, &unused, &rl->v4_mlo);
-    ratelimit_masks(c->v6_prefix, &rl->v6_mhi, &rl->v6_mlo);
+    addr_net_masks(96 + c->v4_prefix, &unused, &rl->v4_mlo);
+    addr_net_masks(c->v6_prefix, &rl->v6_mhi, &rl->v6_mlo);
     /* Without randomness the table still works; only its hash is then
      * predictable. */
     if (getrandom(&rl->seed, sizeof(rl->seed), GRND_NONBLOCK) != (ssize_t)sizeof(rl->seed))
@@ -127,25 +68,6 @@ void ratelimit_free(struct ratelimit *rl)
     memset(rl, 0, sizeof(*rl));
 }
 
-/* The client's address as 128 bits, IPv4 in its mapped form; false for a
- * family without one. */
-static bool ratelimit_client(const struct sockaddr *sa, uint64_t *hi, uint64_t *lo)
-{
-    if (sa->sa_family == AF_INET) {
-        const uint8_t *b =
-            (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-        *hi = 0;
-        *lo = RL_MAPPED | (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 | (uint64_t)b[2] << 8 | b[3];
-        return true;
-    }
-    if (sa->sa_family != AF_INET6)
-        return false;
-    const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-    *hi = ratelimit_load64(b);
-    *lo = ratelimit_load64(b + 8);
-    return true;
-}
-
 static unsigned ratelimit_count(uint64_t slot)
 {
     return (unsigned)(slot & RL_COUNT_MASK);
@@ -155,14 +77,12 @@ enum ratelimit_verdict ratelimit_check(struct ratelimit *rl, const struct sockad
                                        uint32_t now)
 {
     uint64_t hi, lo;
-    if (!ratelimit_client(client, &hi, &lo))
+    if (!addr_sock_128(client, &hi, &lo))
         return RATELIMIT_PASS;
-    for (unsigned i = 0; i < rl->conf.nexempt; i++) {
-        const struct ratelimit_net *n = &rl->conf.exempt[i];
-        if ((hi & n->mhi) == n->hi && (lo & n->mlo) == n->lo)
+    for (unsigned i = 0; i < rl->conf.nexempt; i++)
+        if (addr_net_has(&rl->conf.exempt[i], hi, lo))
             return RATELIMIT_PASS;
-    }
-    if (hi == 0 && (lo & ~0xffffffffull) == RL_MAPPED) {
+    if (addr_128_is_ip4(hi, lo)) {
         lo &= rl->v4_mlo;
     } else {
         hi &= rl->v6_mhi;

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "common/addr.h"
+
 #define RATELIMIT_MAX_RATE ((1u << 24) - 1)
 #define RATELIMIT_MAX_EXEMPT 64
 #define RATELIMIT_MAX_EXEMPT_TEXT "64" /* for messages */
@@ -23,29 +25,17 @@
 #define RATELIMIT_DEFAULT_V6_PREFIX 56
 #define RATELIMIT_DEFAULT_TABLE 262144
 
-/* A network exempt from the limit (the operator's own resolvers). Both
- * families as 128 bits, IPv4 in its IPv4-mapped form (::ffff:a.b.c.d),
- * so a test is two masked compares. */
-struct ratelimit_net {
-    uint64_t hi, lo;   /* the network, host bits cleared */
-    uint64_t mhi, mlo; /* its mask */
-};
-
 struct ratelimit_conf {
     uint32_t rate;      /* responses per second per network; 0 = off */
     unsigned slip;      /* every slip-th limited response is sent truncated; 0 = never */
     unsigned v4_prefix; /* 1..32 */
     unsigned v6_prefix; /* 1..128 */
     unsigned table;     /* slots; rounded up to a power of two */
-    struct ratelimit_net exempt[RATELIMIT_MAX_EXEMPT];
+    struct addr_net exempt[RATELIMIT_MAX_EXEMPT]; /* the operator's own resolvers */
     unsigned nexempt;
 };
 
 void ratelimit_conf_init(struct ratelimit_conf *c);
-
-/* Parse "addr[/bits]" (IPv4 or IPv6) into a network, host bits cleared;
- * an IPv4-mapped IPv6 network matches the IPv4 clients in it. */
-int ratelimit_net_parse(const char *s, struct ratelimit_net *out);
 
 /* The table shared by every UDP worker: buckets of two 64-bit slots in
  * one cache line, each slot updated with compare-and-swap, so workers

@@ -256,7 +256,7 @@ static int serve_ini_ratelimit(struct serve_ini_state *st, const char *key, cons
                 return serve_ini_fail(st, line,
                                       "too many rate-limit-exempt networks (at most %s)%s",
                                       RATELIMIT_MAX_EXEMPT_TEXT, "");
-            if (ratelimit_net_parse(tok, &rl->exempt[rl->nexempt]) < 0)
+            if (addr_net_parse(tok, &rl->exempt[rl->nexempt]) < 0)
                 return serve_ini_fail(st, line, "bad rate-limit-exempt network '%s'%s", tok, "");
             rl->nexempt++;
         }
