@@ -12,5 +12,6 @@ int cmd_allow(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_policyd(int argc, char **argv);
 
 #endif

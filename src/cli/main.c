@@ -16,6 +16,7 @@ static const struct {
     {"export", cmd_export, "write a zone's listings as an rbldnsd or BIND file"},
     {"check", cmd_check, "check addresses and domains against DNS lists, safely"},
     {"monitor", cmd_monitor, "probe DNS lists' health (a Nagios plugin, or --watch)"},
+    {"policyd", cmd_policyd, "the DNS lists in front of Postfix (policy delegation)"},
 };
 
 static void main_usage(FILE *f)

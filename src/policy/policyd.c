@@ -1,0 +1,402 @@
+/* policyd's loop: listeners, connections, the checker's sockets. */
+#include "policy/policyd.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "policy/policy_decide.h"
+#include "policy/policy_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PD_IN_MAX 8192
+#define PD_OUT_MAX 1024
+
+struct pd;
+
+struct pd_conn {
+    int fd;       /* -1: free */
+    unsigned gen; /* tells a late check result from this slot's next user */
+    char peer[80];
+    struct policy_parser parser;
+    char in[PD_IN_MAX];
+    size_t inlen;
+    char out[PD_OUT_MAX];
+    size_t outlen, outoff;
+    bool waiting; /* a check is in flight for the current request */
+    struct timespec started;
+    /* Postfix asks once per recipient: the decision for a message
+     * (instance) and client is kept for its next recipients. */
+    char last_instance[64], last_client[64], last_action[PD_OUT_MAX];
+    bool eof;
+};
+
+struct pd {
+    const struct policy_conf *pc;
+    struct checker *ck;
+    int lfd[POLICY_MAX_LISTEN];
+    unsigned nlfd;
+    struct pd_conn *conn;
+    unsigned nconn;
+    struct policyd_counters n;
+};
+
+struct pd_ticket {
+    struct pd *d;
+    unsigned slot, gen;
+    char client[64];
+};
+
+static int pd_listen(const struct policy_listen *l, char *err, size_t errsz)
+{
+    int fd;
+    if (l->unix_socket) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", l->path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        /* A socket left by an earlier run would make bind fail. */
+        struct stat st;
+        if (stat(l->path, &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(l->path);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 128) < 0) {
+            snprintf(err, errsz, "cannot listen on unix:%s: %s", l->path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        /* Postfix's processes run as another user. */
+        chmod(l->path, 0666);
+        return fd;
+    }
+    char spec[100];
+    snprintf(spec, sizeof(spec), "%s/%u", l->host, l->port);
+    struct addr_sock a;
+    if (addr_sock_parse(spec, l->port, &a) < 0) {
+        snprintf(err, errsz, "bad listen address %s", spec);
+        return -1;
+    }
+    int one = 1;
+    fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a.ss, a.len) < 0 || listen(fd, 128) < 0) {
+        snprintf(err, errsz, "cannot listen on %s: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void pd_close(struct pd *d, struct pd_conn *c)
+{
+    (void)d;
+    close(c->fd);
+    c->fd = -1;
+    c->gen++;
+}
+
+/* Queue an answer; the loop writes it. */
+static void pd_answer(struct pd_conn *c, const char *action)
+{
+    int n = policy_format_action(c->out, sizeof(c->out), action);
+    if (n < 0)
+        n = policy_format_action(c->out, sizeof(c->out), "DUNNO");
+    c->outlen = (size_t)n;
+    c->outoff = 0;
+}
+
+static void pd_done(void *arg, const struct checker_result *r)
+{
+    struct pd_ticket *t = arg;
+    struct pd *d = t->d;
+    struct pd_conn *c = &d->conn[t->slot];
+    char action[PD_OUT_MAX];
+    enum policy_verdict v = policy_decide(&d->pc->decide, t->client, r, action, sizeof(action));
+    d->n.dunno += v == POLICY_DUNNO;
+    d->n.reject += v == POLICY_REJECT;
+    d->n.mark += v == POLICY_MARK;
+    d->n.blind += v == POLICY_BLIND;
+    if (c->fd >= 0 && c->gen == t->gen && c->waiting) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t us = (uint64_t)((now.tv_sec - c->started.tv_sec) * 1000000 +
+                                 (now.tv_nsec - c->started.tv_nsec) / 1000);
+        d->n.latency_us_sum += us;
+        if (us > d->n.latency_us_max)
+            d->n.latency_us_max = us;
+        c->waiting = false;
+        pd_answer(c, action);
+        if (v != POLICY_BLIND)
+            snprintf(c->last_action, sizeof(c->last_action), "%s", action);
+        else
+            c->last_action[0] = '\0'; /* a blind answer is not kept */
+    }
+    free(t);
+}
+
+/* A complete request in c->parser.req. */
+static void pd_request(struct pd *d, struct pd_conn *c)
+{
+    const struct policy_request *q = &c->parser.req;
+    d->n.requests++;
+    if (strcmp(q->protocol_state, d->pc->state) != 0) {
+        d->n.skipped++;
+        pd_answer(c, "DUNNO");
+        return;
+    }
+    if (policy_conf_allowed(d->pc, q->client_address)) {
+        d->n.allowed++;
+        pd_answer(c, "DUNNO");
+        return;
+    }
+    if (q->instance[0] && c->last_action[0] && !strcmp(q->instance, c->last_instance) &&
+        !strcmp(q->client_address, c->last_client)) {
+        d->n.cached++;
+        pd_answer(c, c->last_action);
+        return;
+    }
+    snprintf(c->last_instance, sizeof(c->last_instance), "%s", q->instance);
+    snprintf(c->last_client, sizeof(c->last_client), "%s", q->client_address);
+    c->last_action[0] = '\0';
+    struct pd_ticket *t = malloc(sizeof(*t));
+    if (!t) {
+        pd_answer(c, "DUNNO");
+        return;
+    }
+    t->d = d;
+    t->slot = (unsigned)(c - d->conn);
+    t->gen = c->gen;
+    snprintf(t->client, sizeof(t->client), "%s", q->client_address);
+    c->waiting = true;
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
+    if (checker_check(d->ck, q->client_address, CHECKER_TXT, pd_done, t) < 0) {
+        /* Not an address ("unknown" when Postfix has none): nothing to
+         * check, nothing to refuse. */
+        free(t);
+        c->waiting = false;
+        d->n.dunno++;
+        pd_answer(c, "DUNNO");
+    }
+}
+
+/* Parse what is buffered while nothing is in flight or unwritten. */
+static void pd_parse(struct pd *d, struct pd_conn *c)
+{
+    size_t at = 0;
+    while (c->fd >= 0 && !c->waiting && c->outlen == 0 && at < c->inlen) {
+        size_t used = 0;
+        const char *why = NULL;
+        enum policy_feed r = policy_parser_feed(&c->parser, c->in + at, c->inlen - at, &used, &why);
+        at += used;
+        if (r == POLICY_MALFORMED) {
+            d->n.malformed++;
+            log_warning("%s: %s; closing the connection", c->peer, why);
+            pd_close(d, c);
+            return;
+        }
+        if (r == POLICY_REQUEST)
+            pd_request(d, c);
+    }
+    memmove(c->in, c->in + at, c->inlen - at);
+    c->inlen -= at;
+}
+
+static void pd_write(struct pd *d, struct pd_conn *c)
+{
+    while (c->outoff < c->outlen) {
+        ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            pd_close(d, c);
+            return;
+        }
+        c->outoff += (size_t)n;
+    }
+    c->outlen = c->outoff = 0;
+}
+
+static void pd_read(struct pd *d, struct pd_conn *c)
+{
+    ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        /* Postfix closes idle connections; a half-sent request is lost
+         * with it, as the protocol has it. */
+        pd_close(d, c);
+        return;
+    }
+    if (n > 0)
+        c->inlen += (size_t)n;
+}
+
+static void pd_accept(struct pd *d, int lfd)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        unsigned slot = d->nconn;
+        for (unsigned i = 0; i < d->nconn; i++)
+            if (d->conn[i].fd < 0) {
+                slot = i;
+                break;
+            }
+        if (slot == d->nconn) {
+            log_warning("%u connections already; refusing another",
+                        d->pc->max_connections);
+            close(fd);
+            continue;
+        }
+        struct pd_conn *c = &d->conn[slot];
+        unsigned gen = c->gen;
+        memset(c, 0, sizeof(*c));
+        c->gen = gen + 1;
+        c->fd = fd;
+        policy_parser_init(&c->parser);
+        if (ss.ss_family == AF_UNIX)
+            snprintf(c->peer, sizeof(c->peer), "unix socket");
+        else
+            addr_sock_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+        d->n.connections++;
+    }
+}
+
+static void pd_report(const struct pd *d)
+{
+    const struct policyd_counters *n = &d->n;
+    uint64_t checked = n->dunno + n->reject + n->mark + n->blind;
+    log_info("%llu connections, %llu requests (%llu malformed): %llu checked "
+             "(%llu reject, %llu mark, %llu dunno, %llu blind), %llu reused for a message, "
+             "%llu at another state, %llu allowlisted; latency avg %llu us, max %llu us",
+             (unsigned long long)n->connections, (unsigned long long)n->requests,
+             (unsigned long long)n->malformed, (unsigned long long)checked,
+             (unsigned long long)n->reject, (unsigned long long)n->mark,
+             (unsigned long long)n->dunno, (unsigned long long)n->blind,
+             (unsigned long long)n->cached, (unsigned long long)n->skipped,
+             (unsigned long long)n->allowed,
+             (unsigned long long)(checked ? n->latency_us_sum / checked : 0),
+             (unsigned long long)n->latency_us_max);
+}
+
+int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
+                volatile sig_atomic_t *stop, volatile sig_atomic_t *report)
+{
+    struct pd d;
+    char err[512];
+    int status = 1;
+    memset(&d, 0, sizeof(d));
+    d.pc = pc;
+    d.nconn = pc->max_connections;
+    d.conn = calloc(d.nconn, sizeof(*d.conn));
+    struct pollfd *pfd = calloc(POLICY_MAX_LISTEN + d.nconn + RESOLVER_MAX_FDS, sizeof(*pfd));
+    if (!d.conn || !pfd) {
+        log_error("out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < d.nconn; i++)
+        d.conn[i].fd = -1;
+    if (check_conf_checker(cc, &d.ck, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    checker_set_periodic(d.ck, true);
+    for (unsigned i = 0; i < pc->nlisten; i++) {
+        int fd = pd_listen(&pc->listen[i], err, sizeof(err));
+        if (fd < 0) {
+            log_error("%s", err);
+            goto out;
+        }
+        d.lfd[d.nlfd++] = fd;
+        if (pc->listen[i].unix_socket)
+            log_info("listening on unix:%s", pc->listen[i].path);
+        else
+            log_info("listening on %s/%u", pc->listen[i].host, pc->listen[i].port);
+    }
+    status = 0;
+    while (!*stop) {
+        if (*report) {
+            *report = 0;
+            pd_report(&d);
+        }
+        unsigned n = 0;
+        for (unsigned i = 0; i < d.nlfd; i++)
+            pfd[n++] = (struct pollfd){d.lfd[i], POLLIN, 0};
+        unsigned first_conn = n;
+        for (unsigned i = 0; i < d.nconn; i++) {
+            struct pd_conn *c = &d.conn[i];
+            if (c->fd < 0)
+                continue;
+            short ev = 0;
+            if (c->outlen)
+                ev |= POLLOUT;
+            else if (!c->waiting && c->inlen < sizeof(c->in))
+                ev |= POLLIN;
+            pfd[n++] = (struct pollfd){c->fd, ev, 0};
+        }
+        unsigned last_conn = n;
+        int timeout = 1000; /* the stop flag is looked at every second at least */
+        unsigned ndns = checker_pollfds(d.ck, pfd + n, RESOLVER_MAX_FDS, &timeout);
+        if (poll(pfd, n + ndns, timeout) < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            status = 1;
+            break;
+        }
+        checker_process(d.ck, pfd + n, ndns);
+        for (unsigned i = 0; i < d.nlfd; i++)
+            if (pfd[i].revents & POLLIN)
+                pd_accept(&d, pfd[i].fd);
+        for (unsigned k = first_conn; k < last_conn; k++) {
+            if (!pfd[k].revents)
+                continue;
+            for (unsigned i = 0; i < d.nconn; i++) {
+                struct pd_conn *c = &d.conn[i];
+                if (c->fd != pfd[k].fd)
+                    continue;
+                if (pfd[k].revents & POLLOUT)
+                    pd_write(&d, c);
+                else if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
+                    pd_read(&d, c);
+                break;
+            }
+        }
+        /* Answers that came (from DNS or at once) go out, and what is
+         * buffered is parsed as soon as a connection is free again. */
+        for (unsigned i = 0; i < d.nconn; i++) {
+            struct pd_conn *c = &d.conn[i];
+            if (c->fd < 0)
+                continue;
+            pd_parse(&d, c);
+            if (c->fd >= 0 && c->outlen)
+                pd_write(&d, c);
+            if (c->fd >= 0 && !c->outlen && !c->waiting)
+                pd_parse(&d, c);
+        }
+    }
+    pd_report(&d);
+out:
+    for (unsigned i = 0; d.conn && i < d.nconn; i++)
+        if (d.conn[i].fd >= 0)
+            close(d.conn[i].fd);
+    /* Pending checks end now; their tickets see closed connections. */
+    checker_free(d.ck);
+    for (unsigned i = 0; i < d.nlfd; i++)
+        close(d.lfd[i]);
+    for (unsigned i = 0; i < pc->nlisten; i++)
+        if (pc->listen[i].unix_socket && status == 0)
+            unlink(pc->listen[i].path);
+    free(pfd);
+    free(d.conn);
+    return status;
+}
