@@ -15,7 +15,10 @@ conf="$var/demo.conf"
 # The live list: a configuration pointing at var/listing.db, two trap
 # hits and an operator's listing, fed before the server starts.
 mkdir -p "$var"
-sed -e "s|@VAR@|$var|g" -e "s|@HTTP@|$addr/$http_port|g" "$demo/dnsblkit.conf.in" >"$conf"
+policyd_port=${5:-10040}
+sed -e "s|@VAR@|$var|g" -e "s|@HTTP@|$addr/$http_port|g" -e "s|@DNS@|$addr/$port|g" \
+    -e "s|@POLICYD@|$addr/$policyd_port|g" -e "s|@POLICYD_HOSTPORT@|$addr:$policyd_port|g" \
+    "$demo/dnsblkit.conf.in" >"$conf"
 "$bin" report --config "$conf" --zone live.example --trap "$demo"/reports/*.eml || true
 "$bin" list add live.example 100.24.0.0/16 --code 127.0.0.4 \
     --reason "demo: a range listed by hand" --for 1d --config "$conf" >/dev/null
@@ -27,6 +30,7 @@ dnsblkit demo on $addr port $port, UDP and TCP:
   live.example                live listings from $var/listing.db
   http://$addr:$http_port/           the lookup page (JSON API, /metrics)
   UDP answers limited to 100 a second per client /24 (rate-limit)
+  $addr:$policyd_port                 dnsblkit policyd, for Postfix's check_policy_service
 
 Try, in another terminal:
 
@@ -57,11 +61,18 @@ Try, in another terminal:
   $bin check --resolver $addr/$port --domain-list dbl.example spam.example
   $bin monitor --resolver $addr/$port --list bl.example --list live.example --domain-list dbl.example
 
+  # what Postfix asks policyd, and its answer (a listed client: REJECT)
+  /usr/bin/python3 -c "import socket; s = socket.create_connection(('$addr', $policyd_port)); s.sendall(b'request=smtpd_access_policy\\nprotocol_state=RCPT\\nclient_address=192.0.2.1\\n\\n'); print(s.recv(999).decode())"
+
 Edit a file in $demo and the server reloads it within 5 seconds (or send
 SIGHUP). Stop with Ctrl-C.
 
 MSG
-exec "$bin" serve -b "$addr/$port" -c 5 --config "$conf" \
+# policyd beside the server, stopped with it.
+"$bin" policyd --config "$conf" &
+policyd_pid=$!
+trap 'kill $policyd_pid 2>/dev/null || true' EXIT INT TERM
+"$bin" serve -b "$addr/$port" -c 5 --config "$conf" \
     "bl.example:ip4set:$demo/bl.ip4set" \
     "bl.example:ip6tset:$demo/bl.ip6tset" \
     "dbl.example:dnset:$demo/dbl.dnset"
