@@ -12,19 +12,20 @@
 #                                             (listing_bench.py's options)
 #        BENCH_ONLY=serve make bench          (only bench.py; =listing: only
 #                                              listing_bench.py; =check: only
-#                                              check_bench.py)
+#                                              check_bench.py; =policyd: only
+#                                              policyd_bench.py)
 # Last, the mail host's side: dnsblkit check of 10,000 addresses against
 # 10 lists through Unbound, beside dnsperf (bench/check_bench.py; under a
-# minute).
+# minute), and policyd's requests per second (bench/policyd_bench.py).
 set -eu
 bin=${1:-build/dnsblkit}
 shift || true
 here=$(dirname "$0")
 only=${BENCH_ONLY:-}
 case $only in
-'' | serve | listing | check) ;;
+'' | serve | listing | check | policyd) ;;
 *)
-    echo "bench/run.sh: BENCH_ONLY is serve, listing or check, not '$only'" >&2
+    echo "bench/run.sh: BENCH_ONLY is serve, listing, check or policyd, not '$only'" >&2
     exit 2
     ;;
 esac
@@ -38,4 +39,7 @@ if [ -z "$only" ] || [ "$only" = listing ]; then
 fi
 if [ -z "$only" ] || [ "$only" = check ]; then
     /usr/bin/python3 "$here/check_bench.py" --bin "$bin"
+fi
+if [ -z "$only" ] || [ "$only" = policyd ]; then
+    /usr/bin/python3 "$here/policyd_bench.py" --bin "$bin"
 fi
