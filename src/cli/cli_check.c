@@ -2,6 +2,7 @@
 #include "cli/cli_check.h"
 #include "cli/cli_listing.h"
 #include "cli/cmd.h"
+#include "common/addr.h"
 #include "common/duration.h"
 
 #include <getopt.h>
@@ -74,6 +75,22 @@ int cli_check_conf(const char *cmd, const struct cli_check_args *a, struct check
         }
     }
     if (a->resolver) {
+        /* Refused here, as a usage error, rather than when the resolver
+         * starts (which for policyd is a start-up failure). */
+        char buf[1024];
+        unsigned n = 0;
+        bool bad = strlen(a->resolver) >= sizeof(buf);
+        snprintf(buf, sizeof(buf), "%s", a->resolver);
+        for (char *save, *tok = strtok_r(buf, " ,", &save); tok && !bad;
+             tok = strtok_r(NULL, " ,", &save), n++) {
+            struct addr_sock as;
+            bad = addr_sock_parse(tok, 53, &as) < 0;
+        }
+        if (bad || n == 0) {
+            fprintf(stderr, "dnsblkit %s: bad --resolver '%s' (want addr/port[,addr/port])\n", cmd,
+                    a->resolver);
+            return CMD_USAGE;
+        }
         snprintf(c->resolver, sizeof(c->resolver), "%s", a->resolver);
         c->ck.resolver.servers = c->resolver;
     }

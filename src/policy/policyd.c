@@ -254,8 +254,7 @@ static void pd_accept(struct pd *d, int lfd)
                 break;
             }
         if (slot == d->nconn) {
-            log_warning("%u connections already; refusing another",
-                        d->pc->max_connections);
+            log_warning("%u connections already; refusing another", d->pc->max_connections);
             close(fd);
             continue;
         }
@@ -277,7 +276,7 @@ static void pd_report(const struct pd *d)
 {
     const struct policyd_counters *n = &d->n;
     uint64_t checked = n->dunno + n->reject + n->mark + n->blind;
-    log_info("%llu connections, %llu requests (%llu malformed): %llu checked "
+    log_info("%llu connections, %llu requests and %llu malformed ones: %llu checked "
              "(%llu reject, %llu mark, %llu dunno, %llu blind), %llu reused for a message, "
              "%llu at another state, %llu allowlisted; latency avg %llu us, max %llu us",
              (unsigned long long)n->connections, (unsigned long long)n->requests,

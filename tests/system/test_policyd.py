@@ -516,9 +516,6 @@ def test_bad_usage_and_config(tmp_path):
     assert conf in r.stderr and "mark-score" in r.stderr, r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="policyd exits 1 on a malformed --resolver, as if the "
-                   "resolver could not start; check exits 2, and so does policyd for the "
-                   "same address in [check] resolver")
 def test_bad_resolver_is_usage():
     r = run_policyd(["--resolver", "nonsense", "--list", BL,
                      "--listen", "127.0.0.1/%d" % free_port()])
