@@ -28,6 +28,8 @@ import tempfile
 import time
 import urllib.parse
 
+from benchlib import free_port
+
 ZONE = "bl.bench"
 FLIP = 1 << 63  # src/listing/store.c: key values are stored as v ^ 2^63, signed
 
@@ -74,14 +76,6 @@ def make_db(binary, d, n):
     con.execute("COMMIT")
     con.close()
     return conf, port
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def curl(url):

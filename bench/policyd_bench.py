@@ -22,38 +22,12 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
+from benchlib import cpu_seconds, free_port, wait_tcp
 
 def request(ip, n):
     return ("request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=%s\n"
             "instance=%x.%x\nsender=a@example.com\nrecipient=b@example.org\n\n" % (ip, n, n)
             ).encode()
-
-
-def wait_port(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("policyd_bench: policyd does not listen on %d" % port)
 
 
 def client(port, addrs, seconds, batch, counts, i):
@@ -112,7 +86,8 @@ def main():
                                 "b.bench"], stderr=open(os.path.join(tmp, "pd.log"), "w"))
     try:
         time.sleep(0.5)
-        wait_port(pd)
+        if not wait_tcp(pd):
+            sys.exit("policyd_bench: policyd does not listen on %d" % pd)
         # Warm: every address once, so the answers come from the cache.
         s = socket.create_connection(("127.0.0.1", pd))
         for k in range(0, len(addrs), 100):
