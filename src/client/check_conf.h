@@ -43,8 +43,8 @@ int check_conf_load(struct check_conf *c, const char *path, char *err, size_t er
 
 /* One setting as if read from the file: section "check" or "list ZONE".
  * Errors as check_conf_load's, with "(setting)" for the file. */
-int check_conf_set(struct check_conf *c, const char *section, const char *key,
-                   const char *value, char *err, size_t errsz);
+int check_conf_set(struct check_conf *c, const char *section, const char *key, const char *value,
+                   char *err, size_t errsz);
 
 /* Apply the [list ZONE] settings to the specs and check they agree;
  * ERR_INVAL with "path:line: ..." when a [list] names a zone no spec
