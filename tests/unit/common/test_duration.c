@@ -8,14 +8,29 @@
 #include "common/duration.h"
 #include "common/err.h"
 
+struct duration_case {
+    const char *text;
+    int rc;
+    uint32_t v;
+};
+
+/* Each case through parse: its code, and its value only on success. */
+static void run_cases(int (*parse)(const char *, uint32_t *), const struct duration_case *cases,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = 12345;
+        int rc = parse(cases[i].text, &v);
+        if (rc != cases[i].rc)
+            fail_msg("\"%s\": %d, expected %d", cases[i].text, rc, cases[i].rc);
+        assert_int_equal(v, cases[i].rc == 0 ? cases[i].v : 12345);
+    }
+}
+
 static void test_seconds(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text;
-        int rc;
-        uint32_t v;
-    } cases[] = {
+    static const struct duration_case cases[] = {
         {"90", 0, 90},
         {"90s", 0, 90},
         {"0", 0, 0},
@@ -43,13 +58,7 @@ static void test_seconds(void **state)
         {"99999999999x", ERR_INVAL, 0},
         {"500ms", ERR_INVAL, 0}, /* seconds only */
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint32_t v = 12345;
-        int rc = duration_parse(cases[i].text, &v);
-        if (rc != cases[i].rc)
-            fail_msg("\"%s\": %d, expected %d", cases[i].text, rc, cases[i].rc);
-        assert_int_equal(v, cases[i].rc == 0 ? cases[i].v : 12345);
-    }
+    run_cases(duration_parse, cases, sizeof(cases) / sizeof(cases[0]));
     uint32_t v = 1;
     assert_int_equal(duration_parse(NULL, &v), ERR_INVAL);
     assert_int_equal(v, 1);
@@ -58,11 +67,7 @@ static void test_seconds(void **state)
 static void test_milliseconds(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text;
-        int rc;
-        uint32_t v;
-    } cases[] = {
+    static const struct duration_case cases[] = {
         {"500ms", 0, 500},
         {"2", 0, 2000},
         {"2s", 0, 2000},
@@ -80,13 +85,7 @@ static void test_milliseconds(void **state)
         {"-5ms", ERR_INVAL, 0},
         {"1.5s", ERR_INVAL, 0},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint32_t v = 12345;
-        int rc = duration_parse_ms(cases[i].text, &v);
-        if (rc != cases[i].rc)
-            fail_msg("\"%s\": %d, expected %d", cases[i].text, rc, cases[i].rc);
-        assert_int_equal(v, cases[i].rc == 0 ? cases[i].v : 12345);
-    }
+    run_cases(duration_parse_ms, cases, sizeof(cases) / sizeof(cases[0]));
     uint32_t v = 1;
     assert_int_equal(duration_parse_ms(NULL, &v), ERR_INVAL);
 }
