@@ -63,6 +63,9 @@ Try, in another terminal:
 
   # what Postfix asks policyd, and its answer (a listed client: REJECT)
   /usr/bin/python3 -c "import socket; s = socket.create_connection(('$addr', $policyd_port)); s.sendall(b'request=smtpd_access_policy\\nprotocol_state=RCPT\\nclient_address=192.0.2.1\\n\\n'); print(s.recv(999).decode())"
+  # an unlisted client, but a HELO name on dbl.example: REJECT too
+  /usr/bin/python3 -c "import socket; s = socket.create_connection(('$addr', $policyd_port)); s.sendall(b'request=smtpd_access_policy\\nprotocol_state=RCPT\\nclient_address=198.51.100.1\\nhelo_name=spam.example\\n\\n'); print(s.recv(999).decode())"
+  kill -USR1 \$(pgrep -f 'dnsblkit policyd')   # policyd logs its counters, by list
 
 Edit a file in $demo and the server reloads it within 5 seconds (or send
 SIGHUP). Stop with Ctrl-C.

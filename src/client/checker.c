@@ -60,7 +60,7 @@ struct ck_list {
     struct ck_item *waiters;     /* checks waiting for a round's verdict */
     unsigned round_id;           /* rounds started */
     enum health_outcome last;    /* the outcome of the last round that finished */
-    uint64_t queries, listed, ignored, errors;
+    uint64_t queries, listed, ignored, errors, cache_hits;
 };
 
 struct ck_spec {
@@ -247,6 +247,7 @@ void checker_list_info(const struct checker *ck, unsigned list, struct checker_l
     out->listed = l->listed;
     out->ignored = l->ignored;
     out->errors = l->errors;
+    out->cache_hits = l->cache_hits;
 }
 
 void checker_on_change(struct checker *ck, checker_change_fn fn, void *arg)
@@ -734,6 +735,7 @@ static void ck_item_answer(struct ck_item *it, int status, const struct reply *r
     struct ck_list *l = ck->lists[it->list];
     struct checker_list_result *r = &c->res[it->list];
     l->queries++;
+    l->cache_hits += cached;
     if (status != 0) {
         r->outcome = CHECKER_ERROR;
         ck_fmt(r->why, sizeof(r->why), "%s", err_str(status));

@@ -76,6 +76,7 @@ struct checker_list_info {
     uint32_t last_rtt_ms; /* the slowest probe of the last round */
     char last_round[512]; /* what each probe of the last round found, "; "-separated */
     uint64_t queries, listed, ignored, errors; /* checks' answers */
+    uint64_t cache_hits;                       /* of queries, those the cache answered */
 };
 
 void checker_list_info(const struct checker *ck, unsigned list, struct checker_list_info *out);

@@ -157,6 +157,10 @@ static int policy_handler(void *user, const char *section, const char *key, cons
             return policy_fail(st, key, value, "DUNNO or DEFER_IF_PERMIT");
         return 1;
     }
+    if (!strcmp(key, "check-helo") || !strcmp(key, "check-sender")) {
+        bool *b = key[6] == 'h' ? &c->check_helo : &c->check_sender;
+        return inifile_bool(value, b) < 0 ? policy_fail(st, key, value, "yes or no") : 1;
+    }
     if (!strcmp(key, "max-connections")) {
         char *end;
         unsigned long n = strtoul(value, &end, 10);

@@ -2,8 +2,7 @@
  * which protocol state it decides, the thresholds and reject text of
  * policy_decide, a static allowlist of client networks, and how many
  * Postfix connections it serves. The lists themselves come from [check]
- * (check_conf.h). Not yet read by a command: the daemon is issue 7's
- * next step. */
+ * (check_conf.h). */
 #ifndef DBK_POLICY_POLICY_CONF_H
 #define DBK_POLICY_POLICY_CONF_H
 
@@ -28,7 +27,9 @@ struct policy_listen {
 struct policy_conf {
     struct policy_listen listen[POLICY_MAX_LISTEN];
     unsigned nlisten;
-    char state[16]; /* the protocol_state decided at; others get DUNNO */
+    char state[16];    /* the protocol_state decided at; others get DUNNO */
+    bool check_helo;   /* also the HELO name against the domain lists */
+    bool check_sender; /* also the sender's domain against the domain lists */
     struct policy_decide_conf decide;
     struct addr_net allow[POLICY_MAX_ALLOW];
     unsigned nallow;

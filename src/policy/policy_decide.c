@@ -28,36 +28,64 @@ static void policy_put(char *out, size_t outsz, size_t *n, const char *text)
     out[*n] = '\0';
 }
 
-/* The zones that listed the subject, "a.example, b.example". */
-static void policy_lists(const struct checker_result *r, char *out, size_t outsz)
+void policy_tally_init(struct policy_tally *t)
 {
-    size_t n = 0;
-    out[0] = '\0';
+    memset(t, 0, sizeof(*t));
+}
+
+void policy_tally_add(struct policy_tally *t, const struct checker_result *r, enum policy_subject s)
+{
+    size_t n = strlen(t->lists);
+    t->score += r->score;
     for (unsigned i = 0; i < r->nlists; i++) {
         const struct checker_list_result *l = &r->lists[i];
-        if (l->outcome != CHECKER_LISTED || l->score <= 0)
+        if (l->outcome == CHECKER_LISTED || l->outcome == CHECKER_NOT_LISTED)
+            t->usable = true;
+        if (l->outcome != CHECKER_LISTED || l->score == 0)
             continue;
+        if (l->list < 64)
+            t->listed_by |= UINT64_C(1) << l->list;
+        /* An allowlist's (negative) weight lowers the score; it is no
+         * reason to name it in a rejection. */
+        if (l->score < 0)
+            continue;
+        if (l->list < 64)
+            t->scored_by |= UINT64_C(1) << l->list;
         if (n)
-            policy_put(out, outsz, &n, ", ");
-        policy_put(out, outsz, &n, l->zone);
+            policy_put(t->lists, sizeof(t->lists), &n, ", ");
+        policy_put(t->lists, sizeof(t->lists), &n, l->zone);
+        if (s != POLICY_CLIENT) {
+            policy_put(t->lists, sizeof(t->lists), &n, s == POLICY_HELO ? " (helo " : " (sender ");
+            policy_put(t->lists, sizeof(t->lists), &n, r->subject);
+            policy_put(t->lists, sizeof(t->lists), &n, ")");
+        }
+        if (!t->txt[0] && l->txt[0]) {
+            size_t k = 0;
+            policy_put(t->txt, sizeof(t->txt), &k, l->txt);
+        }
     }
 }
 
-static const char *policy_first_txt(const struct checker_result *r)
+void policy_tally_merge(struct policy_tally *into, const struct policy_tally *t)
 {
-    for (unsigned i = 0; i < r->nlists; i++)
-        if (r->lists[i].outcome == CHECKER_LISTED && r->lists[i].score > 0 && r->lists[i].txt[0])
-            return r->lists[i].txt;
-    return "";
+    size_t n = strlen(into->lists);
+    into->score += t->score;
+    into->usable |= t->usable;
+    into->listed_by |= t->listed_by;
+    into->scored_by |= t->scored_by;
+    if (n && t->lists[0])
+        policy_put(into->lists, sizeof(into->lists), &n, ", ");
+    policy_put(into->lists, sizeof(into->lists), &n, t->lists);
+    if (!into->txt[0])
+        memcpy(into->txt, t->txt, sizeof(into->txt));
 }
 
 /* Expand a reject template. */
-static void policy_expand(const char *tmpl, const char *ip, const struct checker_result *r,
-                          char *out, size_t outsz)
+static void policy_expand(const char *tmpl, const char *ip, const struct policy_tally *t, char *out,
+                          size_t outsz)
 {
-    char lists[POLICY_TEXT_MAX], score[16];
-    policy_lists(r, lists, sizeof(lists));
-    snprintf(score, sizeof(score), "%d", r->score);
+    char score[16];
+    snprintf(score, sizeof(score), "%d", t->score);
     size_t n = 0;
     out[0] = '\0';
     for (const char *p = tmpl; *p && n + 1 < outsz; p++) {
@@ -67,7 +95,7 @@ static void policy_expand(const char *tmpl, const char *ip, const struct checker
             continue;
         }
         static const char *const names[] = {"ip", "lists", "score", "txt"};
-        const char *vals[] = {ip, lists, score, policy_first_txt(r)};
+        const char *vals[] = {ip, t->lists, score, t->txt};
         bool done = false;
         if (p[1] == '$') {
             policy_put(out, outsz, &n, "$");
@@ -90,13 +118,10 @@ static void policy_expand(const char *tmpl, const char *ip, const struct checker
         out[--n] = '\0';
 }
 
-enum policy_verdict policy_decide(const struct policy_decide_conf *c, const char *ip,
-                                  const struct checker_result *r, char *action, size_t actionsz)
+enum policy_verdict policy_decide_tally(const struct policy_decide_conf *c, const char *ip,
+                                        const struct policy_tally *t, char *action, size_t actionsz)
 {
-    bool usable = false;
-    for (unsigned i = 0; i < r->nlists && !usable; i++)
-        usable = r->lists[i].outcome == CHECKER_LISTED || r->lists[i].outcome == CHECKER_NOT_LISTED;
-    if (!usable) {
+    if (!t->usable) {
         /* Every list sick, unreachable or switched off: their silence is
          * no reason to refuse mail. */
         snprintf(action, actionsz, "%s",
@@ -105,18 +130,25 @@ enum policy_verdict policy_decide(const struct policy_decide_conf *c, const char
                                      : "DUNNO");
         return POLICY_BLIND;
     }
-    if (c->reject_score > 0 && r->score >= c->reject_score) {
-        policy_expand(c->reject_text, ip, r, action, actionsz);
+    if (c->reject_score > 0 && t->score >= c->reject_score) {
+        policy_expand(c->reject_text, ip, t, action, actionsz);
         return POLICY_REJECT;
     }
-    if (c->mark_score > 0 && r->score >= c->mark_score) {
-        char lists[POLICY_TEXT_MAX];
-        policy_lists(r, lists, sizeof(lists));
-        snprintf(action, actionsz, "PREPEND X-DNSBL: score=%d; lists=%s", r->score, lists);
+    if (c->mark_score > 0 && t->score >= c->mark_score) {
+        snprintf(action, actionsz, "PREPEND X-DNSBL: score=%d; lists=%s", t->score, t->lists);
         return POLICY_MARK;
     }
     snprintf(action, actionsz, "DUNNO");
     return POLICY_DUNNO;
+}
+
+enum policy_verdict policy_decide(const struct policy_decide_conf *c, const char *ip,
+                                  const struct checker_result *r, char *action, size_t actionsz)
+{
+    struct policy_tally t;
+    policy_tally_init(&t);
+    policy_tally_add(&t, r, POLICY_CLIENT);
+    return policy_decide_tally(c, ip, &t, action, actionsz);
 }
 
 int policy_decide_check_text(const char *text, const char **why)

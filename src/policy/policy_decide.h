@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "client/checker.h"
 
@@ -34,8 +35,41 @@ enum policy_verdict {
     POLICY_BLIND,  /* no list answered usably: DUNNO or DEFER_IF_PERMIT */
 };
 
-/* The action text (without "action=") for result r about client ip.
- * Returns the verdict. */
+/* What a message is checked by: the client's address against the
+ * address lists, and optionally its HELO name and its sender's domain
+ * against the domain lists. */
+enum policy_subject { POLICY_CLIENT, POLICY_HELO, POLICY_SENDER };
+
+/* The checks of one message summed up: each checker result is valid only
+ * in its callback, so what the decision needs is taken from it there. */
+struct policy_tally {
+    int score;
+    bool usable;                 /* some list gave a valid answer */
+    uint64_t listed_by;          /* bit i: list i listed a subject with a non-zero score */
+    uint64_t scored_by;          /* bit i: list i added to the score (weight > 0) */
+    char lists[POLICY_TEXT_MAX]; /* "zen.example, dbl.example (helo x.example)" */
+    char txt[POLICY_TEXT_MAX];   /* the first TXT of a list that scored */
+};
+
+void policy_tally_init(struct policy_tally *t);
+
+/* Add one subject's result: the lists that listed it with a positive
+ * weight are named, those of a domain subject with it ("(helo NAME)",
+ * "(sender NAME)"). */
+void policy_tally_add(struct policy_tally *t, const struct checker_result *r,
+                      enum policy_subject s);
+
+/* Add tally t to into, its lists after into's: so that the text is the
+ * same whichever subject's check finished first. */
+void policy_tally_merge(struct policy_tally *into, const struct policy_tally *t);
+
+/* The action text (without "action=") for the tally of a message from
+ * client ip. Returns the verdict. */
+enum policy_verdict policy_decide_tally(const struct policy_decide_conf *c, const char *ip,
+                                        const struct policy_tally *t, char *action,
+                                        size_t actionsz);
+
+/* The same for one result about the client alone. */
 enum policy_verdict policy_decide(const struct policy_decide_conf *c, const char *ip,
                                   const struct checker_result *r, char *action, size_t actionsz);
 

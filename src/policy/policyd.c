@@ -1,6 +1,7 @@
 /* policyd's loop: listeners, connections, the checker's sockets. */
 #include "policy/policyd.h"
 #include "common/err.h"
+#include "client/qname.h"
 #include "common/log.h"
 #include "policy/policy_decide.h"
 #include "policy/policy_proto.h"
@@ -47,13 +48,28 @@ struct pd {
     unsigned nlfd;
     struct pd_conn *conn;
     unsigned nconn;
+    bool domain_lists; /* some list takes domains: HELO and sender checks can ask */
     struct policyd_counters n;
+    struct policyd_list_counters *by_list; /* one per checker list */
+    unsigned nlists;
+};
+
+/* One message's checks: the client, and the HELO name and the sender's
+ * domain when configured, asked at once and decided together. */
+struct pd_ticket;
+
+struct pd_part {
+    struct pd_ticket *t;
+    enum policy_subject subject;
+    struct policy_tally tally;
 };
 
 struct pd_ticket {
     struct pd *d;
     unsigned slot, gen;
+    unsigned pending; /* checks not finished, plus one while they are started */
     char client[64];
+    struct pd_part part[3]; /* by enum policy_subject */
 };
 
 static int pd_listen(const struct policy_listen *l, char *err, size_t errsz)
@@ -115,17 +131,32 @@ static void pd_answer(struct pd_conn *c, const char *action)
     c->outoff = 0;
 }
 
-static void pd_done(void *arg, const struct checker_result *r)
+/* Latency buckets' upper bounds, microseconds; the last is open. */
+static const uint64_t pd_latency_bound[POLICYD_LATENCY_BUCKETS - 1] = {1000, 10000, 100000,
+                                                                       1000000};
+
+static void pd_finish(struct pd_ticket *t)
 {
-    struct pd_ticket *t = arg;
     struct pd *d = t->d;
     struct pd_conn *c = &d->conn[t->slot];
     char action[PD_OUT_MAX];
-    enum policy_verdict v = policy_decide(&d->pc->decide, t->client, r, action, sizeof(action));
+    struct policy_tally all;
+    policy_tally_init(&all);
+    for (unsigned i = 0; i < 3; i++)
+        policy_tally_merge(&all, &t->part[i].tally);
+    enum policy_verdict v =
+        policy_decide_tally(&d->pc->decide, t->client, &all, action, sizeof(action));
     d->n.dunno += v == POLICY_DUNNO;
     d->n.reject += v == POLICY_REJECT;
     d->n.mark += v == POLICY_MARK;
     d->n.blind += v == POLICY_BLIND;
+    for (unsigned i = 0; i < d->nlists && i < 64; i++) {
+        if (!(all.listed_by >> i & 1))
+            continue;
+        d->by_list[i].reject += v == POLICY_REJECT;
+        d->by_list[i].mark += v == POLICY_MARK;
+        d->by_list[i].dunno += v == POLICY_DUNNO;
+    }
     if (c->fd >= 0 && c->gen == t->gen && c->waiting) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -134,6 +165,10 @@ static void pd_done(void *arg, const struct checker_result *r)
         d->n.latency_us_sum += us;
         if (us > d->n.latency_us_max)
             d->n.latency_us_max = us;
+        unsigned k = 0;
+        while (k < POLICYD_LATENCY_BUCKETS - 1 && us >= pd_latency_bound[k])
+            k++;
+        d->n.latency_hist[k]++;
         c->waiting = false;
         pd_answer(c, action);
         if (v != POLICY_BLIND)
@@ -142,6 +177,41 @@ static void pd_done(void *arg, const struct checker_result *r)
             c->last_action[0] = '\0'; /* a blind answer is not kept */
     }
     free(t);
+}
+
+static void pd_done(void *arg, const struct checker_result *r)
+{
+    struct pd_part *p = arg;
+    struct pd_ticket *t = p->t;
+    policy_tally_add(&p->tally, r, p->subject);
+    if (--t->pending == 0)
+        pd_finish(t);
+}
+
+/* The domain of a HELO name or a sender address worth asking domain
+ * lists about: a name of two labels or more, not an address literal. */
+static bool pd_domain(const char *text, char *out, size_t outsz)
+{
+    struct qname_subject s;
+    if (!*text || strchr(text, '[') || qname_subject_parse(text, &s) < 0 || s.kind != QNAME_DOMAIN)
+        return false;
+    snprintf(out, outsz, "%s", s.domain);
+    return true;
+}
+
+/* Start one subject's check; false when it is nothing to check. */
+static bool pd_start(struct pd_ticket *t, enum policy_subject subject, const char *text)
+{
+    struct pd_part *p = &t->part[subject];
+    p->t = t;
+    p->subject = subject;
+    policy_tally_init(&p->tally);
+    t->pending++;
+    if (checker_check(t->d->ck, text, CHECKER_TXT, pd_done, p) < 0) {
+        t->pending--;
+        return false;
+    }
+    return true;
 }
 
 /* A complete request in c->parser.req. */
@@ -168,7 +238,7 @@ static void pd_request(struct pd *d, struct pd_conn *c)
     snprintf(c->last_instance, sizeof(c->last_instance), "%s", q->instance);
     snprintf(c->last_client, sizeof(c->last_client), "%s", q->client_address);
     c->last_action[0] = '\0';
-    struct pd_ticket *t = malloc(sizeof(*t));
+    struct pd_ticket *t = calloc(1, sizeof(*t));
     if (!t) {
         pd_answer(c, "DUNNO");
         return;
@@ -176,17 +246,29 @@ static void pd_request(struct pd *d, struct pd_conn *c)
     t->d = d;
     t->slot = (unsigned)(c - d->conn);
     t->gen = c->gen;
+    t->pending = 1; /* none finishes the ticket while they are started */
     snprintf(t->client, sizeof(t->client), "%s", q->client_address);
     c->waiting = true;
     clock_gettime(CLOCK_MONOTONIC, &c->started);
-    if (checker_check(d->ck, q->client_address, CHECKER_TXT, pd_done, t) < 0) {
-        /* Not an address ("unknown" when Postfix has none): nothing to
-         * check, nothing to refuse. */
+    /* An address Postfix does not have ("unknown") is no subject: the
+     * checker refuses it, and the rest is checked without it. */
+    bool started = pd_start(t, POLICY_CLIENT, q->client_address);
+    char domain[256];
+    if (d->domain_lists && d->pc->check_helo && pd_domain(q->helo_name, domain, sizeof(domain)))
+        started |= pd_start(t, POLICY_HELO, domain);
+    const char *at = strrchr(q->sender, '@');
+    if (d->domain_lists && d->pc->check_sender && at && pd_domain(at + 1, domain, sizeof(domain)))
+        started |= pd_start(t, POLICY_SENDER, domain);
+    if (!started) {
+        /* Nothing to check, nothing to refuse. */
         free(t);
         c->waiting = false;
         d->n.dunno++;
         pd_answer(c, "DUNNO");
+        return;
     }
+    if (--t->pending == 0)
+        pd_finish(t);
 }
 
 /* Parse what is buffered while nothing is in flight or unwritten. */
@@ -278,15 +360,35 @@ static void pd_report(const struct pd *d)
     uint64_t checked = n->dunno + n->reject + n->mark + n->blind;
     log_info("%llu connections, %llu requests and %llu malformed ones: %llu checked "
              "(%llu reject, %llu mark, %llu dunno, %llu blind), %llu reused for a message, "
-             "%llu at another state, %llu allowlisted; latency avg %llu us, max %llu us",
+             "%llu at another state, %llu allowlisted",
              (unsigned long long)n->connections, (unsigned long long)n->requests,
              (unsigned long long)n->malformed, (unsigned long long)checked,
              (unsigned long long)n->reject, (unsigned long long)n->mark,
              (unsigned long long)n->dunno, (unsigned long long)n->blind,
              (unsigned long long)n->cached, (unsigned long long)n->skipped,
-             (unsigned long long)n->allowed,
-             (unsigned long long)(checked ? n->latency_us_sum / checked : 0),
-             (unsigned long long)n->latency_us_max);
+             (unsigned long long)n->allowed);
+    const uint64_t *h = n->latency_hist;
+    uint64_t answered = h[0] + h[1] + h[2] + h[3] + h[4];
+    log_info("latency of %llu answered checks: avg %llu us, max %llu us; under 1 ms %llu, "
+             "1-10 ms %llu, 10-100 ms %llu, 100 ms-1 s %llu, 1 s or more %llu",
+             (unsigned long long)answered,
+             (unsigned long long)(answered ? n->latency_us_sum / answered : 0),
+             (unsigned long long)n->latency_us_max, (unsigned long long)h[0],
+             (unsigned long long)h[1], (unsigned long long)h[2], (unsigned long long)h[3],
+             (unsigned long long)h[4]);
+    for (unsigned i = 0; i < d->nlists; i++) {
+        struct checker_list_info li;
+        checker_list_info(d->ck, i, &li);
+        const struct policyd_list_counters *b = &d->by_list[i];
+        log_info("list %s: %s, %llu state change%s; %llu answers (%llu from cache): %llu listed, "
+                 "%llu ignored, %llu errors; listed in %llu reject, %llu mark, %llu dunno",
+                 li.zone, health_state_name(li.health.state), (unsigned long long)li.health.changes,
+                 li.health.changes == 1 ? "" : "s", (unsigned long long)li.queries,
+                 (unsigned long long)li.cache_hits, (unsigned long long)li.listed,
+                 (unsigned long long)li.ignored, (unsigned long long)li.errors,
+                 (unsigned long long)b->reject, (unsigned long long)b->mark,
+                 (unsigned long long)b->dunno);
+    }
 }
 
 int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
@@ -311,6 +413,20 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
         goto out;
     }
     checker_set_periodic(d.ck, true);
+    d.nlists = checker_nlists(d.ck);
+    d.by_list = calloc(d.nlists + 1, sizeof(*d.by_list));
+    if (!d.by_list) {
+        log_error("out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < checker_nlists(d.ck); i++) {
+        struct checker_list_info li;
+        checker_list_info(d.ck, i, &li);
+        d.domain_lists |= li.kind == CHECKER_DOMAIN;
+    }
+    if ((pc->check_helo || pc->check_sender) && !d.domain_lists)
+        log_warning("check-helo and check-sender have no domain lists to ask: give [check] "
+                    "domain-lists");
     for (unsigned i = 0; i < pc->nlisten; i++) {
         int fd = pd_listen(&pc->listen[i], err, sizeof(err));
         if (fd < 0) {
@@ -390,6 +506,8 @@ out:
             close(d.conn[i].fd);
     /* Pending checks end now; their tickets see closed connections. */
     checker_free(d.ck);
+    d.ck = NULL;
+    free(d.by_list);
     for (unsigned i = 0; i < d.nlfd; i++)
         close(d.lfd[i]);
     for (unsigned i = 0; i < pc->nlisten; i++)

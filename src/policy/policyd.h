@@ -13,10 +13,19 @@
 #include "client/check_conf.h"
 #include "policy/policy_conf.h"
 
+#define POLICYD_LATENCY_BUCKETS 5 /* under 1 ms, 10 ms, 100 ms, 1 s, and the rest */
+
 struct policyd_counters {
     uint64_t connections, requests, malformed;
     uint64_t dunno, reject, mark, blind, skipped, allowed, cached;
-    uint64_t latency_us_sum, latency_us_max; /* of checked requests */
+    /* Of checks answered on a connection still open. */
+    uint64_t latency_us_sum, latency_us_max, latency_hist[POLICYD_LATENCY_BUCKETS];
+};
+
+/* The decisions a list took part in: it listed one of the message's
+ * subjects (with a weight of either sign). */
+struct policyd_list_counters {
+    uint64_t reject, mark, dunno;
 };
 
 /* Serve until *stop is set (a signal handler's flag); *report set means

@@ -39,6 +39,10 @@ BL_DATA = "192.0.2.0/24 :2:Listed, see http://bl.example/$\n127.0.0.2\n"
 BL2 = "bl2.example"
 BL2_DATA = "192.0.2.0/25 :3\n127.0.0.2\n"
 
+# dbl.example, a domain list (RHSBL): TEST is its RFC 5782 test entry.
+DBL = "dbl.example"
+DBL_DATA = "spam.example :2:Domain listed\ntest\n"
+
 LISTED = "192.0.2.5"  # on both lists
 LISTED_BL_ONLY = "192.0.2.200"
 UNLISTED = "198.51.100.1"
@@ -110,7 +114,8 @@ def request(client_address, state="RCPT", instance=None, **extra):
         ("compatibility_level", "3.6"),
         ("mail_version", "3.7.11"),
     ]
-    attrs += list(extra.items())
+    # An attribute given replaces Postfix's; a new one is added.
+    attrs = [(k, extra.pop(k, v)) for k, v in attrs] + list(extra.items())
     return "".join("%s=%s\n" % kv for kv in attrs).encode() + b"\n"
 
 
@@ -245,6 +250,7 @@ def lists(module_dnsblkit, tmp_path_factory):
     srv = module_dnsblkit.start([
         "%s:ip4set:%s" % (BL, write(os.path.join(d, "bl.ip4set"), BL_DATA)),
         "%s:ip4set:%s" % (BL2, write(os.path.join(d, "bl2.ip4set"), BL2_DATA)),
+        "%s:dnset:%s" % (DBL, write(os.path.join(d, "dbl.dnset"), DBL_DATA)),
     ])
     return "127.0.0.1/%d" % srv.port
 
@@ -736,3 +742,93 @@ def test_unix_socket_left_behind(policyd):
         if os.path.exists(path):
             os.unlink(path)
         os.rmdir(d)
+
+
+DOMAIN_CONF = ("[check]\nlists = %s*2\ndomain-lists = %s*3\n\n"
+               "[policyd]\nreject-score = 4\nmark-score = 2\n" % (BL, DBL))
+
+
+def test_helo_and_sender_domains(policyd, tmp_path):
+    conf = write(tmp_path / "dnsblkit.conf",
+                 DOMAIN_CONF + "check-helo = yes\ncheck-sender = yes\n")
+    p, (target,) = policyd.start(config=conf, lists=())
+    c = Conn(target)
+    mark = "action=PREPEND X-DNSBL: score=3; lists=%s (%%s spam.example)" % DBL
+    assert c.ask(UNLISTED) == "action=DUNNO"
+    assert c.ask(UNLISTED, helo_name="spam.example") == mark % "helo"
+    # Letter case, a trailing dot and the local part do not matter.
+    assert c.ask(UNLISTED, sender="Bob@SPAM.Example.") == mark % "sender"
+    # Both: 3 + 3 reaches reject-score; the domain list is named twice.
+    assert c.ask(UNLISTED, helo_name="spam.example", sender="x@spam.example") == (
+        "action=554 5.7.1 Service unavailable; Client host [%s] blocked using "
+        "%s (helo spam.example), %s (sender spam.example); Domain listed" % (UNLISTED, DBL, DBL))
+    # The client's 2 and the HELO's 3; the client's list comes first.
+    assert c.ask(LISTED_BL_ONLY, helo_name="spam.example") == reject_text(
+        LISTED_BL_ONLY, [BL, DBL + " (helo spam.example)"], bl_txt(LISTED_BL_ONLY))
+    # No address to check: the HELO name still is.
+    assert c.ask("unknown", helo_name="spam.example") == mark % "helo"
+    # Not domains: address literals, a bare address (192.0.2.5 is on
+    # bl.example, but a HELO is not a client address), one label, the
+    # null sender.
+    for helo in ("[192.0.2.5]", "192.0.2.5", "spam", "", "[IPv6:2001:db8::1]"):
+        assert c.ask(UNLISTED, helo_name=helo) == "action=DUNNO", helo
+    for sender in ("", "x@[192.0.2.5]", "x@spam", "spam.example"):
+        assert c.ask(UNLISTED, sender=sender) == "action=DUNNO", sender
+    c.close()
+
+
+def test_domains_not_checked_by_default(policyd, tmp_path):
+    conf = write(tmp_path / "dnsblkit.conf", DOMAIN_CONF)
+    p, (target,) = policyd.start(config=conf, lists=())
+    c = Conn(target)
+    assert c.ask(UNLISTED, helo_name="spam.example", sender="x@spam.example") == "action=DUNNO"
+    assert c.ask(LISTED_BL_ONLY, helo_name="spam.example") == (
+        "action=PREPEND X-DNSBL: score=2; lists=%s" % BL)
+    c.close()
+
+
+def test_helo_check_without_domain_lists_warns(policyd, tmp_path):
+    conf = write(tmp_path / "dnsblkit.conf",
+                 "[check]\nlists = %s\n\n[policyd]\ncheck-helo = yes\n" % BL)
+    p, (target,) = policyd.start(config=conf, lists=())
+    assert "check-helo and check-sender have no domain lists to ask" in p.stderr()
+    c = Conn(target)
+    assert c.ask(UNLISTED, helo_name="spam.example") == "action=DUNNO"
+    assert c.ask(LISTED) == reject_text(LISTED, [BL], bl_txt(LISTED))
+    c.close()
+
+
+def wait_log(p, text, timeout=START_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while text not in p.stderr():
+        if time.monotonic() > deadline:
+            raise AssertionError("no %r in the log within %.0f s:\n%s" % (text, timeout, p.stderr()))
+        time.sleep(0.05)
+
+
+def test_counters_by_list(policyd, tmp_path):
+    conf = write(tmp_path / "dnsblkit.conf",
+                 DOMAIN_CONF + "check-helo = yes\ncheck-sender = yes\n")
+    p, (target,) = policyd.start(config=conf, lists=())
+    c = Conn(target)
+    # Five messages, each of its own; every one asks bl.example about the
+    # client and dbl.example about the HELO name and the sender's domain.
+    assert c.ask(UNLISTED) == "action=DUNNO"
+    assert c.ask(UNLISTED, helo_name="spam.example").startswith("action=PREPEND")
+    assert c.ask(LISTED_BL_ONLY, helo_name="spam.example").startswith("action=554 ")
+    assert c.ask(LISTED_BL_ONLY).startswith("action=PREPEND")
+    assert c.ask(UNLISTED) == "action=DUNNO"
+    c.close()
+    p.proc.send_signal(signal.SIGUSR1)
+    wait_log(p, "list %s:" % DBL)
+    log = p.stderr()
+    assert ("5 checked (1 reject, 2 mark, 2 dunno, 0 blind)") in log
+    assert "latency of 5 answered checks" in log
+    # bl.example answered 5 times, 3 of them from the cache (the second
+    # asking of each address), listed 192.0.2.200 twice.
+    assert ("list %s: healthy, 1 state change; 5 answers (3 from cache): 2 listed, 0 ignored, "
+            "0 errors; listed in 1 reject, 1 mark, 0 dunno" % BL) in log
+    # dbl.example: two names a message, all but mx.example.net's and
+    # example.net's and spam.example's first asking from the cache.
+    assert ("list %s: healthy, 1 state change; 10 answers (7 from cache): 2 listed, 0 ignored, "
+            "0 errors; listed in 1 reject, 1 mark, 0 dunno" % DBL) in log

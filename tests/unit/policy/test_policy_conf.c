@@ -43,6 +43,8 @@ static void test_defaults(void **state)
     assert_false(c.decide.defer_when_blind);
     assert_int_equal(c.max_connections, 256);
     assert_false(policy_conf_allowed(&c, "192.0.2.1"));
+    assert_false(c.check_helo);
+    assert_false(c.check_sender);
 }
 
 static void test_every_key(void **state)
@@ -59,7 +61,9 @@ static void test_every_key(void **state)
                   "reject-text = 550 5.7.1 [$ip] listed by $lists\n"
                   "when-blind = DEFER_IF_PERMIT\n"
                   "allow = 192.0.2.0/24 2001:db8::/32\n"
-                  "max-connections = 1000\n",
+                  "max-connections = 1000\n"
+                  "check-helo = yes\n"
+                  "check-sender = on\n",
                   &c, err, sizeof(err));
     if (rc != 0)
         fail_msg("%s", err);
@@ -72,6 +76,8 @@ static void test_every_key(void **state)
     assert_int_equal(c.decide.mark_score, 2);
     assert_string_equal(c.decide.reject_text, "550 5.7.1 [$ip] listed by $lists");
     assert_true(c.decide.defer_when_blind);
+    assert_true(c.check_helo);
+    assert_true(c.check_sender);
     assert_int_equal(c.max_connections, 1000);
     assert_true(policy_conf_allowed(&c, "192.0.2.200"));
     assert_true(policy_conf_allowed(&c, "::ffff:192.0.2.7"));
@@ -98,6 +104,8 @@ static void test_errors(void **state)
         {"[policyd]\nallow = 192.0.2.0/33\n", ":2: bad allow '192.0.2.0/33'"},
         {"[policyd]\nmax-connections = 0\n", ":2: bad max-connections '0'"},
         {"[policyd]\ncolour = red\n", ":2: unknown key 'colour' in [policyd]"},
+        {"[policyd]\ncheck-helo = maybe\n", ":2: bad check-helo 'maybe' (yes or no)"},
+        {"[policyd]\n\ncheck-sender = 2\n", ":3: bad check-sender '2' (yes or no)"},
         {"[policyd]\nreject-score = 3\nmark-score = 3\n", "would never mark"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -105,6 +105,65 @@ static void test_blind(void **state)
     assert_int_equal(policy_decide(&c, "192.0.2.99", &res, a, sizeof(a)), POLICY_DUNNO);
 }
 
+/* A message checked by client, HELO and sender: the scores add up, the
+ * domain lists are named with what they listed, the first TXT is the
+ * first list's that scored, and one usable subject is enough. */
+static void test_tally(void **state)
+{
+    (void)state;
+    struct policy_decide_conf c;
+    policy_decide_conf_init(&c);
+    c.reject_score = 5;
+    c.mark_score = 2;
+    char a[600];
+    struct policy_tally t;
+    policy_tally_init(&t);
+    /* The client: every address list sick or silent. */
+    result(0, CHECKER_IGNORED, 0, CHECKER_ERROR, 0, CHECKER_SKIPPED, 0);
+    policy_tally_add(&t, &res, POLICY_CLIENT);
+    assert_false(t.usable);
+    assert_int_equal(policy_decide_tally(&c, "192.0.2.99", &t, a, sizeof(a)), POLICY_BLIND);
+    /* The HELO name: listed by one domain list. */
+    result(3, CHECKER_SKIPPED, 0, CHECKER_LISTED, 3, CHECKER_SKIPPED, 0);
+    res.subject = "spam.example";
+    snprintf(lists[1].txt, sizeof(lists[1].txt), "helo listed");
+    policy_tally_add(&t, &res, POLICY_HELO);
+    assert_true(t.usable);
+    assert_int_equal(policy_decide_tally(&c, "192.0.2.99", &t, a, sizeof(a)), POLICY_MARK);
+    assert_string_equal(a, "PREPEND X-DNSBL: score=3; lists=bl.example (helo spam.example)");
+    /* The sender's domain: listed by two, one of them an allowlist. */
+    result(1, CHECKER_LISTED, 2, CHECKER_NOT_LISTED, 0, CHECKER_LISTED, -1);
+    res.subject = "sender.example";
+    snprintf(lists[0].txt, sizeof(lists[0].txt), "sender listed");
+    policy_tally_add(&t, &res, POLICY_SENDER);
+    assert_int_equal(t.score, 4);
+    assert_int_equal(t.listed_by, 0x7);
+    assert_int_equal(t.scored_by, 0x3);
+    assert_int_equal(policy_decide_tally(&c, "192.0.2.99", &t, a, sizeof(a)), POLICY_MARK);
+    c.reject_score = 4;
+    assert_int_equal(policy_decide_tally(&c, "192.0.2.99", &t, a, sizeof(a)), POLICY_REJECT);
+    assert_string_equal(a, "554 5.7.1 Service unavailable; Client host [192.0.2.99] blocked "
+                           "using bl.example (helo spam.example), zen.example (sender "
+                           "sender.example); helo listed");
+    /* Merged in subject order, whatever order the checks finished in:
+     * the sender's tally added first, then merged after the HELO's. */
+    struct policy_tally helo, sender, all;
+    policy_tally_init(&sender);
+    policy_tally_add(&sender, &res, POLICY_SENDER);
+    result(3, CHECKER_SKIPPED, 0, CHECKER_LISTED, 3, CHECKER_SKIPPED, 0);
+    res.subject = "spam.example";
+    policy_tally_init(&helo);
+    policy_tally_add(&helo, &res, POLICY_HELO);
+    policy_tally_init(&all);
+    policy_tally_merge(&all, &helo);
+    policy_tally_merge(&all, &sender);
+    assert_int_equal(all.score, 4);
+    assert_true(all.usable);
+    assert_string_equal(all.lists, "bl.example (helo spam.example), zen.example (sender "
+                                   "sender.example)");
+    assert_string_equal(all.txt, "sender listed"); /* the HELO's list had none this time */
+}
+
 static void test_check_text(void **state)
 {
     (void)state;
@@ -124,9 +183,8 @@ static void test_check_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reject),
-        cmocka_unit_test(test_thresholds),
-        cmocka_unit_test(test_blind),
+        cmocka_unit_test(test_reject),     cmocka_unit_test(test_thresholds),
+        cmocka_unit_test(test_blind),      cmocka_unit_test(test_tally),
         cmocka_unit_test(test_check_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
