@@ -10,7 +10,7 @@ zlib1g-dev libinih-dev libcmocka-dev liburcu-dev
 libsqlite3-dev libgmime-3.0-dev libjansson-dev sqlite3 libmicrohttpd-dev
 python3 python3-pytest python3-dnspython python3-requests python3-prometheus-client
 python3-selenium chromium chromium-driver
-knot knot-dnsutils knot-dnssecutils dnsutils bind9-utils rbldnsd dnsperf
+knot knot-dnsutils knot-dnssecutils nsd dnsutils bind9-utils rbldnsd dnsperf
 libc-ares-dev unbound dnsmasq-base
 "
 
@@ -40,5 +40,5 @@ $SUDO apt-get install -y -q --no-install-recommends $missing >&2
 # rbldnsd's, knot's and unbound's packages start system services on
 # install; tests run their own.
 if command -v systemctl >/dev/null 2>&1; then
-    $SUDO systemctl stop rbldnsd knot unbound >/dev/null 2>&1 || true
+    $SUDO systemctl stop rbldnsd knot nsd unbound >/dev/null 2>&1 || true
 fi
