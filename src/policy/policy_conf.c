@@ -1,5 +1,6 @@
 /* Reading the [policyd] section of dnsblkit.conf. */
 #include "policy/policy_conf.h"
+#include "common/duration.h"
 #include "common/err.h"
 #include "common/inifile.h"
 
@@ -16,6 +17,9 @@ void policy_conf_init(struct policy_conf *c)
     snprintf(c->state, sizeof(c->state), "RCPT");
     policy_decide_conf_init(&c->decide);
     c->max_connections = 256;
+    /* Below Postfix's smtpd_policy_service_timeout, which admins often
+     * set to 10 s, and above the resolver's first two tries (1 s + 2 s). */
+    c->answer_timeout_ms = 5000;
 }
 
 int policy_listen_parse(const char *spec, struct policy_listen *out)
@@ -155,6 +159,13 @@ static int policy_handler(void *user, const char *section, const char *key, cons
             c->decide.defer_when_blind = true;
         else
             return policy_fail(st, key, value, "DUNNO or DEFER_IF_PERMIT");
+        return 1;
+    }
+    if (!strcmp(key, "answer-timeout")) {
+        uint32_t ms;
+        if (duration_parse_ms(value, &ms) < 0 || ms < 100 || ms > 60000)
+            return policy_fail(st, key, value, "100ms..60s, such as 5s");
+        c->answer_timeout_ms = ms;
         return 1;
     }
     if (!strcmp(key, "check-helo") || !strcmp(key, "check-sender")) {

@@ -34,10 +34,11 @@ struct policy_conf {
     struct addr_net allow[POLICY_MAX_ALLOW];
     unsigned nallow;
     unsigned max_connections;
+    unsigned answer_timeout_ms; /* a request's checks longer than this: answered as blind */
 };
 
 /* Defaults: listen on 127.0.0.1/10040, decide at RCPT, reject at 1,
- * 256 connections. */
+ * 256 connections, answers within 5 s. */
 void policy_conf_init(struct policy_conf *c);
 
 /* "127.0.0.1/10040", "[::1]/10040", "::1/10040" or "unix:/run/x.sock". */

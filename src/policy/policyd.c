@@ -21,6 +21,8 @@
 
 #define PD_IN_MAX 8192
 #define PD_OUT_MAX 1024
+/* Checks in flight at most, per connection served (see pd_request). */
+#define PD_PENDING_PER_CONN 4
 
 struct pd;
 
@@ -34,6 +36,7 @@ struct pd_conn {
     char out[PD_OUT_MAX];
     size_t outlen, outoff;
     bool waiting; /* a check is in flight for the current request */
+    unsigned req; /* requests checked: tells a late result from the next request's */
     struct timespec started;
     /* Postfix asks once per recipient: the decision for a message
      * (instance) and client is kept for its next recipients. */
@@ -66,7 +69,7 @@ struct pd_part {
 
 struct pd_ticket {
     struct pd *d;
-    unsigned slot, gen;
+    unsigned slot, gen, req;
     unsigned pending; /* checks not finished, plus one while they are started */
     char client[64];
     struct pd_part part[3]; /* by enum policy_subject */
@@ -135,6 +138,21 @@ static void pd_answer(struct pd_conn *c, const char *action)
 static const uint64_t pd_latency_bound[POLICYD_LATENCY_BUCKETS - 1] = {1000, 10000, 100000,
                                                                        1000000};
 
+static uint64_t pd_elapsed_us(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)((now.tv_sec - since->tv_sec) * 1000000 +
+                      (now.tv_nsec - since->tv_nsec) / 1000);
+}
+
+/* What Postfix gets when no list can be heard: never a rejection. */
+static const char *pd_blind_action(const struct pd *d)
+{
+    return d->pc->decide.defer_when_blind ? "DEFER_IF_PERMIT Service temporarily unavailable"
+                                          : "DUNNO";
+}
+
 static void pd_finish(struct pd_ticket *t)
 {
     struct pd *d = t->d;
@@ -146,6 +164,13 @@ static void pd_finish(struct pd_ticket *t)
         policy_tally_merge(&all, &t->part[i].tally);
     enum policy_verdict v =
         policy_decide_tally(&d->pc->decide, t->client, &all, action, sizeof(action));
+    if (!(c->fd >= 0 && c->gen == t->gen && c->req == t->req && c->waiting)) {
+        /* The connection is gone, or its answer was given at
+         * answer-timeout: this one goes nowhere and counts as late. */
+        d->n.late++;
+        free(t);
+        return;
+    }
     d->n.dunno += v == POLICY_DUNNO;
     d->n.reject += v == POLICY_REJECT;
     d->n.mark += v == POLICY_MARK;
@@ -157,25 +182,20 @@ static void pd_finish(struct pd_ticket *t)
         d->by_list[i].mark += v == POLICY_MARK;
         d->by_list[i].dunno += v == POLICY_DUNNO;
     }
-    if (c->fd >= 0 && c->gen == t->gen && c->waiting) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t us = (uint64_t)((now.tv_sec - c->started.tv_sec) * 1000000 +
-                                 (now.tv_nsec - c->started.tv_nsec) / 1000);
-        d->n.latency_us_sum += us;
-        if (us > d->n.latency_us_max)
-            d->n.latency_us_max = us;
-        unsigned k = 0;
-        while (k < POLICYD_LATENCY_BUCKETS - 1 && us >= pd_latency_bound[k])
-            k++;
-        d->n.latency_hist[k]++;
-        c->waiting = false;
-        pd_answer(c, action);
-        if (v != POLICY_BLIND)
-            snprintf(c->last_action, sizeof(c->last_action), "%s", action);
-        else
-            c->last_action[0] = '\0'; /* a blind answer is not kept */
-    }
+    uint64_t us = pd_elapsed_us(&c->started);
+    d->n.latency_us_sum += us;
+    if (us > d->n.latency_us_max)
+        d->n.latency_us_max = us;
+    unsigned k = 0;
+    while (k < POLICYD_LATENCY_BUCKETS - 1 && us >= pd_latency_bound[k])
+        k++;
+    d->n.latency_hist[k]++;
+    c->waiting = false;
+    pd_answer(c, action);
+    if (v != POLICY_BLIND)
+        snprintf(c->last_action, sizeof(c->last_action), "%s", action);
+    else
+        c->last_action[0] = '\0'; /* a blind answer is not kept */
     free(t);
 }
 
@@ -238,6 +258,13 @@ static void pd_request(struct pd *d, struct pd_conn *c)
     snprintf(c->last_instance, sizeof(c->last_instance), "%s", q->instance);
     snprintf(c->last_client, sizeof(c->last_client), "%s", q->client_address);
     c->last_action[0] = '\0';
+    /* Checks still in flight for answers already given up on (a dead
+     * resolver) are bounded: past the limit, no new ones start. */
+    if (checker_pending(d->ck) >= PD_PENDING_PER_CONN * d->nconn) {
+        d->n.overload++;
+        pd_answer(c, pd_blind_action(d));
+        return;
+    }
     struct pd_ticket *t = calloc(1, sizeof(*t));
     if (!t) {
         pd_answer(c, "DUNNO");
@@ -246,6 +273,7 @@ static void pd_request(struct pd *d, struct pd_conn *c)
     t->d = d;
     t->slot = (unsigned)(c - d->conn);
     t->gen = c->gen;
+    t->req = ++c->req;
     t->pending = 1; /* none finishes the ticket while they are started */
     snprintf(t->client, sizeof(t->client), "%s", q->client_address);
     c->waiting = true;
@@ -269,6 +297,33 @@ static void pd_request(struct pd *d, struct pd_conn *c)
     }
     if (--t->pending == 0)
         pd_finish(t);
+}
+
+/* Answer the requests whose checks took answer-timeout already, as if no
+ * list could be heard (their results, when they come, go nowhere), so
+ * that a slow or dead resolver never holds Postfix up. Returns the
+ * milliseconds to the next deadline, at most 1000. */
+static int pd_deadlines(struct pd *d)
+{
+    uint64_t limit = (uint64_t)d->pc->answer_timeout_ms * 1000, next = 1000000;
+    for (unsigned i = 0; i < d->nconn; i++) {
+        struct pd_conn *c = &d->conn[i];
+        if (c->fd < 0 || !c->waiting)
+            continue;
+        uint64_t us = pd_elapsed_us(&c->started);
+        if (us < limit) {
+            if (limit - us < next)
+                next = limit - us;
+            continue;
+        }
+        d->n.timeouts++;
+        log_warning("%s: no answer from the lists in %u ms: %s", c->peer, d->pc->answer_timeout_ms,
+                    pd_blind_action(d));
+        c->waiting = false;
+        c->last_action[0] = '\0';
+        pd_answer(c, pd_blind_action(d));
+    }
+    return (int)((next + 999) / 1000);
 }
 
 /* Parse what is buffered while nothing is in flight or unwritten. */
@@ -360,13 +415,15 @@ static void pd_report(const struct pd *d)
     uint64_t checked = n->dunno + n->reject + n->mark + n->blind;
     log_info("%llu connections, %llu requests and %llu malformed ones: %llu checked "
              "(%llu reject, %llu mark, %llu dunno, %llu blind), %llu reused for a message, "
-             "%llu at another state, %llu allowlisted",
+             "%llu at another state, %llu allowlisted, %llu timed out, %llu refused for "
+             "overload; %llu late results",
              (unsigned long long)n->connections, (unsigned long long)n->requests,
              (unsigned long long)n->malformed, (unsigned long long)checked,
              (unsigned long long)n->reject, (unsigned long long)n->mark,
              (unsigned long long)n->dunno, (unsigned long long)n->blind,
              (unsigned long long)n->cached, (unsigned long long)n->skipped,
-             (unsigned long long)n->allowed);
+             (unsigned long long)n->allowed, (unsigned long long)n->timeouts,
+             (unsigned long long)n->overload, (unsigned long long)n->late);
     const uint64_t *h = n->latency_hist;
     uint64_t answered = h[0] + h[1] + h[2] + h[3] + h[4];
     log_info("latency of %llu answered checks: avg %llu us, max %llu us; under 1 ms %llu, "
@@ -402,7 +459,8 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
     d.nconn = pc->max_connections;
     d.conn = calloc(d.nconn, sizeof(*d.conn));
     struct pollfd *pfd = calloc(POLICY_MAX_LISTEN + d.nconn + RESOLVER_MAX_FDS, sizeof(*pfd));
-    if (!d.conn || !pfd) {
+    unsigned *pconn = calloc(d.nconn, sizeof(*pconn)); /* pfd's connections' slots */
+    if (!d.conn || !pfd || !pconn) {
         log_error("out of memory");
         goto out;
     }
@@ -445,6 +503,9 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
             *report = 0;
             pd_report(&d);
         }
+        /* First, so that an answer given up on goes out in this round;
+         * the stop flag is looked at every second at least. */
+        int timeout = pd_deadlines(&d);
         unsigned n = 0;
         for (unsigned i = 0; i < d.nlfd; i++)
             pfd[n++] = (struct pollfd){d.lfd[i], POLLIN, 0};
@@ -458,10 +519,11 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
                 ev |= POLLOUT;
             else if (!c->waiting && c->inlen < sizeof(c->in))
                 ev |= POLLIN;
+            pconn[n - first_conn] = i;
             pfd[n++] = (struct pollfd){c->fd, ev, 0};
         }
         unsigned last_conn = n;
-        int timeout = 1000; /* the stop flag is looked at every second at least */
+
         unsigned ndns = checker_pollfds(d.ck, pfd + n, RESOLVER_MAX_FDS, &timeout);
         if (poll(pfd, n + ndns, timeout) < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
@@ -473,18 +535,14 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
             if (pfd[i].revents & POLLIN)
                 pd_accept(&d, pfd[i].fd);
         for (unsigned k = first_conn; k < last_conn; k++) {
-            if (!pfd[k].revents)
+            struct pd_conn *c = &d.conn[pconn[k - first_conn]];
+            /* Accepting above may have reused a slot closed meanwhile. */
+            if (!pfd[k].revents || c->fd != pfd[k].fd)
                 continue;
-            for (unsigned i = 0; i < d.nconn; i++) {
-                struct pd_conn *c = &d.conn[i];
-                if (c->fd != pfd[k].fd)
-                    continue;
-                if (pfd[k].revents & POLLOUT)
-                    pd_write(&d, c);
-                else if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
-                    pd_read(&d, c);
-                break;
-            }
+            if (pfd[k].revents & POLLOUT)
+                pd_write(&d, c);
+            else if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
+                pd_read(&d, c);
         }
         /* Answers that came (from DNS or at once) go out, and what is
          * buffered is parsed as soon as a connection is free again. */
@@ -514,6 +572,7 @@ out:
         if (pc->listen[i].unix_socket && status == 0)
             unlink(pc->listen[i].path);
     free(pfd);
+    free(pconn);
     free(d.conn);
     return status;
 }

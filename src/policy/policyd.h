@@ -18,7 +18,10 @@
 struct policyd_counters {
     uint64_t connections, requests, malformed;
     uint64_t dunno, reject, mark, blind, skipped, allowed, cached;
-    /* Of checks answered on a connection still open. */
+    uint64_t timeouts; /* answered at answer-timeout, as blind */
+    uint64_t overload; /* answered as blind at once: too many checks in flight */
+    uint64_t late;     /* results for a connection gone or an answer already given */
+    /* Of checks answered with their result. */
     uint64_t latency_us_sum, latency_us_max, latency_hist[POLICYD_LATENCY_BUCKETS];
 };
 

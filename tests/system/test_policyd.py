@@ -832,3 +832,80 @@ def test_counters_by_list(policyd, tmp_path):
     # example.net's and spam.example's first asking from the cache.
     assert ("list %s: healthy, 1 state change; 10 answers (7 from cache): 2 listed, 0 ignored, "
             "0 errors; listed in 1 reject, 1 mark, 0 dunno" % DBL) in log
+
+
+def test_answer_timeout(policyd, lists, tmp_path):
+    """A resolver slower than answer-timeout: Postfix gets DUNNO in time
+    (or DEFER_IF_PERMIT with when-blind), and the late result of one
+    request is never taken for the next one's answer."""
+    relay = DelayRelay(int(lists.rpartition("/")[2]), 1.0)
+    try:
+        conf = write(tmp_path / "dnsblkit.conf", "[policyd]\nanswer-timeout = 400ms\n")
+        p, (target,) = policyd.start(resolver="127.0.0.1/%d" % relay.port, config=conf,
+                                     extra=["--timeout", "3s"])
+        c = Conn(target)
+        for i in range(3):
+            t0 = time.monotonic()
+            # A listed client: its rejection comes 1 s late, while the next
+            # request waits; that one must not get it.
+            assert c.ask("192.0.2.%d" % (30 + i)) == "action=DUNNO"
+            took = time.monotonic() - t0
+            assert 0.35 < took < 0.9 * SLOW, took
+        t0 = time.monotonic()
+        assert c.ask(UNLISTED) == "action=DUNNO"
+        assert time.monotonic() - t0 < 0.9 * SLOW
+        c.close()
+        time.sleep(1.2)  # the late results come and go nowhere
+        p.proc.send_signal(signal.SIGUSR1)
+        wait_log(p, "late results")
+        log = p.stderr()
+        assert "no answer from the lists in 400 ms: DUNNO" in log
+        assert "4 timed out" in log
+        assert "0 checked" in log  # none answered with a result
+    finally:
+        relay.stop()
+    # With when-blind = DEFER_IF_PERMIT the answer in time is that.
+    relay = DelayRelay(int(lists.rpartition("/")[2]), 1.0)
+    try:
+        conf = write(tmp_path / "defer.conf",
+                     "[policyd]\nanswer-timeout = 300ms\nwhen-blind = DEFER_IF_PERMIT\n")
+        p, (target,) = policyd.start(resolver="127.0.0.1/%d" % relay.port, config=conf,
+                                     extra=["--timeout", "3s"])
+        c = Conn(target)
+        assert c.ask(LISTED) == "action=DEFER_IF_PERMIT Service temporarily unavailable"
+        c.close()
+    finally:
+        relay.stop()
+
+
+def test_checks_in_flight_are_bounded(policyd, lists, tmp_path):
+    """A dead-slow resolver and requests that keep coming: the checks left
+    in flight by answers given up on are bounded (4 per connection served);
+    past that, requests are answered at once, without a lookup."""
+    relay = DelayRelay(int(lists.rpartition("/")[2]), 2.0)
+    try:
+        conf = write(tmp_path / "dnsblkit.conf",
+                     "[policyd]\nanswer-timeout = 100ms\nmax-connections = 1\n")
+        p, (target,) = policyd.start(resolver="127.0.0.1/%d" % relay.port, config=conf,
+                                     extra=["--timeout", "5s"])
+        c = Conn(target)
+        took = []
+        for i in range(12):
+            t0 = time.monotonic()
+            assert c.ask("198.51.100.%d" % (100 + i)) == "action=DUNNO"
+            took.append(time.monotonic() - t0)
+        c.close()
+        assert max(took) < 0.5 * SLOW, took
+        # The first ones waited for answer-timeout; once 4 checks were in
+        # flight, the rest were answered at once.
+        assert took[0] >= 0.09, took
+        assert min(took[-4:]) < 0.05 * SLOW, took
+        p.proc.send_signal(signal.SIGUSR1)
+        wait_log(p, "late results")
+        log = p.stderr()
+        timed = int(log.split(" timed out")[0].rsplit(" ", 1)[1])
+        refused = int(log.split(" refused for overload")[0].rsplit(" ", 1)[1])
+        assert timed + refused == 12, log
+        assert 1 <= timed <= 4 and refused >= 8, (timed, refused)
+    finally:
+        relay.stop()

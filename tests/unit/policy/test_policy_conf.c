@@ -45,6 +45,7 @@ static void test_defaults(void **state)
     assert_false(policy_conf_allowed(&c, "192.0.2.1"));
     assert_false(c.check_helo);
     assert_false(c.check_sender);
+    assert_int_equal(c.answer_timeout_ms, 5000);
 }
 
 static void test_every_key(void **state)
@@ -62,6 +63,7 @@ static void test_every_key(void **state)
                   "when-blind = DEFER_IF_PERMIT\n"
                   "allow = 192.0.2.0/24 2001:db8::/32\n"
                   "max-connections = 1000\n"
+                  "answer-timeout = 2500ms\n"
                   "check-helo = yes\n"
                   "check-sender = on\n",
                   &c, err, sizeof(err));
@@ -78,6 +80,7 @@ static void test_every_key(void **state)
     assert_true(c.decide.defer_when_blind);
     assert_true(c.check_helo);
     assert_true(c.check_sender);
+    assert_int_equal(c.answer_timeout_ms, 2500);
     assert_int_equal(c.max_connections, 1000);
     assert_true(policy_conf_allowed(&c, "192.0.2.200"));
     assert_true(policy_conf_allowed(&c, "::ffff:192.0.2.7"));
@@ -104,6 +107,8 @@ static void test_errors(void **state)
         {"[policyd]\nallow = 192.0.2.0/33\n", ":2: bad allow '192.0.2.0/33'"},
         {"[policyd]\nmax-connections = 0\n", ":2: bad max-connections '0'"},
         {"[policyd]\ncolour = red\n", ":2: unknown key 'colour' in [policyd]"},
+        {"[policyd]\nanswer-timeout = 50ms\n", ":2: bad answer-timeout '50ms' (100ms..60s"},
+        {"[policyd]\nanswer-timeout = 2m\n", ":2: bad answer-timeout '2m'"},
         {"[policyd]\ncheck-helo = maybe\n", ":2: bad check-helo 'maybe' (yes or no)"},
         {"[policyd]\n\ncheck-sender = 2\n", ":3: bad check-sender '2' (yes or no)"},
         {"[policyd]\nreject-score = 3\nmark-score = 3\n", "would never mark"},
