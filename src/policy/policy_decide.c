@@ -30,7 +30,11 @@ static void policy_put(char *out, size_t outsz, size_t *n, const char *text)
 
 void policy_tally_init(struct policy_tally *t)
 {
-    memset(t, 0, sizeof(*t));
+    /* Not a memset of the buffers: three tallies a request. */
+    t->score = 0;
+    t->usable = false;
+    t->listed_by = t->scored_by = 0;
+    t->lists[0] = t->txt[0] = '\0';
 }
 
 void policy_tally_add(struct policy_tally *t, const struct checker_result *r, enum policy_subject s)
@@ -77,7 +81,7 @@ void policy_tally_merge(struct policy_tally *into, const struct policy_tally *t)
         policy_put(into->lists, sizeof(into->lists), &n, ", ");
     policy_put(into->lists, sizeof(into->lists), &n, t->lists);
     if (!into->txt[0])
-        memcpy(into->txt, t->txt, sizeof(into->txt));
+        memcpy(into->txt, t->txt, strlen(t->txt) + 1);
 }
 
 /* Expand a reject template. */

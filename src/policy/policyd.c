@@ -225,7 +225,6 @@ static bool pd_start(struct pd_ticket *t, enum policy_subject subject, const cha
     struct pd_part *p = &t->part[subject];
     p->t = t;
     p->subject = subject;
-    policy_tally_init(&p->tally);
     t->pending++;
     if (checker_check(t->d->ck, text, CHECKER_TXT, pd_done, p) < 0) {
         t->pending--;
@@ -265,11 +264,13 @@ static void pd_request(struct pd *d, struct pd_conn *c)
         pd_answer(c, pd_blind_action(d));
         return;
     }
-    struct pd_ticket *t = calloc(1, sizeof(*t));
+    struct pd_ticket *t = malloc(sizeof(*t));
     if (!t) {
         pd_answer(c, "DUNNO");
         return;
     }
+    for (unsigned i = 0; i < 3; i++)
+        policy_tally_init(&t->part[i].tally);
     t->d = d;
     t->slot = (unsigned)(c - d->conn);
     t->gen = c->gen;
