@@ -3,21 +3,52 @@
 #include "common/err.h"
 
 #include <ini.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <strings.h>
 
 struct inifile_stream {
     FILE *f;
     int *line;
+    int max;       /* the longest line inih takes whole (INI_MAX_LINE - 1: 199) */
+    bool too_long; /* reading stopped at a line longer than max */
+    bool nul;      /* ... at a NUL byte */
 };
 
+/* inih reads through a buffer of INI_MAX_LINE (200) bytes and takes the
+ * rest of a longer line for a line of its own: a continuation when it
+ * starts with a blank (the key's handler called again with only the
+ * tail), a syntax error or even a key of its own otherwise, with every
+ * later line number off. It also stops at a NUL byte and drops the rest
+ * of that line. So both end the reading here, and inifile_load says so
+ * with the line's number. */
 static char *inifile_reader(char *buf, int size, void *stream)
 {
     struct inifile_stream *s = stream;
-    char *r = fgets(buf, size, s->f);
-    if (r)
-        (*s->line)++;
-    return r;
+    int n = 0, ch = EOF;
+    s->max = size - 1;
+    while (n < size - 1 && (ch = getc(s->f)) != EOF) {
+        if (ch == '\0') {
+            s->nul = true;
+            return NULL;
+        }
+        buf[n++] = (char)ch;
+        if (ch == '\n')
+            break;
+    }
+    if (n == 0)
+        return NULL;
+    buf[n] = '\0';
+    if (ch != '\n' && ch != EOF) {
+        /* The buffer is full: only the line's end may follow. */
+        ch = getc(s->f);
+        if (ch != '\n' && ch != EOF) {
+            s->too_long = true;
+            return NULL;
+        }
+    }
+    (*s->line)++;
+    return buf;
 }
 
 /* Debian's inih reads on after a handler refused a line; the first
@@ -46,7 +77,7 @@ int inifile_load(const char *path, int *line,
                                 const char *value),
                  void *user, char *err, size_t errsz)
 {
-    struct inifile_stream s = {fopen(path, "r"), line};
+    struct inifile_stream s = {fopen(path, "r"), line, 0, false, false};
     err[0] = '\0';
     *line = 0;
     if (!s.f) {
@@ -63,6 +94,13 @@ int inifile_load(const char *path, int *line,
     if (rc != 0) {
         if (!err[0])
             snprintf(err, errsz, "%s:%d: syntax error", path, rc);
+        return ERR_INVAL;
+    }
+    if (s.too_long || s.nul) {
+        if (s.too_long)
+            snprintf(err, errsz, "%s:%d: line longer than %d characters", path, *line + 1, s.max);
+        else
+            snprintf(err, errsz, "%s:%d: NUL byte in the line", path, *line + 1);
         return ERR_INVAL;
     }
     return 0;

@@ -9,8 +9,9 @@
 
 /* Parse path, calling handler(user, section, key, value) per key (it
  * returns nonzero to go on; after a zero it is not called again). Returns 0; ERR_IO ("path: cannot
- * open"), ERR_NOMEM, or ERR_INVAL when a handler stopped (it wrote err) or a line is not INI
- * ("path:N: syntax error"). */
+ * open"), ERR_NOMEM, or ERR_INVAL when a handler stopped (it wrote err), a line is not INI
+ * ("path:N: syntax error"), longer than inih takes whole (199 characters: "path:N: line longer
+ * than 199 characters") or holds a NUL byte; reading stops at such a line. */
 int inifile_load(const char *path, int *line,
                  int (*handler)(void *user, const char *section, const char *key,
                                 const char *value),
