@@ -97,12 +97,13 @@ static int http_conf_key(struct http_ini *st, const char *key, const char *value
     }
     if (!strcmp(key, "public-url")) {
         size_t n = strlen(value);
-        if ((strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) ||
-            n >= sizeof(c->public_url) || strpbrk(value, " \t\"'<>"))
-            return http_fail(st, key, value, "an http:// or https:// URL");
-        /* Links are made by appending "/lookup?...": no trailing slash. */
-        while (n > 0 && value[n - 1] == '/')
+        size_t scheme = !strncmp(value, "http://", 7) ? 7 : !strncmp(value, "https://", 8) ? 8 : 0;
+        /* Links are made by appending "/lookup?...": no trailing slash,
+         * and a host before it ("http:///" would leave "http:"). */
+        while (n > scheme && value[n - 1] == '/')
             n--;
+        if (!scheme || n == scheme || n >= sizeof(c->public_url) || strpbrk(value, " \t\"'<>"))
+            return http_fail(st, key, value, "an http:// or https:// URL");
         snprintf(c->public_url, sizeof(c->public_url), "%.*s", (int)n, value);
         return 1;
     }

@@ -148,6 +148,8 @@ static void test_errors(void **state)
     expect_error(f, "[http]\nremoval = maybe\n", "2: bad removal 'maybe' (yes or no)");
     expect_error(f, "[http]\npublic-url = bl.example.org\n", "2: bad public-url");
     expect_error(f, "[http]\npublic-url = http://x/<script>\n", "2: bad public-url");
+    expect_error(f, "[http]\npublic-url = http://\n", "2: bad public-url");
+    expect_error(f, "[http]\npublic-url = https:///\n", "2: bad public-url");
     expect_error(f, "[http]\ntitle = \n", "2: bad title");
     expect_error(f, "[http]\ntoken = two words\n", "2: bad token '...'");
     expect_error(f, "# comment\n[http]\nlisten = 127.0.0.1\nport = 80\n",
