@@ -277,6 +277,18 @@ bool dataset_changed(const struct dataset *ds)
     return false;
 }
 
+int dataset_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    if (!ds->ops->walk)
+        return ERR_UNSUPP;
+    if (ds->ops->family) {
+        int rc = w->family(w, ds->ops->family);
+        if (rc)
+            return rc;
+    }
+    return ds->ops->walk(ds, w);
+}
+
 bool dataset_is_live(const struct dataset *ds)
 {
     return ds->ops->open != NULL;

@@ -135,6 +135,29 @@ int ds_result_add(struct ds_result *res, uint16_t type, uint32_t ttl, const void
 struct dataset;
 struct datafile;
 
+/* What a dataset's walk reports (zone_records.h turns it into the records
+ * of a zone transfer): every key where its answers may change, entries
+ * and exclusions alike. A walk may report a key more than once, or keys
+ * whose entries no longer answer; it must not leave one out. Callbacks
+ * return 0 or an error, which stops the walk and is returned. */
+struct ds_walk {
+    /* The dataset about to be walked answers names of these DS_FAM_*
+     * families (its RFC 5782 test entries come from that). */
+    int (*family)(struct ds_walk *w, unsigned family);
+    /* An IPv4 range [first, last], host order. */
+    int (*ip4)(struct ds_walk *w, uint32_t first, uint32_t last);
+    /* An IPv6 range [first, last], network order. */
+    int (*ip6)(struct ds_walk *w, const uint8_t first[16], const uint8_t last[16]);
+    /* A name: wire labels relative to the zone (or to the subzone entered),
+     * without the root label; sublen 0 is the zone itself. `below` says
+     * the entry is for the names under it (dnset's "*.x"), not the name. */
+    int (*name)(struct ds_walk *w, const uint8_t *sub, size_t sublen, bool below);
+    /* A combined dataset's subzone: what is reported until leave() is
+     * relative to it (wire labels, no root label, sublen 0 = "@"). */
+    int (*enter)(struct ds_walk *w, const uint8_t *sub, size_t sublen);
+    void (*leave)(struct ds_walk *w);
+};
+
 /* The zone-level records a data file may carry ($SOA, $NS). */
 struct ds_soa {
     bool present;
@@ -194,6 +217,10 @@ struct dataset_ops {
     int (*query)(const struct dataset *ds, const struct ds_query *q, struct ds_result *res);
     /* Free what create and line allocated in ds->priv (not ds->priv). */
     void (*destroy)(struct dataset *ds);
+    /* Report every key of a built dataset to w (see struct ds_walk); like
+     * query, it may run on any thread and changes nothing. NULL for a
+     * type whose data cannot be transferred. */
+    int (*walk)(const struct dataset *ds, struct ds_walk *w);
 
     /* Live types, whose data comes from elsewhere than data files (the
      * listing engine's database), set these three instead of taking
@@ -263,6 +290,10 @@ int dataset_finish(struct dataset *ds, char *errbuf, size_t errsz);
  * 127.0.0.1 / ::FFFF:7F00:1 / INVALID are never listed. Also makes the
  * names above the test entries exist (empty non-terminals). */
 int dataset_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res);
+
+/* Walk a dataset (struct ds_walk): its families, then its keys.
+ * ERR_UNSUPP for a type without a walk. */
+int dataset_walk(const struct dataset *ds, struct ds_walk *w);
 
 /* True if any file of the dataset changed (mtime, size or inode) or
  * vanished since it was loaded. False for live datasets. */

@@ -406,6 +406,29 @@ static int combined_query(const struct dataset *ds, const struct ds_query *q, st
     return 0;
 }
 
+/* Each subzone (a name of its own: it always exists), and under it the
+ * datasets linked to it. */
+static int combined_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct combined *c = ds->priv;
+    for (unsigned z = 0; z < c->nzones; z++) {
+        int rc = c->zones[z].len ? w->name(w, c->zones[z].key, c->zones[z].len, false) : 0;
+        if (rc)
+            return rc;
+        for (unsigned i = 0; i < c->nlinks; i++) {
+            if (c->links[i].zone != z)
+                continue;
+            if ((rc = w->enter(w, c->zones[z].key, c->zones[z].len)) != 0)
+                return rc;
+            rc = dataset_walk(c->subs[c->links[i].sub], w);
+            w->leave(w);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 const struct dataset_ops ds_combined_ops = {
     .name = "combined",
     .family = 0,
@@ -416,4 +439,5 @@ const struct dataset_ops ds_combined_ops = {
     .finish = combined_finish,
     .query = combined_query,
     .destroy = combined_destroy,
+    .walk = combined_walk,
 };

@@ -288,6 +288,23 @@ static int dnset_query(const struct dataset *ds, const struct ds_query *q, struc
     return 0;
 }
 
+/* Every entry's name, in wire order again; "*.x" and ".x" report x as
+ * an entry for the names below it. */
+static int dnset_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct dnset *s = ds->priv;
+    uint8_t wire[NAME_MAXWIRE];
+    for (size_t i = 0; i < s->n; i++) {
+        const struct dnset_entry *e = &s->e[i];
+        /* Reversing the labels of a key again gives the name. */
+        size_t len = dnkey_from_name(s->keys + e->key_off, e->key_len, wire);
+        int rc = w->name(w, wire, len, e->kind == KIND_WILD);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 const struct dataset_ops ds_dnset_ops = {
     .name = "dnset",
     .family = DS_FAM_NAME,
@@ -298,4 +315,5 @@ const struct dataset_ops ds_dnset_ops = {
     .finish = dnset_finish,
     .query = dnset_query,
     .destroy = dnset_destroy,
+    .walk = dnset_walk,
 };

@@ -309,6 +309,24 @@ static int generic_query(const struct dataset *ds, const struct ds_query *q, str
     return 0;
 }
 
+/* Every owner name once (the records are sorted by owner). */
+static int generic_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct generic *g = ds->priv;
+    uint8_t wire[NAME_MAXWIRE];
+    for (size_t i = 0; i < g->n; i++) {
+        const struct generic_rr *rr = &g->rr[i];
+        if (i > 0 && rr->key_len == g->rr[i - 1].key_len &&
+            memcmp(g->keys + rr->key_off, g->keys + g->rr[i - 1].key_off, rr->key_len) == 0)
+            continue;
+        size_t len = dnkey_from_name(g->keys + rr->key_off, rr->key_len, wire);
+        int rc = w->name(w, wire, len, false);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 const struct dataset_ops ds_generic_ops = {
     .name = "generic",
     .family = 0,
@@ -319,4 +337,5 @@ const struct dataset_ops ds_generic_ops = {
     .finish = generic_finish,
     .query = generic_query,
     .destroy = generic_destroy,
+    .walk = generic_walk,
 };

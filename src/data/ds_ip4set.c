@@ -330,6 +330,24 @@ static int ip4set_query(const struct dataset *ds, const struct ds_query *q, stru
     return 0;
 }
 
+/* Every block of every level, exclusions included. */
+static int ip4set_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct ip4set *s = ds->priv;
+    for (unsigned l = 0; l < IP4SET_LEVELS; l++) {
+        const struct ip4set_level *lv = &s->lv[l];
+        uint32_t span = ~level_mask(l);
+        for (size_t i = 0; i < lv->n; i++) {
+            if (i > 0 && lv->e[i].addr == lv->e[i - 1].addr)
+                continue;
+            int rc = w->ip4(w, lv->e[i].addr, lv->e[i].addr | span);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 const struct dataset_ops ds_ip4set_ops = {
     .name = "ip4set",
     .family = DS_FAM_IP4,
@@ -340,4 +358,5 @@ const struct dataset_ops ds_ip4set_ops = {
     .finish = ip4set_finish,
     .query = ip4set_query,
     .destroy = ip4set_destroy,
+    .walk = ip4set_walk,
 };

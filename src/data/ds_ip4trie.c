@@ -101,6 +101,22 @@ static int ip4trie_query(const struct dataset *ds, const struct ds_query *q, str
     return 0;
 }
 
+/* The flattened intervals with a value: the gaps and exclusions between
+ * them start and end where these do. */
+static int ip4trie_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct ip4trie *t = ds->priv;
+    for (size_t i = 0; i < t->map.n; i++) {
+        if (t->map.val[i] == IP4MAP_NONE)
+            continue;
+        uint32_t last = i + 1 < t->map.n ? t->map.start[i + 1] - 1 : UINT32_MAX;
+        int rc = w->ip4(w, t->map.start[i], last);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 const struct dataset_ops ds_ip4trie_ops = {
     .name = "ip4trie",
     .family = DS_FAM_IP4,
@@ -111,4 +127,5 @@ const struct dataset_ops ds_ip4trie_ops = {
     .finish = ip4trie_finish,
     .query = ip4trie_query,
     .destroy = ip4trie_destroy,
+    .walk = ip4trie_walk,
 };

@@ -251,6 +251,24 @@ static int ip4tset_query(const struct dataset *ds, const struct ds_query *q, str
     return rc == ERR_SPACE ? 0 : rc;
 }
 
+static int ip4tset_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct ip4tset *s = ds->priv;
+    int rc = 0;
+    if (!s->bucket) {
+        for (size_t i = 0; i < s->n && rc == 0; i++)
+            rc = w->ip4(w, s->addrs[i], s->addrs[i]);
+        return rc;
+    }
+    for (uint32_t h = 0; h < IP4TSET_BUCKETS && rc == 0; h++) {
+        for (size_t i = s->bucket[h]; i < s->bucket[h + 1] && rc == 0; i++) {
+            uint32_t a = h << 16 | s->low[i];
+            rc = w->ip4(w, a, a);
+        }
+    }
+    return rc;
+}
+
 const struct dataset_ops ds_ip4tset_ops = {
     .name = "ip4tset",
     .family = DS_FAM_IP4,
@@ -261,4 +279,5 @@ const struct dataset_ops ds_ip4tset_ops = {
     .finish = ip4tset_finish,
     .query = ip4tset_query,
     .destroy = ip4tset_destroy,
+    .walk = ip4tset_walk,
 };

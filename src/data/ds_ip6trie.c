@@ -89,6 +89,29 @@ static int ip6trie_query(const struct dataset *ds, const struct ds_query *q, str
     return 0;
 }
 
+static int ip6trie_walk_cb(const uint8_t key[16], unsigned bits, uint32_t value,
+                           const uint32_t *parent, void *arg)
+{
+    struct ds_walk *w = arg;
+    uint8_t first[16], last[16];
+    (void)value;
+    (void)parent;
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
+        uint8_t host = keep == 8 ? 0 : (uint8_t)(0xFFu >> keep);
+        first[i] = key[i] & (uint8_t)~host;
+        last[i] = key[i] | host;
+    }
+    return w->ip6(w, first, last);
+}
+
+/* Every prefix, exclusions included. */
+static int ip6trie_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct ip6trie *t = ds->priv;
+    return btrie_walk(t->trie, ip6trie_walk_cb, w);
+}
+
 const struct dataset_ops ds_ip6trie_ops = {
     .name = "ip6trie",
     .family = DS_FAM_IP6,
@@ -99,4 +122,5 @@ const struct dataset_ops ds_ip6trie_ops = {
     .finish = ip6trie_finish,
     .query = ip6trie_query,
     .destroy = ip6trie_destroy,
+    .walk = ip6trie_walk,
 };

@@ -212,6 +212,36 @@ static int ip6tset_query(const struct dataset *ds, const struct ds_query *q, str
     return 0;
 }
 
+static void store_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Each /64, and each excluded address. */
+static int ip6tset_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct ip6tset *s = ds->priv;
+    uint8_t first[16], last[16];
+    for (size_t i = 0; i < s->nnets; i++) {
+        store_be64(first, s->nets[i]);
+        store_be64(first + 8, 0);
+        store_be64(last, s->nets[i]);
+        store_be64(last + 8, UINT64_MAX);
+        int rc = w->ip6(w, first, last);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < s->nexcl; i++) {
+        store_be64(first, s->excl[i].hi);
+        store_be64(first + 8, s->excl[i].lo);
+        int rc = w->ip6(w, first, first);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 const struct dataset_ops ds_ip6tset_ops = {
     .name = "ip6tset",
     .family = DS_FAM_IP6,
@@ -222,4 +252,5 @@ const struct dataset_ops ds_ip6tset_ops = {
     .finish = ip6tset_finish,
     .query = ip6tset_query,
     .destroy = ip6tset_destroy,
+    .walk = ip6tset_walk,
 };
