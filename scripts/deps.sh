@@ -11,7 +11,7 @@ libsqlite3-dev libgmime-3.0-dev libjansson-dev sqlite3 libmicrohttpd-dev
 python3 python3-pytest python3-dnspython python3-requests python3-prometheus-client
 python3-selenium chromium chromium-driver
 knot knot-dnsutils knot-dnssecutils nsd dnsutils bind9-utils rbldnsd dnsperf
-libc-ares-dev unbound dnsmasq-base
+libc-ares-dev unbound dnsmasq-base postfix swaks
 "
 
 missing=""
@@ -34,11 +34,19 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+# postfix's package asks what kind of mail system this is; the incident
+# drill runs Postfix from a configuration directory of its own, so: none
+# (no /etc/postfix/main.cf, nothing listening on port 25).
+case " $missing " in
+*" postfix "*)
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+    ;;
+esac
 $SUDO apt-get update -q >&2
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing >&2
-# rbldnsd's, knot's and unbound's packages start system services on
-# install; tests run their own.
+# rbldnsd's, knot's, nsd's, unbound's and postfix's packages start system
+# services on install; tests run their own.
 if command -v systemctl >/dev/null 2>&1; then
-    $SUDO systemctl stop rbldnsd knot nsd unbound >/dev/null 2>&1 || true
+    $SUDO systemctl stop rbldnsd knot nsd unbound postfix >/dev/null 2>&1 || true
 fi

@@ -23,6 +23,7 @@ from conftest import free_port
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 UNBOUND = "/usr/sbin/unbound"
+UNBOUND_CONTROL = "/usr/sbin/unbound-control"
 
 
 class Peer:
@@ -195,12 +196,14 @@ class Relay:
         self.back.close()
 
 
-def start_unbound(logdir, stubs):
+def start_unbound(logdir, stubs, port=None, control=None):
     """Unbound as the mail host's recursive resolver (iterator only: no
     DNSSEC), with one stub zone per list: stubs maps a zone to the port of
     its server on 127.0.0.1. Its cache is real: what a list answered
-    stays until the TTL runs out."""
-    port = free_port()
+    stays until the TTL runs out. port: where it listens (default: a free
+    one). control: a unix socket path for unbound-control (remote control
+    is off without it); see unbound_control()."""
+    port = port or free_port()
     conf = os.path.join(logdir, "unbound-%d.conf" % port)
     lines = [
         "server:",
@@ -225,9 +228,14 @@ def start_unbound(logdir, stubs):
         lines.append('  local-zone: "%s." nodefault' % zone)
     for zone, stub_port in stubs.items():
         lines += ["stub-zone:", '  name: "%s."' % zone, "  stub-addr: 127.0.0.1@%d" % stub_port]
+    if control:
+        # A unix socket needs no certificates.
+        lines += ["remote-control:", "  control-enable: yes",
+                  '  control-interface: "%s"' % control, "  control-use-cert: no"]
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
     peer = Peer("unbound", [UNBOUND, "-d", "-c", conf], logdir, port)
+    peer.conf = conf
     try:
         # localhost is one of Unbound's own local zones: it answers as soon
         # as it serves.
@@ -238,3 +246,15 @@ def start_unbound(logdir, stubs):
         peer.proc.wait()
         raise
     return peer
+
+
+def unbound_control(unbound, *command, timeout=10.0):
+    """Runs one unbound-control command against an Unbound started with
+    start_unbound(..., control=PATH); returns its output, which must
+    begin with "ok" (every command used here answers so on success)."""
+    r = subprocess.run([UNBOUND_CONTROL, "-c", unbound.conf] + list(command),
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0 or not r.stdout.startswith("ok"):
+        raise AssertionError("unbound-control %s: status %d: %s%s" % (
+            " ".join(command), r.returncode, r.stdout, r.stderr))
+    return r.stdout
