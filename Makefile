@@ -9,7 +9,7 @@ DEMO_ADDR  ?= 127.0.0.1
 DEMO_PORT  ?= 5353
 DEMO_HTTP_PORT ?= 8053
 
-.PHONY: all deps build binary run test test-fast test-asan bench fuzz install clean format
+.PHONY: all deps build binary run test test-fast test-asan bench fuzz install clean format drill
 
 all: build
 
@@ -46,6 +46,14 @@ test-asan: deps
 # BENCH_ONLY=serve or BENCH_ONLY=listing runs one of them.
 bench: binary
 	@sh bench/run.sh $(BUILD)/dnsblkit
+
+# The SpamCop incident drill (docs/incident-drill.md): Postfix, Unbound,
+# dnsblkit serve and policyd, and a list that breaks five ways, in network,
+# mount and PID namespaces of the drill's own. Needs root. Prints the table
+# of what policyd and plain reject_rbl_client did; DRILL_ARGS such as
+# `--json drill.json` or `--check freshness=500ms`.
+drill: binary
+	@/usr/bin/python3 tests/system/drill.py --dnsblkit $(BUILD)/dnsblkit $(DRILL_ARGS)
 
 # Builds the libFuzzer harnesses and runs each for FUZZ_SECONDS (default 60).
 fuzz: deps
