@@ -4,8 +4,8 @@
  * CLI does them. */
 #include "common/err.h"
 #include "common/log.h"
+#include "http/http_parse.h"
 #include "http/http_route.h"
-#include "listing/policy.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -15,15 +15,6 @@
 #define HTTP_JSON "application/json"
 #define HTTP_API_MAX_ZONES 256
 #define HTTP_API_MAX_OFFSET 100000 /* see http_api_listings */
-
-enum http_api_kind { API_NONE, API_LOOKUP, API_ZONES, API_LISTINGS, API_ALLOW, API_REPORTS };
-
-struct http_api_path {
-    enum http_api_kind kind;
-    char zone[256];
-    char key[128];
-    bool has_key;
-};
 
 void http_api_error(struct http_reply *out, unsigned status, const char *code, const char *message)
 {
@@ -57,104 +48,6 @@ static void http_api_json(struct http_reply *out, unsigned status, json_t *j)
     free(text);
 }
 
-static int http_api_hex(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* A key from the path: libmicrohttpd has decoded it already ("%2F" is
- * "/"); decode what is left, for a client that encoded twice. */
-static bool http_api_key(const char *in, char *out, size_t outsz)
-{
-    size_t n = 0;
-    for (const char *p = in; *p; p++) {
-        int ch = (unsigned char)*p;
-        if (ch == '%' && http_api_hex(p[1]) >= 0 && http_api_hex(p[2]) >= 0) {
-            ch = http_api_hex(p[1]) * 16 + http_api_hex(p[2]);
-            p += 2;
-        }
-        if (ch == 0 || n + 1 >= outsz)
-            return false;
-        out[n++] = (char)ch;
-    }
-    out[n] = '\0';
-    return n > 0;
-}
-
-static void http_api_parse(const char *path, struct http_api_path *ap)
-{
-    memset(ap, 0, sizeof(*ap));
-    if (!strcmp(path, "/api/v1/lookup")) {
-        ap->kind = API_LOOKUP;
-        return;
-    }
-    if (!strcmp(path, "/api/v1/zones")) {
-        ap->kind = API_ZONES;
-        return;
-    }
-    if (strncmp(path, "/api/v1/zones/", 14) != 0)
-        return;
-    const char *zone = path + 14, *slash = strchr(zone, '/');
-    size_t zlen = slash ? (size_t)(slash - zone) : 0;
-    if (!slash || zlen == 0 || zlen >= sizeof(ap->zone))
-        return;
-    memcpy(ap->zone, zone, zlen);
-    ap->zone[zlen] = '\0';
-    const char *res = slash + 1, *rest = strchr(res, '/');
-    size_t rlen = rest ? (size_t)(rest - res) : strlen(res);
-    enum http_api_kind kind = API_NONE;
-    if (rlen == 8 && !strncmp(res, "listings", 8))
-        kind = API_LISTINGS;
-    else if (rlen == 5 && !strncmp(res, "allow", 5))
-        kind = API_ALLOW;
-    else if (rlen == 7 && !strncmp(res, "reports", 7))
-        kind = API_REPORTS;
-    if (kind == API_NONE)
-        return;
-    if (rest) {
-        if (kind == API_REPORTS || !http_api_key(rest + 1, ap->key, sizeof(ap->key)))
-            return;
-        ap->has_key = true;
-    }
-    ap->kind = kind;
-}
-
-/* The methods a path takes, for 405 and its Allow header. */
-static const char *http_api_allowed(const struct http_api_path *ap)
-{
-    switch (ap->kind) {
-    case API_LOOKUP:
-    case API_ZONES:
-        return "GET, HEAD";
-    case API_LISTINGS:
-        return ap->has_key ? "DELETE" : "GET, HEAD, POST";
-    case API_ALLOW:
-        return ap->has_key ? "DELETE" : "POST";
-    case API_REPORTS:
-        return "POST";
-    default:
-        return NULL;
-    }
-}
-
-static bool http_api_method_ok(const struct http_api_path *ap, const char *method)
-{
-    const char *allowed = http_api_allowed(ap);
-    if (!allowed)
-        return false;
-    size_t n = strlen(method);
-    for (const char *p = allowed; (p = strstr(p, method)) != NULL; p += n)
-        if ((p == allowed || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
-            return true;
-    return false;
-}
-
 /* The token as given against the configured one; every byte of the
  * given token is looked at, whatever matches. */
 static bool http_api_token_ok(const char *want, const char *given)
@@ -169,8 +62,8 @@ static bool http_api_token_ok(const char *want, const char *given)
 bool http_api_precheck(struct http_service *s, const struct http_req *r, struct http_reply *out)
 {
     struct http_api_path ap;
-    http_api_parse(r->path, &ap);
-    if (!strcmp(r->method, "GET") || !http_api_method_ok(&ap, r->method))
+    http_parse_api_path(r->path, &ap);
+    if (!strcmp(r->method, "GET") || !http_parse_api_method_ok(&ap, r->method))
         return false;
     if (!s->conf.token[0]) {
         http_api_error(out, 403, "forbidden", "writes are disabled: no token is configured");
@@ -190,46 +83,6 @@ static json_t *http_api_time(time_t t)
     return t ? json_integer((json_int_t)t) : json_null();
 }
 
-/* Text from outside (TXT templates, reasons, zone names) as a JSON
- * string: jansson refuses invalid UTF-8, so every byte that does not
- * start a well-formed sequence becomes U+FFFD instead of the member
- * silently going missing. */
-static json_t *http_api_text(const char *s)
-{
-    struct http_buf b;
-    http_buf_init(&b);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned n = *p < 0x80         ? 1
-                     : (*p >> 5) == 6  ? 2
-                     : (*p >> 4) == 14 ? 3
-                     : (*p >> 3) == 30 ? 4
-                                       : 0;
-        bool ok = n > 0;
-        for (unsigned k = 1; ok && k < n; k++)
-            ok = (p[k] & 0xC0) == 0x80;
-        /* Overlong forms, surrogates and values past U+10FFFF too. */
-        if (ok && n == 2)
-            ok = *p >= 0xC2;
-        if (ok && n == 3)
-            ok = !(*p == 0xE0 && p[1] < 0xA0) && !(*p == 0xED && p[1] >= 0xA0);
-        if (ok && n == 4)
-            ok = *p <= 0xF4 && !(*p == 0xF0 && p[1] < 0x90) && !(*p == 0xF4 && p[1] >= 0x90);
-        if (ok) {
-            http_buf_add(&b, (const char *)p, n);
-            p += n;
-        } else {
-            http_buf_puts(&b, "\xEF\xBF\xBD");
-            p++;
-        }
-    }
-    size_t len;
-    char *text = http_buf_take(&b, &len);
-    json_t *j = text ? json_stringn(text, len) : NULL;
-    free(text);
-    return j;
-}
-
 static json_t *http_api_codes(const struct server_zone_answer *a)
 {
     json_t *codes = json_array();
@@ -243,12 +96,12 @@ static json_t *http_api_codes(const struct server_zone_answer *a)
 
 static json_t *http_api_zone_facts(const struct http_zone_facts *z)
 {
-    json_t *j = json_pack("{s:o, s:b, s:o, s:o, s:b}", "zone", http_api_text(z->dns.zone), "listed",
-                          z->dns.listed, "codes", http_api_codes(&z->dns), "txt",
-                          http_api_text(z->dns.txt), "live", z->live);
+    json_t *j = json_pack("{s:o, s:b, s:o, s:o, s:b}", "zone", http_parse_json_text(z->dns.zone),
+                          "listed", z->dns.listed, "codes", http_api_codes(&z->dns), "txt",
+                          http_parse_json_text(z->dns.txt), "live", z->live);
     if (!j || !z->live)
         return j;
-    json_object_set_new(j, "reason", http_api_text(z->reason));
+    json_object_set_new(j, "reason", http_parse_json_text(z->reason));
     json_object_set_new(j, "listed_at", http_api_time(z->listed_at));
     json_object_set_new(j, "expires", http_api_time(z->expires_at));
     json_object_set_new(j, "manual", json_boolean(z->manual));
@@ -379,28 +232,13 @@ static int http_api_listing_cb(const struct store_listing *l, void *arg)
     snprintf(code, sizeof(code), "127.0.0.%u", l->code);
     /* A listing that cannot be written stops the walk: a page must not
      * come back short of a listing without saying so. */
-    return json_array_append_new(pg->arr,
-                                 json_pack("{s:s, s:s, s:o, s:o, s:b, s:o}", "key", key, "code",
-                                           code, "listed_at", http_api_time(l->listed_at),
-                                           "expires", http_api_time(l->expires_at), "manual",
-                                           l->manual, "reason", http_api_text(l->reason))) != 0
+    return json_array_append_new(
+               pg->arr,
+               json_pack("{s:s, s:s, s:o, s:o, s:b, s:o}", "key", key, "code", code, "listed_at",
+                         http_api_time(l->listed_at), "expires", http_api_time(l->expires_at),
+                         "manual", l->manual, "reason", http_parse_json_text(l->reason))) != 0
                ? ERR_NOMEM
                : 0;
-}
-
-static bool http_api_number(const char *s, unsigned long long min, unsigned long long max,
-                            unsigned long long *out)
-{
-    char *end;
-    if (!s)
-        return true; /* the default stays */
-    if (*s < '0' || *s > '9')
-        return false;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (*end || n < min || n > max)
-        return false;
-    *out = n;
-    return true;
 }
 
 /* A key as netkey_format writes it, or null. */
@@ -427,8 +265,8 @@ static void http_api_listings(struct http_live *l, const char *zone, const struc
     time_t as_of;
     /* An offset is read and skipped row by row: capped, so that one
      * unauthenticated request costs milliseconds; `after` goes deeper. */
-    if (!http_api_number(http_req_arg(r, "offset"), 0, HTTP_API_MAX_OFFSET, &offset) ||
-        !http_api_number(http_req_arg(r, "limit"), 1, 1000, &pg.limit)) {
+    if (!http_parse_number(http_req_arg(r, "offset"), 0, HTTP_API_MAX_OFFSET, &offset) ||
+        !http_parse_number(http_req_arg(r, "limit"), 1, 1000, &pg.limit)) {
         http_api_error(out, 400, "bad_request",
                        "offset must be 0..100000 (page deeper with after) and limit 1..1000");
         return;
@@ -460,33 +298,6 @@ static void http_api_listings(struct http_live *l, const char *zone, const struc
                             pg.arr));
 }
 
-/* The code of a new listing: "127.0.0.4", "4" or 4. */
-static bool http_api_code(json_t *v, uint8_t *out)
-{
-    long long n;
-    if (!v)
-        return true;
-    if (json_is_integer(v)) {
-        n = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        if (!strncmp(s, "127.0.0.", 8))
-            s += 8;
-        if (*s < '0' || *s > '9')
-            return false;
-        n = strtoll(s, &end, 10);
-        if (*end)
-            return false;
-    } else {
-        return false;
-    }
-    if (n < 2 || n > 254)
-        return false;
-    *out = (uint8_t)n;
-    return true;
-}
-
 /* Finish a write: commit, or roll back and say why (500). */
 static bool http_api_commit(struct http_live *l, int rc, const char *zone, struct http_reply *out)
 {
@@ -501,55 +312,32 @@ static bool http_api_commit(struct http_live *l, int rc, const char *zone, struc
 /* A JSON object body; NULL with a 400 reply otherwise. */
 static json_t *http_api_body(const struct http_req *r, struct http_reply *out)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb(r->body, r->body_len, 0, &jerr);
-    if (!j || !json_is_object(j)) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "the body must be a JSON object%s%s", j ? "" : ": ",
-                 j ? "" : jerr.text);
-        json_decref(j);
+    char msg[300];
+    json_t *j = http_parse_json_object(r->body, r->body_len, msg, sizeof(msg));
+    if (!j)
         http_api_error(out, 400, "bad_request", msg);
-        return NULL;
-    }
     return j;
 }
 
 static void http_api_list_add(struct http_live *l, const char *zone, const struct http_req *r,
                               struct http_reply *out)
 {
-    struct netkey key;
-    uint8_t code = l->conf.policy.code;
-    uint32_t for_secs = 0;
+    struct http_parse_listing in = {.code = l->conf.policy.code};
+    const char *msg;
     char keytext[NETKEY_STRLEN], codetext[16], why[300] = "";
     json_t *j = http_api_body(r, out);
     if (!j)
         return;
-    json_t *jkey = json_object_get(j, "key"), *jreason = json_object_get(j, "reason"),
-           *jfor = json_object_get(j, "for");
-    if (!json_is_string(jkey) || netkey_parse(json_string_value(jkey), &key) != 0) {
-        http_api_error(out, 400, "bad_request", "key must be an address or a CIDR block");
-        goto out;
-    }
-    if (!http_api_code(json_object_get(j, "code"), &code)) {
-        http_api_error(out, 400, "bad_request", "code must be 127.0.0.N, N = 2..254");
-        goto out;
-    }
-    if (jreason &&
-        (!json_is_string(jreason) || strlen(json_string_value(jreason)) >= STORE_REASON_MAX)) {
-        http_api_error(out, 400, "bad_request", "reason must be text of at most 159 bytes");
-        goto out;
-    }
-    if (jfor && (!json_is_string(jfor) ||
-                 policy_parse_duration(json_string_value(jfor), &for_secs) != 0 || for_secs == 0)) {
-        http_api_error(out, 400, "bad_request", "for must be a duration: 90s, 15m, 12h, 7d");
+    if (!http_parse_listing_body(j, &in, &msg)) {
+        http_api_error(out, 400, "bad_request", msg);
         goto out;
     }
     if (store_begin(l->st) != 0) {
         http_api_error(out, 503, "unavailable", "the database is busy");
         goto out;
     }
-    int rc = engine_list_add(&l->eng, zone, &key, code, jreason ? json_string_value(jreason) : NULL,
-                             for_secs, "api", r->now, why, sizeof(why));
+    int rc = engine_list_add(&l->eng, zone, &in.key, in.code, in.reason, in.for_secs, "api", r->now,
+                             why, sizeof(why));
     if (rc == ERR_EXISTS || rc == ERR_LIMIT) {
         store_rollback(l->st);
         http_api_error(out, rc == ERR_EXISTS ? 409 : 400,
@@ -558,12 +346,12 @@ static void http_api_list_add(struct http_live *l, const char *zone, const struc
     }
     if (!http_api_commit(l, rc, zone, out))
         goto out;
-    netkey_format(&key, keytext, sizeof(keytext));
-    snprintf(codetext, sizeof(codetext), "127.0.0.%u", code);
+    netkey_format(&in.key, keytext, sizeof(keytext));
+    snprintf(codetext, sizeof(codetext), "127.0.0.%u", in.code);
     log_info("http: api: %s listed in %s as %s", keytext, zone, codetext);
     http_api_json(out, 201,
                   json_pack("{s:s, s:s, s:o}", "key", keytext, "code", codetext, "expires",
-                            http_api_time(for_secs ? r->now + (time_t)for_secs : 0)));
+                            http_api_time(in.for_secs ? r->now + (time_t)in.for_secs : 0)));
 out:
     json_decref(j);
 }
@@ -572,24 +360,20 @@ static void http_api_allow_add(struct http_live *l, const char *zone, const stru
                                struct http_reply *out)
 {
     struct netkey key;
+    const char *note, *msg;
     char keytext[NETKEY_STRLEN];
     json_t *j = http_api_body(r, out);
     if (!j)
         return;
-    json_t *jkey = json_object_get(j, "key"), *jnote = json_object_get(j, "note");
-    if (!json_is_string(jkey) || netkey_parse(json_string_value(jkey), &key) != 0) {
-        http_api_error(out, 400, "bad_request", "key must be an address or a CIDR block");
-        goto out;
-    }
-    if (jnote && (!json_is_string(jnote) || strlen(json_string_value(jnote)) >= STORE_TEXT_MAX)) {
-        http_api_error(out, 400, "bad_request", "note must be text of at most 255 bytes");
+    if (!http_parse_allow_body(j, &key, &note, &msg)) {
+        http_api_error(out, 400, "bad_request", msg);
         goto out;
     }
     if (store_begin(l->st) != 0) {
         http_api_error(out, 503, "unavailable", "the database is busy");
         goto out;
     }
-    int rc = engine_allow_add(&l->eng, zone, &key, jnote ? json_string_value(jnote) : "", r->now);
+    int rc = engine_allow_add(&l->eng, zone, &key, note, r->now);
     if (!http_api_commit(l, rc, zone, out))
         goto out;
     netkey_format(&key, keytext, sizeof(keytext));
@@ -613,19 +397,19 @@ static void http_api_delete(struct http_live *l, const char *zone, const struct 
         http_api_error(out, 503, "unavailable", "the database is busy");
         return;
     }
-    int rc = ap->kind == API_LISTINGS ? engine_list_del(&l->eng, zone, &key, "api", r->now)
-                                      : engine_allow_del(&l->eng, zone, &key);
+    int rc = ap->kind == HTTP_API_LISTINGS ? engine_list_del(&l->eng, zone, &key, "api", r->now)
+                                           : engine_allow_del(&l->eng, zone, &key);
     if (rc == ERR_NOTFOUND) {
         store_rollback(l->st);
         http_api_error(out, 404, "not_found",
-                       ap->kind == API_LISTINGS ? "not listed" : "not on the allowlist");
+                       ap->kind == HTTP_API_LISTINGS ? "not listed" : "not on the allowlist");
         return;
     }
     if (!http_api_commit(l, rc, zone, out))
         return;
     netkey_format(&key, keytext, sizeof(keytext));
     log_info("http: api: %s %s in %s", keytext,
-             ap->kind == API_LISTINGS ? "deleted" : "taken off the allowlist", zone);
+             ap->kind == HTTP_API_LISTINGS ? "deleted" : "taken off the allowlist", zone);
     http_api_json(out, 200, json_pack("{s:s, s:b}", "key", keytext, "deleted", 1));
 }
 
@@ -671,38 +455,38 @@ void http_api_route(struct http_service *s, const struct http_req *r, struct htt
     struct http_api_path ap;
     struct http_live *l;
     char zone[256];
-    http_api_parse(r->path, &ap);
-    if (ap.kind == API_NONE) {
+    http_parse_api_path(r->path, &ap);
+    if (ap.kind == HTTP_API_NONE) {
         http_api_error(out, 404, "not_found", "no such API path");
         return;
     }
-    if (!http_api_method_ok(&ap, r->method)) {
+    if (!http_parse_api_method_ok(&ap, r->method)) {
         http_api_error(out, 405, "method_not_allowed", "this path does not take that method");
-        out->allow = http_api_allowed(&ap);
+        out->allow = http_parse_api_allowed(&ap);
         return;
     }
     /* Checked before the body too; again here so that no write depends
      * on the caller having asked. */
     if (http_api_precheck(s, r, out))
         return;
-    if (ap.kind == API_LOOKUP) {
+    if (ap.kind == HTTP_API_LOOKUP) {
         http_api_lookup(s, r, out);
         return;
     }
-    if (ap.kind == API_ZONES) {
+    if (ap.kind == HTTP_API_ZONES) {
         http_api_zones(s, out);
         return;
     }
     if (!http_api_live(s, &ap, out, &l, zone, sizeof(zone)))
         return;
     bool get = !strcmp(r->method, "GET");
-    if (ap.kind == API_LISTINGS && get)
+    if (ap.kind == HTTP_API_LISTINGS && get)
         http_api_listings(l, zone, r, out);
     else if (ap.has_key)
         http_api_delete(l, zone, &ap, r, out);
-    else if (ap.kind == API_LISTINGS)
+    else if (ap.kind == HTTP_API_LISTINGS)
         http_api_list_add(l, zone, r, out);
-    else if (ap.kind == API_ALLOW)
+    else if (ap.kind == HTTP_API_ALLOW)
         http_api_allow_add(l, zone, r, out);
     else
         http_api_report(l, zone, r, out);

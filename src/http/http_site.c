@@ -4,9 +4,9 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "http/http_page.h"
+#include "http/http_parse.h"
 #include "http/http_route.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,56 +23,6 @@ void http_site_error(struct http_service *s, struct http_reply *out, unsigned st
     http_page_error(&out->body, &s->conf, status, message);
 }
 
-static int http_site_hex(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = tolower(ch);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* A field of an application/x-www-form-urlencoded body, decoded; false
- * when absent, malformed or longer than the space given. */
-static bool http_site_form(const char *body, const char *name, char *out, size_t outsz)
-{
-    size_t nlen = strlen(name);
-    for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-        if (strncmp(p, name, nlen) != 0 || p[nlen] != '=')
-            continue;
-        size_t n = 0;
-        for (const char *v = p + nlen + 1; *v && *v != '&'; v++) {
-            int ch = (unsigned char)*v;
-            if (ch == '+') {
-                ch = ' ';
-            } else if (ch == '%') {
-                int hi = v[1] ? http_site_hex(v[1]) : -1, lo = hi >= 0 ? http_site_hex(v[2]) : -1;
-                if (lo < 0)
-                    return false;
-                ch = hi * 16 + lo;
-                v += 2;
-            }
-            if (ch == 0 || n + 1 >= outsz)
-                return false;
-            out[n++] = (char)ch;
-        }
-        out[n] = '\0';
-        return true;
-    }
-    return false;
-}
-
-/* "https://host:port/..." -> "host:port" (length in *n); NULL when the
- * text is no URL. */
-static const char *http_site_authority(const char *url, size_t *n)
-{
-    const char *p = strstr(url, "://");
-    if (!p)
-        return NULL;
-    p += 3;
-    *n = strcspn(p, "/?#");
-    return *n ? p : NULL;
-}
-
 /* A browser names the page a form was posted from in Origin: refuse any
  * other site than this one (as the request reached us, or as public-url
  * names it). No Origin (old browsers, curl), or "null" (what a browser
@@ -84,13 +34,13 @@ static bool http_site_origin_ok(struct http_service *s, const struct http_req *r
     if (!origin || !strcmp(origin, "null"))
         return true;
     size_t n, hn;
-    const char *auth = http_site_authority(origin, &n);
+    const char *auth = http_parse_authority(origin, &n);
     if (!auth)
         return false;
     const char *host = http_req_header(r, "Host");
     if (host && strlen(host) == n && !strncasecmp(auth, host, n))
         return true;
-    const char *pub = http_site_authority(s->conf.public_url, &hn);
+    const char *pub = http_parse_authority(s->conf.public_url, &hn);
     return pub && hn == n && !strncasecmp(auth, pub, n);
 }
 
@@ -182,21 +132,21 @@ static void http_site_remove(struct http_service *s, const struct http_req *r,
         http_site_error(s, out, 403, "This form was sent from another site.");
         goto out;
     }
-    if (!http_site_form(r->body, "ip", ip, sizeof(ip)) ||
-        !http_site_form(r->body, "zone", zone, sizeof(zone)) ||
+    if (!http_parse_form(r->body, "ip", ip, sizeof(ip)) ||
+        !http_parse_form(r->body, "zone", zone, sizeof(zone)) ||
         http_live_subject(ip, subject, sizeof(subject), &key, &is_addr) != 0 ||
         listing_zone_key(zone, zkey, sizeof(zkey)) != 0) {
         http_site_error(s, out, 400, "Give the address and the zone.");
         goto out;
     }
-    if (!http_site_form(r->body, "csrf", csrf, sizeof(csrf)) ||
+    if (!http_parse_form(r->body, "csrf", csrf, sizeof(csrf)) ||
         !http_csrf_check(&s->csrf, zkey, subject, r->now, csrf)) {
         http_site_error(s, out, 403,
                         "This form has expired or was not made by this site: "
                         "look the address up again.");
         goto out;
     }
-    if (!http_site_form(r->body, "confirm", confirm, sizeof(confirm)) ||
+    if (!http_parse_form(r->body, "confirm", confirm, sizeof(confirm)) ||
         strcmp(confirm, "yes") != 0) {
         http_site_error(s, out, 400, "The removal was not confirmed.");
         goto out;
