@@ -151,9 +151,10 @@ const char *http_parse_api_allowed(const struct http_api_path *ap)
 bool http_parse_api_method_ok(const struct http_api_path *ap, const char *method)
 {
     const char *allowed = http_parse_api_allowed(ap);
-    if (!allowed)
-        return false;
     size_t n = strlen(method);
+    /* An empty method would be found everywhere and never stepped over. */
+    if (!allowed || n == 0)
+        return false;
     for (const char *p = allowed; (p = strstr(p, method)) != NULL; p += n)
         if ((p == allowed || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
             return true;
