@@ -31,7 +31,16 @@ struct listing_ds {
 };
 
 /* A records 127.0.0.N, for every code: rdata must outlive queries. */
-static uint8_t listing_a[256][4];
+#define LISTING_A1(n)                                                                              \
+    {                                                                                              \
+        127, 0, 0, (n)                                                                             \
+    }
+#define LISTING_A4(n) LISTING_A1(n), LISTING_A1((n) + 1), LISTING_A1((n) + 2), LISTING_A1((n) + 3)
+#define LISTING_A16(n) LISTING_A4(n), LISTING_A4((n) + 4), LISTING_A4((n) + 8), LISTING_A4((n) + 12)
+#define LISTING_A64(n)                                                                             \
+    LISTING_A16(n), LISTING_A16((n) + 16), LISTING_A16((n) + 32), LISTING_A16((n) + 48)
+static const uint8_t listing_a[256][4] = {LISTING_A64(0), LISTING_A64(64), LISTING_A64(128),
+                                          LISTING_A64(192)};
 
 static void listing_source_unref(struct listing_source *s)
 {
@@ -218,41 +227,75 @@ out:
     return rc;
 }
 
-static int listing_answer(const struct dataset *ds, const struct listing_ds *l, uint8_t code,
-                          struct ds_result *res)
+static int listing_answer(const char *txt, uint32_t ttl, uint8_t code, struct ds_result *res)
 {
     res->exists = true;
-    int rc = ds_result_add(res, DNS_TYPE_A, ds->ttl, listing_a[code], 4);
+    int rc = ds_result_add(res, DNS_TYPE_A, ttl, listing_a[code], 4);
     if (rc == 0)
-        rc = ds_result_add(res, DNS_TYPE_TXT, ds->ttl, l->src->conf.txt,
-                           (uint16_t)strlen(l->src->conf.txt));
+        rc = ds_result_add(res, DNS_TYPE_TXT, ttl, txt, (uint16_t)strlen(txt));
     return rc == ERR_SPACE ? 0 : rc;
+}
+
+int ds_listing_lookup(const struct livemap *m, const char *txt, uint32_t ttl, uint32_t now,
+                      const struct ds_query *q, struct ds_result *res)
+{
+    uint8_t code;
+    if (q->ip4_octets == 4) {
+        if ((code = livemap_lookup4(m, q->ip4, now)) != 0)
+            return listing_answer(txt, ttl, code, res);
+        return 0;
+    }
+    if (q->ip4_octets > 0) {
+        uint32_t span = (uint32_t)((1ull << (32 - 8 * q->ip4_octets)) - 1);
+        if (livemap_any4(m, q->ip4, q->ip4 + span, now))
+            res->exists = true;
+        return 0;
+    }
+    if (q->ip6_nibbles == 32) {
+        if ((code = livemap_lookup6(m, q->ip6, now)) != 0)
+            return listing_answer(txt, ttl, code, res);
+        return 0;
+    }
+    if (q->ip6_nibbles > 0 && livemap_any6(m, q->ip6, q->ip6_nibbles, now))
+        res->exists = true;
+    return 0;
 }
 
 static int listing_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
 {
     const struct listing_ds *l = ds->priv;
-    uint32_t now = (uint32_t)time(NULL);
-    uint8_t code;
-    if (q->ip4_octets == 4) {
-        if ((code = livemap_lookup4(l->map, q->ip4, now)) != 0)
-            return listing_answer(ds, l, code, res);
-        return 0;
+    return ds_listing_lookup(l->map, l->src->conf.txt, ds->ttl, (uint32_t)time(NULL), q, res);
+}
+
+/* A key's addresses as a range of the walk. */
+static int listing_walk_key(const struct netkey *k, void *arg)
+{
+    struct ds_walk *w = arg;
+    if (k->family == 4) {
+        uint32_t first = (uint32_t)k->hi;
+        uint32_t host = k->bits >= 32 ? 0 : UINT32_MAX >> k->bits;
+        return w->ip4(w, first, first | host);
     }
-    if (q->ip4_octets > 0) {
-        uint32_t span = (uint32_t)((1ull << (32 - 8 * q->ip4_octets)) - 1);
-        if (livemap_any4(l->map, q->ip4, q->ip4 + span, now))
-            res->exists = true;
-        return 0;
+    uint8_t first[16], last[16];
+    uint64_t host = k->bits >= 64 ? 0 : UINT64_MAX >> k->bits;
+    for (int i = 0; i < 8; i++) {
+        first[i] = (uint8_t)(k->hi >> (56 - 8 * i));
+        last[i] = (uint8_t)((k->hi | host) >> (56 - 8 * i));
+        first[8 + i] = 0;
+        last[8 + i] = 0xFF;
     }
-    if (q->ip6_nibbles == 32) {
-        if ((code = livemap_lookup6(l->map, q->ip6, now)) != 0)
-            return listing_answer(ds, l, code, res);
-        return 0;
-    }
-    if (q->ip6_nibbles > 0 && livemap_any6(l->map, q->ip6, q->ip6_nibbles, now))
-        res->exists = true;
-    return 0;
+    return w->ip6(w, first, last);
+}
+
+int ds_listing_walk_map(const struct livemap *m, struct ds_walk *w)
+{
+    return livemap_walk(m, listing_walk_key, w);
+}
+
+static int listing_walk(const struct dataset *ds, struct ds_walk *w)
+{
+    const struct listing_ds *l = ds->priv;
+    return ds_listing_walk_map(l->map, w);
 }
 
 static void listing_destroy(struct dataset *ds)
@@ -270,6 +313,7 @@ const struct dataset_ops ds_listing_ops = {
     .priv_size = sizeof(struct listing_ds),
     .query = listing_query,
     .destroy = listing_destroy,
+    .walk = listing_walk,
     .open = listing_open,
     .stale = listing_stale,
     .refresh = listing_refresh,
@@ -277,9 +321,5 @@ const struct dataset_ops ds_listing_ops = {
 
 int ds_listing_register(void)
 {
-    for (unsigned i = 0; i < 256; i++) {
-        listing_a[i][0] = 127;
-        listing_a[i][3] = (uint8_t)i;
-    }
     return dataset_register(&ds_listing_ops);
 }

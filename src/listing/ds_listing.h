@@ -15,4 +15,17 @@ extern const struct dataset_ops ds_listing_ops;
 /* Make the type known to dataset_type() (once, at startup). */
 int ds_listing_register(void);
 
+struct livemap;
+
+/* What a listing zone answers for q from a livemap at `now`: A 127.0.0.N
+ * and the TXT template of every listing, existence for the names above
+ * them. The live dataset answers with it, and so does the view that
+ * `dnsblkit export --format bind` hands to zone_records, so that a zone
+ * file and a zone transfer of the same listings agree. */
+int ds_listing_lookup(const struct livemap *m, const char *txt, uint32_t ttl, uint32_t now,
+                      const struct ds_query *q, struct ds_result *res);
+
+/* Every key of a livemap as the ranges of a dataset walk. */
+int ds_listing_walk_map(const struct livemap *m, struct ds_walk *w);
+
 #endif

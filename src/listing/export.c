@@ -1,8 +1,13 @@
 /* Writing a zone's live listings as an rbldnsd data file or a BIND zone
  * file, so that mirrors answer exactly what the live dataset answers. */
 #include "listing/export.h"
+#include "common/addr.h"
 #include "common/err.h"
+#include "common/name.h"
 #include "data/array.h"
+#include "data/zone_records.h"
+#include "listing/ds_listing.h"
+#include "listing/livemap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +25,6 @@
 #define EXPORT_SOA_EXPIRE 604800u
 /* The text dnsblkit serve answers for the test entries itself. */
 #define EXPORT_TEST_TXT "RFC 5782 test entry"
-#define EXPORT_ALLOW_TXT "allowlisted"
 #define EXPORT_NAME_MAX 253
 
 /* An address family as names spell it: a key of `width` bits, one name
@@ -62,8 +66,8 @@ struct xctx {
     struct xentry *e;
     size_t n, cap;
     size_t v6; /* index of the first IPv6 entry (entries are sorted) */
-    struct xunit *u4, *u6;
-    size_t n4, n6;
+    struct xunit *u4;
+    size_t n4;
     char *why;
     size_t whysz;
 };
@@ -455,120 +459,171 @@ static int export_rbldnsd(struct xctx *x, FILE *out, struct export_stats *s)
 
 /* ---- BIND --------------------------------------------------------------- */
 
-/* A quoted TXT value, '$' replaced by subject ("$$" by '$'), split into
- * strings of at most 255 bytes. */
-static void bind_txt_byte(FILE *f, size_t *n, unsigned char c)
+/* The listings as a dataset that answers as the live one does at o->now
+ * (ds_listing_lookup over a livemap of the same entries): zone_records
+ * turns it into the records a zone transfer of the live zone carries,
+ * so the file and the transfer agree. */
+struct xview {
+    struct livemap *map;
+    const char *txt;
+    uint32_t now;
+};
+
+static int xview_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
 {
-    if (*n == 255) {
-        fputs("\" \"", f);
-        *n = 0;
-    }
-    if (c == '"' || c == '\\')
-        fprintf(f, "\\%c", c);
-    else if (c < 0x20 || c > 0x7e)
-        fprintf(f, "\\%03u", c);
-    else
-        fputc(c, f);
-    (*n)++;
+    const struct xview *v = ds->priv;
+    return ds_listing_lookup(v->map, v->txt, ds->ttl, v->now, q, res);
 }
 
-static void bind_txt(FILE *f, const char *tmpl, const char *subject)
+static int xview_walk(const struct dataset *ds, struct ds_walk *w)
 {
-    size_t n = 0;
-    fputc('"', f);
-    for (const char *s = tmpl; *s; s++) {
-        if (*s != '$') {
-            bind_txt_byte(f, &n, (unsigned char)*s);
-        } else if (s[1] == '$') {
-            bind_txt_byte(f, &n, '$');
-            s++;
-        } else {
-            for (const char *t = subject; *t; t++)
-                bind_txt_byte(f, &n, (unsigned char)*t);
-        }
-    }
-    fputs("\"\n", f);
+    const struct xview *v = ds->priv;
+    return ds_listing_walk_map(v->map, w);
 }
 
-/* The relative owner name of a prefix: its labels reversed. */
-static void bind_owner(FILE *f, const struct xfam *fam, uint64_t addr, unsigned level,
-                       bool wildcard)
+static void xview_destroy(struct dataset *ds)
 {
-    if (wildcard)
-        fputs("*.", f);
-    for (unsigned i = level / fam->step; i-- > 0;) {
-        unsigned label =
-            (unsigned)(addr >> (fam->width - fam->step * (i + 1))) & ((1u << fam->step) - 1);
-        fprintf(f, fam->family == 4 ? "%u%s" : "%x%s", label, i ? "." : "");
-    }
+    struct xview *v = ds->priv;
+    livemap_free(v->map);
 }
 
-/* The records of one name: the answer of entry `src` (code != 0) or an
- * exclusion's TXT alone (code 0: the name exists, without an A). */
-static void bind_name(struct xctx *x, const struct xfam *f, uint64_t addr, unsigned level,
-                      uint8_t code, const struct xentry *src)
+static const struct dataset_ops export_view_ops = {
+    .name = "export",
+    .family = DS_FAM_IP4 | DS_FAM_IP6,
+    .priv_size = sizeof(struct xview),
+    .query = xview_query,
+    .walk = xview_walk,
+    .destroy = xview_destroy,
+};
+
+/* A name in master-file syntax, relative to the origin ("@" for it):
+ * letters, digits, '-', '_' and a lone '*' as they are, any other byte as
+ * \DDD, so that no label can change the meaning of the line. */
+static void bind_name_text(FILE *f, const uint8_t *wire, size_t len)
 {
-    bool wildcard = level < f->width || f->family == 6;
-    if (code == 0) {
-        bind_owner(x->out, f, addr, level, wildcard);
-        fputs(" IN TXT \"" EXPORT_ALLOW_TXT "\"\n", x->out);
+    if (len == 0) {
+        fputc('@', f);
         return;
     }
-    bind_owner(x->out, f, addr, level, wildcard);
-    fprintf(x->out, " IN A 127.0.0.%u\n", (unsigned)code);
-    if (x->txt[0]) {
-        char subject[NETKEY_STRLEN];
-        export_key_text(src->family, src->hi, src->bits, subject, sizeof(subject));
-        bind_owner(x->out, f, addr, level, wildcard);
-        fputs(" IN TXT ", x->out);
-        bind_txt(x->out, x->txt, subject);
+    for (size_t p = 0; p < len; p += (size_t)wire[p] + 1) {
+        unsigned l = wire[p];
+        if (p > 0)
+            fputc('.', f);
+        if (l == 1 && wire[p + 1] == '*') {
+            fputc('*', f);
+            continue;
+        }
+        for (unsigned i = 1; i <= l; i++) {
+            unsigned char c = wire[p + i];
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_')
+                fputc(c, f);
+            else
+                fprintf(f, "\\%03u", c);
+        }
     }
 }
 
-/* One family's units as names. A wildcard "*.P" answers for a name under
- * P only while no name between P and it exists, so every name written
- * below a wildcard would hide it from its own parent labels (an empty
- * non-terminal answers NXDOMAIN): each such label Q gets "*.Q" with the
- * answer of the longest unit above it. An exclusion is written only
- * under a listing it hides (elsewhere "not listed" needs no name), as a
- * name without an A record. The units are sorted, so a stack of those
- * containing the current one gives the covering answers, and the names
- * under one label are consecutive. */
-static void bind_family(struct xctx *x, const struct xfam *f, const struct xunit *u, size_t n)
+/* TXT RDATA as quoted character-strings. */
+static void bind_txt_rdata(FILE *f, const uint8_t *rd, size_t len)
 {
-    const struct xunit *stack[64 / 4 + 1];
-    unsigned depth = 0;
-    uint64_t last[64 / 4 + 1];
-    bool have_last[64 / 4 + 1] = {false};
-
-    for (size_t i = 0; i < n; i++) {
-        while (depth > 0 && (u[i].addr & export_mask(stack[depth - 1]->level, f->width)) !=
-                                stack[depth - 1]->addr)
-            depth--;
-        const struct xunit *top = depth ? stack[depth - 1] : NULL;
-        if (u[i].code != 0 || (top && top->code != 0)) {
-            for (unsigned k = f->step; k < u[i].level; k += f->step) {
-                uint64_t q = u[i].addr & export_mask(k, f->width);
-                const struct xunit *cover = NULL;
-                bool exact = false;
-                for (unsigned d = 0; d < depth; d++) {
-                    if (stack[d]->level == k)
-                        exact = true;
-                    else if (stack[d]->level < k)
-                        cover = stack[d];
-                }
-                if (exact || (have_last[k / f->step] && last[k / f->step] == q))
-                    continue;
-                last[k / f->step] = q;
-                have_last[k / f->step] = true;
-                if (cover && cover->code && x->out)
-                    bind_name(x, f, q, k, cover->code, &x->e[cover->src]);
-            }
-            x->e[u[i].src].flags |= XF_WRITTEN;
-            if (x->out)
-                bind_name(x, f, u[i].addr, u[i].level, u[i].code, &x->e[u[i].src]);
+    for (size_t p = 0; p < len;) {
+        unsigned l = rd[p++];
+        fputs(p > 1 ? " \"" : "\"", f);
+        for (unsigned i = 0; i < l && p < len; i++, p++) {
+            unsigned char c = rd[p];
+            if (c == '"' || c == '\\')
+                fprintf(f, "\\%c", c);
+            else if (c < 0x20 || c > 0x7e)
+                fprintf(f, "\\%03u", c);
+            else
+                fputc(c, f);
         }
-        stack[depth++] = &u[i];
+        fputc('"', f);
+    }
+}
+
+struct xbind {
+    FILE *out;
+    size_t apex_len;
+    uint32_t ttl;
+};
+
+static int bind_record(const struct zrec_rr *r, void *arg)
+{
+    struct xbind *b = arg;
+    FILE *f = b->out;
+    bind_name_text(f, r->owner, r->owner_len - b->apex_len);
+    if (r->ttl != b->ttl)
+        fprintf(f, " %u", r->ttl);
+    fputs(" IN ", f);
+    char text[ADDR_IP6_STRLEN];
+    switch (r->type) {
+    case DNS_TYPE_A:
+        if (r->rdlen != 4)
+            goto generic;
+        fprintf(f, "A %u.%u.%u.%u\n", r->rdata[0], r->rdata[1], r->rdata[2], r->rdata[3]);
+        return 0;
+    case DNS_TYPE_TXT:
+        fputs("TXT ", f);
+        bind_txt_rdata(f, r->rdata, r->rdlen);
+        fputc('\n', f);
+        return 0;
+    case DNS_TYPE_AAAA:
+        if (r->rdlen != 16 || addr_ip6_format(r->rdata, text) < 0)
+            goto generic;
+        fprintf(f, "AAAA %s\n", text);
+        return 0;
+    case DNS_TYPE_MX:
+        if (r->rdlen < 3)
+            goto generic;
+        fprintf(f, "MX %u ", (unsigned)r->rdata[0] << 8 | r->rdata[1]);
+        bind_name_text(f, r->rdata + 2, r->rdlen - 3);
+        fputs(".\n", f);
+        return 0;
+    default:
+        break;
+    }
+generic:
+    /* RFC 3597: any type as its bytes. */
+    fprintf(f, "TYPE%u \\# %u", r->type, r->rdlen);
+    for (size_t i = 0; i < r->rdlen; i++)
+        fprintf(f, "%s%02x", i ? "" : " ", r->rdata[i]);
+    fputc('\n', f);
+    return 0;
+}
+
+/* The counts of a zone file: listings, and the exclusions that carve
+ * something out of one (an allowlist entry where nothing is listed
+ * changes no answer). Entries are sorted, a prefix comes before the
+ * prefixes inside it, and prefixes nest: the furthest end of the
+ * listings seen so far says whether one holds an exclusion. */
+static void bind_stats(const struct xctx *x, struct export_stats *s)
+{
+    memset(s, 0, sizeof(*s));
+    uint8_t fam = 0;
+    uint64_t maxend = 0;
+    bool have = false;
+    for (size_t i = 0; i < x->n; i++) {
+        const struct xentry *e = &x->e[i];
+        unsigned width = export_fam(e->family)->width;
+        uint64_t end = e->hi | (~export_mask(e->bits, width) & export_mask(width, width));
+        if (e->family != fam) {
+            fam = e->family;
+            have = false;
+        }
+        if (e->code == 0) {
+            if (have && maxend >= end)
+                s->exclusions++;
+            continue;
+        }
+        if (e->bits == width)
+            s->hosts++;
+        else
+            s->blocks++;
+        if (!have || end > maxend)
+            maxend = end;
+        have = true;
     }
 }
 
@@ -593,15 +648,43 @@ static void bind_rname(FILE *f, const char *hm, const char *zone)
 static int export_bind(struct xctx *x, FILE *out, struct export_stats *s)
 {
     const struct export_opts *o = x->o;
-    int rc = export_units(x, &export_fam4, &x->u4, &x->n4);
+    struct livemap_entry *le = malloc((x->n ? x->n : 1) * sizeof(*le));
+    struct livemap *map = NULL;
+    struct dataset *ds = NULL;
+    struct zrec *z = NULL;
+    char why[256] = "";
+    if (!le)
+        return export_fail(x, ERR_NOMEM, "out of memory%s", "");
+    for (size_t i = 0; i < x->n; i++) {
+        const struct xentry *e = &x->e[i];
+        le[i] = (struct livemap_entry){
+            {e->family, e->bits, e->hi}, e->code ? e->code : LIVEMAP_EXCLUDE, 0};
+    }
+    int rc = livemap_build(le, x->n, &map);
+    free(le);
+    struct ds_load_ctx ctx = {
+        .zone = o->zone, .default_ttl = x->ttl, .limits = {.allow_world = true}};
+    if (rc == 0 && (rc = dataset_create(&export_view_ops, &ctx, &ds)) == 0) {
+        struct xview *v = ds->priv;
+        v->map = map;
+        v->txt = x->txt;
+        v->now = o->now <= 0 ? 0 : o->now > (time_t)UINT32_MAX ? UINT32_MAX : (uint32_t)o->now;
+        map = NULL;
+    }
+    uint8_t apex[NAME_MAXWIRE];
+    size_t apex_len;
+    if (rc == 0 && name_from_text(o->zone, apex, &apex_len) < 0)
+        rc = ERR_INVAL;
+    struct zrec_opts zo = {
+        .ttl_min = 0, .ttl_max = UINT32_MAX, .max_records = ZREC_DEFAULT_MAX_RECORDS};
     if (rc == 0)
-        rc = export_units(x, &export_fam6, &x->u6, &x->n6);
-    if (rc)
-        return rc;
-    x->out = NULL; /* count first: the header tells the numbers */
-    bind_family(x, &export_fam4, x->u4, x->n4);
-    bind_family(x, &export_fam6, x->u6, x->n6);
-    export_stats_count(x, s);
+        rc = zrec_plan(apex, &ds, 1, &zo, &z, why, sizeof(why));
+    if (rc) {
+        livemap_free(map);
+        dataset_unref(ds);
+        return export_fail(x, rc, "%s", why[0] ? why : err_str(rc));
+    }
+    bind_stats(x, s);
 
     x->out = out;
     export_header(x, s, ';');
@@ -613,16 +696,13 @@ static int export_bind(struct xctx *x, FILE *out, struct export_stats *s)
     fprintf(out, "@ IN NS %s\n", ns0);
     for (size_t i = 1; i < sizeof(o->ns) / sizeof(o->ns[0]) && o->ns[i]; i++)
         fprintf(out, "@ IN NS %s\n", o->ns[i]);
-    /* RFC 5782 test entries, 127.0.0.2 and ::ffff:127.0.0.2. No listing
-     * reaches their labels: loopback and ::/64 are not public space. */
-    static const char t6[] = "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0";
-    fprintf(out,
-            "2.0.0.127 IN A 127.0.0.2\n2.0.0.127 IN TXT \"" EXPORT_TEST_TXT "\"\n"
-            "%s IN A 127.0.0.2\n%s IN TXT \"" EXPORT_TEST_TXT "\"\n",
-            t6, t6);
-    bind_family(x, &export_fam4, x->u4, x->n4);
-    bind_family(x, &export_fam6, x->u6, x->n6);
-    return 0;
+    /* The listings, the exclusions inside them and the RFC 5782 test
+     * entries, as zone_records writes them for a transfer. */
+    struct xbind b = {out, apex_len, x->ttl};
+    rc = zrec_emit(z, bind_record, &b);
+    zrec_free(z);
+    dataset_unref(ds);
+    return rc;
 }
 
 /* ---- entry points --------------------------------------------------------- */
@@ -663,7 +743,6 @@ out:
         memset(stats, 0, sizeof(*stats));
     free(x.e);
     free(x.u4);
-    free(x.u6);
     return rc;
 }
 

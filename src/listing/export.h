@@ -43,13 +43,14 @@ struct export_stats {
  * the live dataset). rbldnsd: always a combined file of an ip4set and an
  * ip6trie section (served as zone:combined:file), so that a mirror's
  * spec holds when IPv6 is first listed; '$' stays in the TXT for the
- * server to fill in. BIND: hosts as names, blocks as wildcards on whole
- * labels (a /22 is four "*.c.b.a", a /30 four names), an allowlisted
- * part of a wildcard as names or wildcards with a TXT and no A, and a
- * label under a wildcard that holds names gets a wildcard of its own (it
- * would hide the outer one); the TXT of a wildcard names the block where
- * a server would name the address. Both carry the RFC 5782 test
- * entries; the counts say what was written. */
+ * server to fill in. BIND: the SOA and NS of the options, then the
+ * records zone_records makes of the listings (data/zone_records.h), the
+ * very records a zone transfer of the live zone carries: wildcards where
+ * a whole /24 (IPv6: a nibble-aligned range) answers alike, one name per
+ * address where the TXT names the address or an exclusion cuts into the
+ * range, the RFC 5782 test entries. ERR_LIMIT past
+ * ZREC_DEFAULT_MAX_RECORDS records. The counts say what was written:
+ * listings, and the exclusions inside listings. */
 int export_write(struct store *st, const struct export_opts *o, FILE *out,
                  struct export_stats *stats);
 

@@ -878,6 +878,33 @@ bool livemap_any6(const struct livemap *m, const uint8_t prefix[16], unsigned ni
     return livemap_any(m, 6, first, first | ~mask, now);
 }
 
+int livemap_walk(const struct livemap *m, livemap_key_fn fn, void *arg)
+{
+    const struct livemap_hosts *hs[2] = {&m->base->h4, &m->base->h6};
+    for (unsigned f = 0; f < 2; f++) {
+        const struct livemap_hosts *h = hs[f];
+        for (size_t i = 0; i < h->n; i++) {
+            struct netkey k = {.family = (uint8_t)h->family,
+                               .bits = (uint8_t)livemap_host_bits(h->family),
+                               .hi = livemap_hosts_addr(h, i)};
+            int rc = fn(&k, arg);
+            if (rc)
+                return rc;
+        }
+    }
+    for (size_t i = 0; i < m->ndelta; i++) {
+        int rc = fn(&m->delta[i].key, arg);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < m->nblocks; i++) {
+        int rc = fn(&m->blocks[i].key, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 size_t livemap_count(const struct livemap *m)
 {
     return m->count;

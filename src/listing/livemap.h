@@ -53,6 +53,14 @@ bool livemap_any4(const struct livemap *m, uint32_t first, uint32_t last, uint32
 bool livemap_any6(const struct livemap *m, const uint8_t prefix[16], unsigned nibbles,
                   uint32_t now);
 
+/* Visit the key of every entry a version may answer from: the base's
+ * hosts, the delta's changes (removals too) and the blocks, in no
+ * particular order, a key possibly more than once. For zone transfers,
+ * which need every place an answer may change, not the answers. Stops at
+ * the first nonzero return of fn and returns it. */
+typedef int (*livemap_key_fn)(const struct netkey *key, void *arg);
+int livemap_walk(const struct livemap *m, livemap_key_fn fn, void *arg);
+
 /* Entries in force (whatever their expiry), and bytes held. */
 size_t livemap_count(const struct livemap *m);
 size_t livemap_bytes(const struct livemap *m);
