@@ -44,6 +44,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import as_root
+
 ZONE = "bl.bench"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER_CPU = "0"
@@ -508,8 +510,8 @@ def server_cmds(args, floor_exe):
         extra = ["--config", conf]
 
     def dnsblkit(spec):
-        return lambda port: [args.bin, "serve", "--threads", "1", "-b", f"127.0.0.1/{port}",
-                             "-c", "1", "--log-level", "info"] + extra + [spec]
+        return lambda port: [args.bin, "serve", *as_root(), "--threads", "1", "-b",
+                             f"127.0.0.1/{port}", "-c", "1", "--log-level", "info"] + extra + [spec]
 
     def floor(_spec):
         return lambda port: [floor_exe, "-b", f"127.0.0.1/{port}"]

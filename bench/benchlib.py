@@ -5,6 +5,12 @@ import socket
 import time
 
 
+def as_root():
+    """The daemons' option to stay root when run as root: they refuse
+    otherwise, and the benchmarks' data sits in root's temporary files."""
+    return ["--user", "root"] if os.geteuid() == 0 else []
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1 (the kernel picks it)."""
     for _ in range(50):

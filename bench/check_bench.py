@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port
+from benchlib import as_root, free_port
 
 TLD = "bltest"
 
@@ -144,7 +144,7 @@ def main():
                 f.write("%d.%d.%d.%d.%s A\n" % (a[3], a[2], a[1], a[0], z))
     nq = len(addrs) * len(zones)
     dns_port, unbound_port = free_port(), free_port()
-    serve = subprocess.Popen([args.bin, "serve", "-b", f"127.0.0.1/{dns_port}"] + specs,
+    serve = subprocess.Popen([args.bin, "serve", *as_root(), "-b", f"127.0.0.1/{dns_port}"] + specs,
                              stdout=subprocess.DEVNULL,
                              stderr=open(os.path.join(tmp, "serve.log"), "w"))
     unbound = None

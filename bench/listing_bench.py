@@ -63,6 +63,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True    # no bench/__pycache__ from the import below
+from benchlib import as_root  # noqa: E402
 import bench  # noqa: E402  (bench.py: processes, DNS probes, machine facts)
 from bench import (LISTED, UNLISTED, Procs, Server, bench_addr, classify, cpu_model,  # noqa: E402
                    human, idle_check, ip_text, log, log_tail, mem_kb, median, query, question,
@@ -592,7 +593,7 @@ def dnsblkit_latency(args, procs, tmp, data):
     stable, victims = sample[0], sample[1:]
     fresh = public_from(FRESH_BASE, args.adds)
     srv = Server(procs, f"dnsblkit-{data.n}",
-                 lambda port: [args.bin, "serve", "--threads", "1", "-b", f"127.0.0.1/{port}",
+                 lambda port: [args.bin, "serve", *as_root(), "--threads", "1", "-b", f"127.0.0.1/{port}",
                                "--config", conf, "--log-level", "debug"], d)
     res = dict(n=data.n, add=[], dels=[], add_cmd=[], del_cmd=[], refresh=[], failed=0,
                stable=dict(sent=0, lost=0, wrong=0))

@@ -28,7 +28,7 @@ import tempfile
 import time
 import urllib.parse
 
-from benchlib import free_port
+from benchlib import as_root, free_port
 
 ZONE = "bl.bench"
 FLIP = 1 << 63  # src/listing/store.c: key values are stored as v ^ 2^63, signed
@@ -114,7 +114,7 @@ def main():
     print("%d listings made in %.1f s" % (args.n, time.monotonic() - t0))
     dns_port = free_port()
     log = open(os.path.join(d, "serve.log"), "wb")
-    srv = subprocess.Popen([os.path.abspath(args.binary), "serve", "-b", "127.0.0.1/%d" % dns_port,
+    srv = subprocess.Popen([os.path.abspath(args.binary), "serve", *as_root(), "-b", "127.0.0.1/%d" % dns_port,
                             "--config", conf], stdout=subprocess.DEVNULL, stderr=log)
     try:
         base = "http://127.0.0.1:%d/api/v1/zones/%s/listings" % (port, ZONE)

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import cpu_seconds, free_port, wait_tcp
+from benchlib import as_root, cpu_seconds, free_port, wait_tcp
 
 def request(ip, n):
     return ("request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=%s\n"
@@ -72,7 +72,7 @@ def main():
     with open(os.path.join(tmp, "b.ip4set"), "w") as f:
         f.write("127.0.0.2\n" + "".join(a + "\n" for a in addrs[::7]))
     dns, pd = free_port(), free_port()
-    serve = subprocess.Popen([args.bin, "serve", "-b", "127.0.0.1/%d" % dns,
+    serve = subprocess.Popen([args.bin, "serve", *as_root(), "-b", "127.0.0.1/%d" % dns,
                               "a.bench:ip4set:%s/a.ip4set" % tmp,
                               "b.bench:ip4set:%s/b.ip4set" % tmp],
                              stderr=subprocess.DEVNULL)
@@ -80,7 +80,7 @@ def main():
     with open(cfg, "w") as f:
         f.write("[check]\ncache-size = %d\n[policyd]\nreject-score = 3\nmark-score = 1\n"
                 "max-connections = 64\n" % (4 * args.addresses))
-    policyd = subprocess.Popen(["taskset", "-c", "0", args.bin, "policyd", "--config", cfg,
+    policyd = subprocess.Popen(["taskset", "-c", "0", args.bin, "policyd", *as_root(), "--config", cfg,
                                 "--listen", "127.0.0.1/%d" % pd, "--resolver",
                                 "127.0.0.1/%d" % dns, "--list", "a.bench*2", "--list",
                                 "b.bench"], stderr=open(os.path.join(tmp, "pd.log"), "w"))

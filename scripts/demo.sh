@@ -71,11 +71,18 @@ Edit a file in $demo and the server reloads it within 5 seconds (or send
 SIGHUP). Stop with Ctrl-C.
 
 MSG
+# The daemons refuse to run as root without a user to become. The demo's
+# files belong to whoever runs it, so as root it stays root on purpose;
+# a real server runs them with -u USER (dnsblkit(1)).
+stay=""
+[ "$(id -u)" -eq 0 ] && stay="--user root"
 # policyd beside the server, stopped with it.
-"$bin" policyd --config "$conf" &
+# shellcheck disable=SC2086
+"$bin" policyd $stay --config "$conf" &
 policyd_pid=$!
 trap 'kill $policyd_pid 2>/dev/null || true' EXIT INT TERM
-"$bin" serve -b "$addr/$port" -c 5 --config "$conf" \
+# shellcheck disable=SC2086
+"$bin" serve $stay -b "$addr/$port" -c 5 --config "$conf" \
     "bl.example:ip4set:$demo/bl.ip4set" \
     "bl.example:ip6tset:$demo/bl.ip6tset" \
     "dbl.example:dnset:$demo/dbl.dnset"

@@ -4,6 +4,7 @@
 #include "cli/cli_listing.h"
 #include "cli/cmd.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "policy/policy_conf.h"
 #include "policy/policyd.h"
 
@@ -44,6 +45,9 @@ static void policyd_usage(FILE *f)
                "  --domain-list SPEC  a domain list (repeatable)\n"
                "  --resolver ADDR/PORT  the resolver to ask (default: /etc/resolv.conf's)\n"
                "  --timeout DUR     first try's timeout, such as 800ms (default 1s)\n"
+               "  --user USER[:GROUP]  become USER once listening (needed when started as\n"
+               "                    root; --user root stays root)\n"
+               "  --chroot DIR      chroot to DIR before that\n"
                "  --help\n"
                "\n"
                "Exit status: 0 after a clean stop, 1 when it cannot listen or start the\n"
@@ -52,10 +56,12 @@ static void policyd_usage(FILE *f)
 
 int cmd_policyd(int argc, char **argv)
 {
-    enum { OPT_FIRST = CLI_CHECK_OPT_NEXT - 1, OPT_LISTEN, OPT_HELP };
+    enum { OPT_FIRST = CLI_CHECK_OPT_NEXT - 1, OPT_LISTEN, OPT_USER, OPT_CHROOT, OPT_HELP };
     static const struct option opts[] = {
         CLI_CHECK_OPTIONS,
         {"listen", required_argument, NULL, OPT_LISTEN},
+        {"user", required_argument, NULL, OPT_USER},
+        {"chroot", required_argument, NULL, OPT_CHROOT},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -63,6 +69,7 @@ int cmd_policyd(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     const char *listen[POLICY_MAX_LISTEN];
     unsigned nlisten = 0;
+    const char *opt_user = NULL, *opt_chroot = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -73,6 +80,12 @@ int cmd_policyd(int argc, char **argv)
                 return CMD_USAGE;
             }
             listen[nlisten++] = optarg;
+            break;
+        case OPT_USER:
+            opt_user = optarg;
+            break;
+        case OPT_CHROOT:
+            opt_chroot = optarg;
             break;
         case OPT_HELP:
             policyd_usage(stdout);
@@ -116,6 +129,26 @@ int cmd_policyd(int argc, char **argv)
                         listen[i]);
                 goto out;
             }
+    }
+    if (opt_user && privdrop_parse(opt_user, &pc->user, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dnsblkit policyd: --user: %s\n", err);
+        goto out;
+    }
+    if (opt_chroot) {
+        if (opt_chroot[0] != '/' || strlen(opt_chroot) >= sizeof(pc->chroot_dir)) {
+            fprintf(stderr, "dnsblkit policyd: --chroot wants an absolute path, not '%s'\n",
+                    opt_chroot);
+            goto out;
+        }
+        snprintf(pc->chroot_dir, sizeof(pc->chroot_dir), "%s", opt_chroot);
+    }
+    if (pc->chroot_dir[0] && geteuid() != 0) {
+        fprintf(stderr, "dnsblkit policyd: --chroot needs root\n");
+        goto out;
+    }
+    if (privdrop_check(&pc->user, geteuid(), "dnsblkit policyd", err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        goto out;
     }
     log_init("dnsblkit policyd", false, LOG_INFO);
     struct sigaction sa;

@@ -1,12 +1,14 @@
 /* `dnsblkit serve`: rbldnsd-compatible options and zone specs, plus
  * --config for everything else. */
 #include "cli/cmd.h"
+#include "common/privdrop.h"
 #include "common/log.h"
 #include "http/http.h"
 #include "listing/ds_listing.h"
 #include "server/server.h"
 
 #include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,9 @@ static void serve_usage(FILE *f)
                "  -A / -a          NS records in the authority section of answers / not (default)\n"
                "  -w DIR           change to DIR before loading data\n"
                "  -p FILE          write the process id to FILE\n"
+               "  -u USER[:GROUP]  become USER once the sockets are bound (needed when\n"
+               "                   started as root; -u root stays root)\n"
+               "  -r DIR           chroot to DIR before that (data paths then inside it)\n"
                "  -n, -f, -4, -6, -v  accepted for rbldnsd compatibility and ignored (always\n"
                "                   foreground; reloads always build the new data to the side)\n"
                "  --config FILE    read dnsblkit.conf(5): [server], [zone NAME] and [http]\n"
@@ -75,6 +80,8 @@ int cmd_serve(int argc, char **argv)
         {"syslog", no_argument, NULL, OPT_SYSLOG},
         {"log-level", required_argument, NULL, OPT_LOGLEVEL},
         {"allow-world", no_argument, NULL, OPT_WORLD},
+        {"user", required_argument, NULL, 'u'},
+        {"chroot", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -87,7 +94,7 @@ int cmd_serve(int argc, char **argv)
      * after the file is read. */
     const char *opt_b[SERVE_MAX_LISTEN];
     unsigned nb = 0;
-    const char *opt_t = NULL, *opt_c = NULL, *opt_p = NULL;
+    const char *opt_t = NULL, *opt_c = NULL, *opt_p = NULL, *opt_u = NULL, *opt_r = NULL;
     int opt_threads = -1, opt_level = -1;
     bool opt_syslog = false, opt_world = false;
     char err[1024];
@@ -96,7 +103,7 @@ int cmd_serve(int argc, char **argv)
     ds_listing_register();
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+b:t:c:qeaAw:p:nf46vh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+b:t:c:qeaAw:p:u:r:nf46vh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'b':
             if (nb >= SERVE_MAX_LISTEN) {
@@ -129,6 +136,12 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'p':
             opt_p = optarg;
+            break;
+        case 'u':
+            opt_u = optarg;
+            break;
+        case 'r':
+            opt_r = optarg;
             break;
         case 'n':
         case 'f':
@@ -207,6 +220,22 @@ int cmd_serve(int argc, char **argv)
         free(conf.pidfile);
         conf.pidfile = strdup(opt_p);
     }
+    if (opt_u && privdrop_parse(opt_u, &conf.user, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dnsblkit serve: -u: %s\n", err);
+        goto out;
+    }
+    if (opt_r) {
+        if (opt_r[0] != '/') {
+            fprintf(stderr, "dnsblkit serve: -r wants an absolute path, not '%s'\n", opt_r);
+            goto out;
+        }
+        free(conf.chroot_dir);
+        conf.chroot_dir = strdup(opt_r);
+    }
+    if (conf.chroot_dir && geteuid() != 0) {
+        fprintf(stderr, "dnsblkit serve: -r (chroot) needs root\n");
+        goto out;
+    }
     if (opt_threads > 0)
         conf.threads = (unsigned)opt_threads;
     if (opt_syslog)
@@ -236,8 +265,14 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
 
+    /* Last of the checks, so that a mistake in the configuration is
+     * reported as such, whoever runs it. */
+    if (privdrop_check(&conf.user, geteuid(), "dnsblkit serve", err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        goto out;
+    }
     log_init("dnsblkit", conf.use_syslog, conf.log_level);
-    struct server_service svc = {http_service_start, http_service_stop, http};
+    struct server_service svc = {http_service_prepare, http_service_start, http_service_stop, http};
     status = server_run(&conf, http ? &svc : NULL) == 0 ? CMD_OK : CMD_FAIL;
 out:
     http_service_free(http);

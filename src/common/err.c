@@ -28,6 +28,8 @@ const char *err_str(int code)
         return "not supported";
     case ERR_TIMEOUT:
         return "timed out";
+    case ERR_PERM:
+        return "not permitted";
     default:
         return "unknown error";
     }

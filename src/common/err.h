@@ -15,6 +15,7 @@ enum {
     ERR_EXISTS = -9,
     ERR_UNSUPP = -10,  /* valid but not supported */
     ERR_TIMEOUT = -11, /* no answer in time (a DNS query, a peer) */
+    ERR_PERM = -12,    /* not allowed (running as root without a user to become) */
 };
 
 /* A short English description of an error code. */

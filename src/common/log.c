@@ -15,7 +15,8 @@ void log_init(const char *ident, bool use_syslog, int max_priority)
     log_syslog = use_syslog;
     log_max = max_priority;
     if (use_syslog)
-        openlog(ident, LOG_PID, LOG_DAEMON);
+        openlog(ident, LOG_PID | LOG_NDELAY,
+                LOG_DAEMON); /* the socket opened now: a chroot comes later */
 }
 
 bool log_enabled(int priority)

@@ -13,8 +13,10 @@ struct http_service;
  * when the file does not enable HTTP; errors are "file:line: reason". */
 int http_service_new(const char *config_path, struct http_service **out, char *err, size_t errsz);
 
-/* Callbacks for server_run's service (see server/server.h): start
- * listening once the server answers DNS; stop before it exits. */
+/* Callbacks for server_run's service (see server/server.h): bind the
+ * port (and load libmicrohttpd) before privileges are dropped; start
+ * serving once the server answers DNS; stop before it exits. */
+int http_service_prepare(void *svc);
 int http_service_start(struct server *srv, void *svc);
 void http_service_stop(void *svc);
 

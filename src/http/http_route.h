@@ -31,6 +31,7 @@ struct http_service {
     struct server *srv;
     struct server_reader *reader; /* taken by the MHD thread on its first request */
     struct MHD_Daemon *daemon;
+    int listen_fd; /* bound by http_service_prepare, before privileges go; -1 */
     struct http_csrf csrf;
     struct http_lives lives; /* the listing databases, opened by the MHD thread */
     struct {

@@ -9,7 +9,11 @@
 #include "server/server_lookup.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +98,7 @@ int http_service_new(const char *config_path, struct http_service **out, char *e
         return ERR_NOMEM;
     }
     s->conf = conf;
+    s->listen_fd = -1;
     if ((rc = http_csrf_init(&s->csrf)) != 0) {
         snprintf(err, errsz, "no random numbers for the removal form: %m");
         http_service_free(s);
@@ -108,6 +113,9 @@ void http_service_free(struct http_service *s)
     if (!s)
         return;
     http_service_stop(s);
+    /* Bound, but never handed to libmicrohttpd (a failed start). */
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
     http_lives_free(&s->lives);
     free(s->config_path);
     free(s);
@@ -415,11 +423,36 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
     }
 }
 
+int http_service_prepare(void *svc)
+{
+    struct http_service *s = svc;
+    const struct sockaddr *sa = (const struct sockaddr *)&s->conf.listen.ss;
+    char where[128];
+    addr_sock_format(sa, where, sizeof(where));
+    /* Both need what a dropped user or a chroot may not have: the
+     * library's file, and a port below 1024. */
+    if (http_mhd_open() != 0)
+        return ERR_IO;
+    int one = 1, fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd >= 0 && sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (fd < 0 || bind(fd, sa, s->conf.listen.len) < 0 || listen(fd, 128) < 0) {
+        log_error("http: cannot listen on %s: %s", where, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return ERR_IO;
+    }
+    s->listen_fd = fd;
+    return 0;
+}
+
 int http_service_start(struct server *srv, void *svc)
 {
     struct http_service *s = svc;
     char where[128];
-    if (http_mhd_open() != 0)
+    if (s->listen_fd < 0 && http_service_prepare(s) != 0)
         return ERR_IO;
     /* epoll (MHD_USE_AUTO picks it on Linux): select() would stop
      * accepting once the DNS side's TCP clients take descriptors past
@@ -432,14 +465,14 @@ int http_service_start(struct server *srv, void *svc)
     /* The logger first: libmicrohttpd logs while reading the options. */
     s->daemon = http_mhd.start_daemon(
         flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->conf.listen.ss,
-        MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        HTTP_CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
-        log_error("http: cannot listen on %s", where);
+        log_error("http: cannot serve on %s", where);
         return ERR_IO;
     }
+    s->listen_fd = -1; /* libmicrohttpd's now: MHD_stop_daemon closes it */
     log_info("http: listening on %s (%s)", where, s->conf.public_url);
     return 0;
 }

@@ -168,6 +168,18 @@ static int policy_handler(void *user, const char *section, const char *key, cons
         c->answer_timeout_ms = ms;
         return 1;
     }
+    if (!strcmp(key, "user")) {
+        char why[160];
+        return privdrop_parse(value, &c->user, why, sizeof(why)) < 0
+                   ? policy_fail(st, key, value, "USER or USER:GROUP of this system")
+                   : 1;
+    }
+    if (!strcmp(key, "chroot")) {
+        if (value[0] != '/' || strlen(value) >= sizeof(c->chroot_dir))
+            return policy_fail(st, key, value, "an absolute path");
+        snprintf(c->chroot_dir, sizeof(c->chroot_dir), "%s", value);
+        return 1;
+    }
     if (!strcmp(key, "check-helo") || !strcmp(key, "check-sender")) {
         bool *b = key[6] == 'h' ? &c->check_helo : &c->check_sender;
         return inifile_bool(value, b) < 0 ? policy_fail(st, key, value, "yes or no") : 1;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/privdrop.h"
 #include "policy/policy_decide.h"
 
 #define POLICY_MAX_LISTEN 8
@@ -35,6 +36,8 @@ struct policy_conf {
     unsigned nallow;
     unsigned max_connections;
     unsigned answer_timeout_ms; /* a request's checks longer than this: answered as blind */
+    struct privdrop user;       /* who to become once listening */
+    char chroot_dir[256];       /* "" = none */
 };
 
 /* Defaults: listen on 127.0.0.1/10040, decide at RCPT, reject at 1,

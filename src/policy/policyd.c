@@ -3,6 +3,7 @@
 #include "common/err.h"
 #include "client/qname.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "policy/policy_decide.h"
 #include "policy/policy_proto.h"
 
@@ -498,6 +499,16 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
         else
             log_info("listening on %s/%u", pc->listen[i].host, pc->listen[i].port);
     }
+    /* Listening, and the resolver set up from /etc/resolv.conf: nothing
+     * else needs root or the files outside a chroot. */
+    if (privdrop_apply(&pc->user, pc->chroot_dir[0] ? pc->chroot_dir : NULL, err, sizeof(err)) <
+        0) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (pc->user.set)
+        log_info("running as %s (uid %u)%s%s", pc->user.user, (unsigned)getuid(),
+                 pc->chroot_dir[0] ? " in " : "", pc->chroot_dir);
     status = 0;
     while (!*stop) {
         if (*report) {

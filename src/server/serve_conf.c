@@ -41,6 +41,7 @@ void serve_conf_free(struct serve_conf *c)
     free(c->zones);
     free(c->pidfile);
     free(c->workdir);
+    free(c->chroot_dir);
     memset(c, 0, sizeof(*c));
 }
 
@@ -365,6 +366,19 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
         free(c->pidfile);
         c->pidfile = strdup(value);
         return c->pidfile ? 1 : 0;
+    }
+    if (!strcmp(key, "user")) {
+        char why[160];
+        if (privdrop_parse(value, &c->user, why, sizeof(why)) < 0)
+            return serve_ini_fail(st, line, "%s%s", why, "");
+        return 1;
+    }
+    if (!strcmp(key, "chroot")) {
+        if (value[0] != '/')
+            return serve_ini_fail(st, line, "bad chroot '%s' (want an absolute path)%s", value, "");
+        free(c->chroot_dir);
+        c->chroot_dir = strdup(value);
+        return c->chroot_dir ? 1 : 0;
     }
     return serve_ini_fail(st, line, "unknown key '%s' in [server]%s", key, "");
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/privdrop.h"
 #include "data/dataset.h"
 #include "server/ratelimit.h"
 
@@ -44,6 +45,8 @@ struct serve_conf {
     int log_level;
     char *pidfile;
     char *workdir;
+    struct privdrop user; /* -u: who to become once the sockets are bound */
+    char *chroot_dir;     /* -r: chroot there before that */
     struct serve_zone_conf *zones;
     unsigned nzones;
 };

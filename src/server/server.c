@@ -4,6 +4,7 @@
 #include "server/server.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "server/server_internal.h"
 
 #include <errno.h>
@@ -158,7 +159,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     struct ratelimit ratelimit;
     atomic_store(&srv.snap, NULL);
     pthread_mutex_init(&srv.readers_lock, NULL);
-    bool svc_started = false;
+    bool svc_started = false, pid_written = false;
 
     /* A fixed mmap threshold: big dataset arrays then always come from
      * mmap and go back to the system when a reload frees them. glibc
@@ -209,25 +210,11 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (conf->workdir && chdir(conf->workdir) < 0) {
+    /* With a chroot, the working directory is taken inside it. */
+    if (conf->workdir && !conf->chroot_dir && chdir(conf->workdir) < 0) {
         log_error("cannot change to %s: %s", conf->workdir, strerror(errno));
         goto out;
     }
-
-    struct snapshot *first = NULL;
-    if (conf->quickstart) {
-        if (snapshot_build_pending(conf, &first) < 0) {
-            log_error("out of memory");
-            goto out;
-        }
-    } else {
-        struct snapshot_stats st;
-        if (snapshot_build(conf, NULL, true, &first, &st, err, sizeof(err)) < 0) {
-            log_error("%s", err);
-            goto out;
-        }
-    }
-    atomic_store(&srv.snap, first);
 
     for (unsigned i = 0; i < conf->nlisten; i++) {
         for (unsigned j = 0; j < nthreads; j++) {
@@ -249,6 +236,40 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
         log_error("cannot write pid file %s: %s", conf->pidfile, strerror(errno));
         goto out;
     }
+    pid_written = conf->pidfile != NULL;
+    /* What needs root is done (the sockets, and the service's own, such
+     * as the HTTP port): from here on the data, its reloads and every
+     * answer run as the user, so a data file it cannot read shows now,
+     * not at the first reload. */
+    if (svc && svc->prepare && svc->prepare(svc->arg) != 0)
+        goto out; /* the service said why */
+    if (privdrop_apply(&conf->user, conf->chroot_dir, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (conf->user.set)
+        log_info("running as %s (uid %u)%s%s", conf->user.user, (unsigned)getuid(),
+                 conf->chroot_dir ? " in " : "", conf->chroot_dir ? conf->chroot_dir : "");
+    if (conf->workdir && conf->chroot_dir && chdir(conf->workdir) < 0) {
+        log_error("cannot change to %s in %s: %s", conf->workdir, conf->chroot_dir,
+                  strerror(errno));
+        goto out;
+    }
+
+    struct snapshot *first = NULL;
+    if (conf->quickstart) {
+        if (snapshot_build_pending(conf, &first) < 0) {
+            log_error("out of memory");
+            goto out;
+        }
+    } else {
+        struct snapshot_stats st;
+        if (snapshot_build(conf, NULL, true, &first, &st, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
+    atomic_store(&srv.snap, first);
 
     for (unsigned i = 0; i < nudp_open; i++) {
         if (udp_worker_start(&srv, udp_fds[i], &workers[nworkers]) < 0) {
@@ -346,9 +367,10 @@ stop:
     if (tcp)
         tcp_server_join(tcp, &total);
     server_log_stats("served", &total);
-    if (conf->pidfile)
-        unlink(conf->pidfile);
 out:
+    /* After a chroot or a drop this may fail, as it does for rbldnsd. */
+    if (pid_written)
+        unlink(conf->pidfile);
     for (unsigned i = 0; i < nudp_open; i++)
         close(udp_fds[i]);
     for (unsigned i = 0; i < ntcp_open; i++)

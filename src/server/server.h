@@ -12,12 +12,17 @@ struct server;
  * workers and the data go. start returns 0, or the server stops with
  * status 1. It may use server_lookup.h from its own threads. */
 struct server_service {
+    /* Optional: what needs root (binding a port below 1024, loading a
+     * library from outside a chroot), run before privileges are dropped
+     * and before the data loads. 0, or the server stops with status 1. */
+    int (*prepare)(void *arg);
     int (*start)(struct server *srv, void *arg);
     void (*stop)(void *arg);
     void *arg;
 };
 
-/* Load the data, bind the sockets, serve until SIGTERM or SIGINT,
+/* Bind the sockets, drop privileges to conf->user (in conf->chroot_dir),
+ * load the data, serve until SIGTERM or SIGINT,
  * reloading on SIGHUP and every check_interval seconds, with the service
  * (NULL for none) beside. Returns the process exit status: 0 after a
  * clean stop, 1 when startup failed (the reason is logged). */

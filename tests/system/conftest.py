@@ -20,6 +20,10 @@ import pytest
 
 DNSBLKIT = os.environ.get("DNSBLKIT", "/work/main/build/dnsblkit")
 SANITIZE = os.environ.get("DNSBLKIT_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE", "YES")
+# The daemons refuse to run as root unless told whom to become; CI runs
+# the tests as root, and their data sits in root's private temporary
+# directories, so they stay root on purpose (test_privdrop.py drops).
+AS_ROOT = ["--user", "root"] if os.geteuid() == 0 else []
 RBLDNSD = "/usr/sbin/rbldnsd"
 KDIG = "/usr/bin/kdig"
 
@@ -231,7 +235,7 @@ class DnsblkitFactory:
               wait=True, cwd=None, env=None, ready_qname=None, accept_servfail=False,
               bind=True):
         port = port or free_port(hosts[0])
-        argv = [DNSBLKIT, "serve"]
+        argv = [DNSBLKIT, "serve"] + AS_ROOT
         if bind:
             for h in hosts:
                 argv += ["-b", "%s/%d" % (h, port)]
@@ -265,8 +269,12 @@ def dnsblkit(tmp_path):
 
 
 def run_dnsblkit(args, timeout=20, cwd=None):
-    """Runs dnsblkit to completion (for --help, startup failures)."""
-    return subprocess.run([DNSBLKIT] + list(args), capture_output=True, timeout=timeout,
+    """Runs dnsblkit to completion (for --help, startup failures); the
+    daemons as root get -u root (see AS_ROOT)."""
+    args = list(args)
+    if args and args[0] in ("serve", "policyd") and AS_ROOT:
+        args[1:1] = ["--user", "root"]
+    return subprocess.run([DNSBLKIT] + args, capture_output=True, timeout=timeout,
                           cwd=cwd, text=True, errors="replace")
 
 

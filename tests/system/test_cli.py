@@ -10,6 +10,7 @@ import dns.rcode
 import pytest
 
 from conftest import (
+    AS_ROOT,
     DNSBLKIT,
     SANITIZE,
     Server,
@@ -163,7 +164,8 @@ def test_host_bits_without_e_never_listed_silently(tmp_path):
     # the entry (what rbldnsd does); never silently listed.
     path = write(tmp_path / "d.txt", "10.1.2.3/24\n10.0.0.1\n")
     port = free_port()
-    srv = Server([DNSBLKIT, "serve", "-b", "127.0.0.1/%d" % port, "bl.example:ip4set:" + path],
+    srv = Server([DNSBLKIT, "serve"] + AS_ROOT + ["-b", "127.0.0.1/%d" % port,
+                                                  "bl.example:ip4set:" + path],
                  port, "bl.example", str(tmp_path))
     try:
         srv.wait_ready()

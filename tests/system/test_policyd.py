@@ -23,6 +23,7 @@ import time
 import pytest
 
 from conftest import (
+    AS_ROOT,
     DNSBLKIT,
     SANITIZE,
     Server,
@@ -213,7 +214,7 @@ class PolicydFactory:
         Returns (policyd, targets for Conn)."""
         if listen is None:
             listen = ["127.0.0.1/%d" % free_port()]
-        argv = [DNSBLKIT, "policyd", "--resolver", resolver or self.resolver]
+        argv = [DNSBLKIT, "policyd"] + AS_ROOT + ["--resolver", resolver or self.resolver]
         if config:
             argv += ["--config", config]
         for spec in listen:
@@ -475,7 +476,8 @@ def test_mark_score_and_config_lists(policyd, tmp_path):
 def run_policyd(args, timeout=10):
     """policyd that must refuse to start: it is killed if it serves."""
     try:
-        r = subprocess.run([DNSBLKIT, "policyd"] + list(args), capture_output=True, text=True,
+        r = subprocess.run([DNSBLKIT, "policyd"] + AS_ROOT + list(args), capture_output=True,
+                           text=True,
                            errors="replace", timeout=timeout * SLOW,
                            env=dict(os.environ, **dbk_env()))
     except subprocess.TimeoutExpired:

@@ -64,6 +64,8 @@ static void test_every_key(void **state)
                   "allow = 192.0.2.0/24 2001:db8::/32\n"
                   "max-connections = 1000\n"
                   "answer-timeout = 2500ms\n"
+                  "user = nobody:nogroup\n"
+                  "chroot = /var/empty\n"
                   "check-helo = yes\n"
                   "check-sender = on\n",
                   &c, err, sizeof(err));
@@ -81,6 +83,10 @@ static void test_every_key(void **state)
     assert_true(c.check_helo);
     assert_true(c.check_sender);
     assert_int_equal(c.answer_timeout_ms, 2500);
+    assert_true(c.user.set);
+    assert_int_equal(c.user.uid, 65534);
+    assert_int_equal(c.user.gid, 65534);
+    assert_string_equal(c.chroot_dir, "/var/empty");
     assert_int_equal(c.max_connections, 1000);
     assert_true(policy_conf_allowed(&c, "192.0.2.200"));
     assert_true(policy_conf_allowed(&c, "::ffff:192.0.2.7"));
@@ -109,6 +115,8 @@ static void test_errors(void **state)
         {"[policyd]\ncolour = red\n", ":2: unknown key 'colour' in [policyd]"},
         {"[policyd]\nanswer-timeout = 50ms\n", ":2: bad answer-timeout '50ms' (100ms..60s"},
         {"[policyd]\nanswer-timeout = 2m\n", ":2: bad answer-timeout '2m'"},
+        {"[policyd]\nuser = no-such-user-here\n", ":2: bad user 'no-such-user-here'"},
+        {"[policyd]\nchroot = relative\n", ":2: bad chroot 'relative' (an absolute path)"},
         {"[policyd]\ncheck-helo = maybe\n", ":2: bad check-helo 'maybe' (yes or no)"},
         {"[policyd]\n\ncheck-sender = 2\n", ":3: bad check-sender '2' (yes or no)"},
         {"[policyd]\nreject-score = 3\nmark-score = 3\n", "would never mark"},

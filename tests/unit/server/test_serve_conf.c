@@ -110,6 +110,8 @@ static void test_ini_good(void **state)
                             "tcp-idle-timeout = 7\n"
                             "shrink-limit = 30%\n"
                             "acl = /tmp/global.acl\n"
+                            "user = nobody\n"
+                            "chroot = /var/empty\n"
                             "[zone bl.example]\n"
                             "data = ip4set:/tmp/a\n"
                             "data = dnset:/tmp/b\n"
@@ -130,6 +132,9 @@ static void test_ini_good(void **state)
     assert_int_equal(c.check_interval, 5);
     assert_int_equal(c.threads, 3);
     assert_int_equal(c.tcp_idle, 7);
+    assert_true(c.user.set);
+    assert_int_equal(c.user.uid, 65534); /* Debian's nobody */
+    assert_string_equal(c.chroot_dir, "/var/empty");
     assert_int_equal(c.nzones, 3);
     assert_string_equal(c.zones[0].name, ""); /* the global ACL */
     assert_string_equal(c.zones[0].specs[0], "acl:/tmp/global.acl");
@@ -176,6 +181,9 @@ static void test_ini_errors(void **state)
     expect_ini_error("[zone bl.example]\nmin-prefix4 = 33\n", 2, "bad min-prefix4");
     expect_ini_error("[server]\nshrink-limit = 101\n", 2, "bad shrink-limit");
     expect_ini_error("[zone bl.example]\nshrink-limit = half\n", 2, "bad shrink-limit");
+    expect_ini_error("[server]\nuser = no-such-user-here\n", 2, "unknown user 'no-such-user-here'");
+    expect_ini_error("[server]\nuser = nobody:no-such-group\n", 2, "unknown group");
+    expect_ini_error("[server]\nchroot = var/empty\n", 2, "bad chroot 'var/empty'");
 }
 
 static void test_ini_missing_file(void **state)
