@@ -255,15 +255,74 @@ static size_t answer_rcode(struct answer_state *st, enum wire_rcode rc, struct a
     return answer_finish(st, stats);
 }
 
+static void answer_xfr_init(struct answer_state *st, const struct answer_opts *opts,
+                            const struct wire_query *q, bool tcp, uint8_t *out, size_t outcap)
+{
+    size_t limit = tcp ? WIRE_TCP_MAX : (q->edns ? q->edns_udp : WIRE_UDP_MIN);
+    wire_reply_init(&st->r, out, outcap, limit < outcap ? limit : outcap, q);
+    st->opts = opts;
+    st->qtype = q->qtype;
+    st->any_type = 0;
+    st->answered = 0;
+    st->exists = false;
+    st->full = false;
+    st->seen.n = 0;
+    st->zone = NULL;
+}
+
+size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, enum xfr_verdict v,
+                  const struct zone *z, bool tcp, uint8_t *out, size_t outcap,
+                  struct answer_stats *stats)
+{
+    struct answer_state st;
+    answer_xfr_init(&st, opts, &rq->q, tcp, out, outcap);
+    st.zone = z;
+    switch (v) {
+    case XFR_SOA_ONLY:
+        /* RFC 1995 2 and 4: our version; over UDP, a sign to use TCP. */
+        if (wire_reply_add(&st.r, WIRE_ANSWER, NULL, DNS_TYPE_SOA, answer_ttl(opts, z->soa_ttl),
+                           z->soa_rdata, z->soa_rdlen) == 0)
+            st.answered++;
+        ANSWER_STAT_INC(stats, listed);
+        answer_zone_count(&st, stats, ANSWER_RES_LISTED);
+        return answer_finish(&st, stats);
+    case XFR_REFUSED:
+        if (!z)
+            wire_reply_set_aa(&st.r, false);
+        return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+    case XFR_NOTAUTH:
+        /* RFC 5936 2.2.1: a name we serve that is no zone's apex. */
+        wire_reply_set_aa(&st.r, false);
+        answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+        wire_reply_set_rcode(&st.r, (enum wire_rcode)9);
+        return answer_finish(&st, stats);
+    case XFR_NOTIMP:
+        return answer_rcode(&st, WIRE_RCODE_NOTIMP, stats);
+    case XFR_GO:
+    case XFR_SERVFAIL:
+    default:
+        return answer_rcode(&st, WIRE_RCODE_SERVFAIL, stats);
+    }
+}
+
 size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts,
                      const uint8_t *req, size_t reqlen, const struct sockaddr *client, bool tcp,
                      uint8_t *out, size_t outcap, struct answer_stats *stats)
 {
     struct wire_query q;
     struct answer_state st;
+    struct xfr_request xrq;
+    bool ixfr_soa = false;
     ANSWER_STAT_INC(stats, queries);
 
     int prc = wire_parse_query(req, reqlen, &q);
+    /* An IXFR carries the client's SOA, which the query parser refuses;
+     * it is looked at only then, off the path of every other query. */
+    if (prc == WIRE_FORMERR && xfr_parse_ixfr(req, reqlen, &xrq) == 0) {
+        q = xrq.q;
+        prc = 0;
+        ixfr_soa = true;
+    }
     if (prc == WIRE_DROP) {
         ANSWER_STAT_INC(stats, dropped);
         return 0;
@@ -295,6 +354,14 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         return answer_rcode(&st, WIRE_RCODE_BADVERS, stats);
     if (q.qtype == DNS_TYPE_OPT)
         return answer_rcode(&st, WIRE_RCODE_FORMERR, stats);
+    if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
+        const struct zone *xz;
+        if (!ixfr_soa)
+            xfr_request_from(&xrq, &q);
+        enum xfr_verdict v = xfr_decide(snap, &xrq, client, tcp, opts->xfr, &xz);
+        /* Streams start in the TCP front end, never here. */
+        return answer_xfr(opts, &xrq, v == XFR_GO ? XFR_SERVFAIL : v, xz, tcp, out, outcap, stats);
+    }
     if (q.qclass != DNS_CLASS_IN && q.qclass != DNS_CLASS_ANY)
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
 
@@ -305,8 +372,6 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
     }
     st.zone = z;
-    if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR)
-        return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
     if (q.qtype == DNS_TYPE_MAILA || q.qtype == DNS_TYPE_MAILB)
         return answer_rcode(&st, WIRE_RCODE_NOTIMP, stats);
     const struct zone *gacl = snap->global_acl;

@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 
 #include "server/snapshot.h"
+#include "server/xfr.h"
 
 struct answer_opts {
     uint32_t ttl_min, ttl_max; /* clamp for every record's TTL (-t) */
     bool full_authority;       /* -A: NS records in the authority section */
+    struct xfr_counters *xfr;  /* transfer counters and refusal log (NULL:
+                                  not counted) */
 };
 
 /* Per-thread counters. Each thread owns its own set and is its only
@@ -83,6 +86,15 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
  * request that does not parse). */
 size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out, size_t outcap,
                       struct answer_stats *stats);
+
+/* The one-message reply to a transfer request that is not streamed
+ * (xfr_decide's verdict v for zone z): the zone's SOA alone, or REFUSED,
+ * NOTAUTH, SERVFAIL (also for XFR_GO, when the stream cannot start),
+ * NOTIMP. answer_packet answers UDP ones with it; the TCP front end
+ * those it does not stream. */
+size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, enum xfr_verdict v,
+                  const struct zone *z, bool tcp, uint8_t *out, size_t outcap,
+                  struct answer_stats *stats);
 
 /* Add b's counters to a (a is owned by the caller; b may be live). */
 void answer_stats_add(struct answer_stats *a, struct answer_stats *b);

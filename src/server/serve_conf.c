@@ -362,6 +362,10 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
             return serve_ini_fail(st, line, "bad acl '%s' (want file[,file])%s", value, "");
         return 1;
     }
+    char xwhy[160];
+    int xr = xfr_conf_key(&c->xfr, key, value, xwhy, sizeof(xwhy));
+    if (xr != 0)
+        return xr > 0 ? 1 : serve_ini_fail(st, line, "%s%s", xwhy, "");
     if (!strcmp(key, "pidfile")) {
         free(c->pidfile);
         c->pidfile = strdup(value);
@@ -437,6 +441,10 @@ static int serve_ini_zone(struct serve_ini_state *st, const char *zone, const ch
         z->shrink_limit = (int)n;
         return 1;
     }
+    char xwhy[160];
+    int xr = xfr_conf_key(&z->xfr, key, value, xwhy, sizeof(xwhy));
+    if (xr != 0)
+        return xr > 0 ? 1 : serve_ini_fail(st, line, "%s%s", xwhy, "");
     if (!strcmp(key, "max-ip4-addresses")) {
         if (serve_conf_uint(value, 1ull << 32, &n) < 0)
             return serve_ini_fail(st, line, "bad max-ip4-addresses '%s'%s", value, "");
@@ -501,6 +509,7 @@ int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
         if (z->shrink_limit < 0)
             z->shrink_limit = (int)c->shrink_limit;
         z->ctx.zone = z->name;
+        xfr_conf_inherit(&z->xfr, &c->xfr);
         z->ctx.default_ttl = c->ttl_default;
         z->ctx.limits = z->limits;
     }

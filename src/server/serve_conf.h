@@ -12,6 +12,7 @@
 #include "common/privdrop.h"
 #include "data/dataset.h"
 #include "server/ratelimit.h"
+#include "server/xfr_conf.h"
 
 #define SERVE_MAX_LISTEN 32
 #define SERVE_DEFAULT_PORT 53
@@ -24,6 +25,7 @@ struct serve_zone_conf {
     unsigned nspecs;
     struct ds_limits limits;
     int shrink_limit;       /* percent of entries a reload may drop; -1 = [server]'s */
+    struct xfr_conf xfr;    /* zone transfers; [server]'s filled in by serve_conf_finish */
     struct ds_load_ctx ctx; /* filled by serve_conf_finish */
 };
 
@@ -41,6 +43,7 @@ struct serve_conf {
     unsigned tcp_idle;     /* seconds */
     unsigned tcp_max_clients;
     struct ratelimit_conf ratelimit; /* UDP response rate limiting; rate 0 = off */
+    struct xfr_conf xfr;             /* zone transfer defaults of [server] */
     bool use_syslog;
     int log_level;
     char *pidfile;

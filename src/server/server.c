@@ -126,6 +126,16 @@ static void server_log_stats(const char *what, const struct answer_stats *t)
              (unsigned long long)t->ratelimited, (unsigned long long)t->slipped);
 }
 
+/* Zone transfers since the start (USR2 does not reset them). */
+static void server_log_xfr(struct xfr_counters *x)
+{
+    log_info(
+        "transfers: %llu sent (%llu records, %llu bytes), %llu refused, %llu failed",
+        (unsigned long long)atomic_load(&x->done), (unsigned long long)atomic_load(&x->records),
+        (unsigned long long)atomic_load(&x->bytes), (unsigned long long)atomic_load(&x->refused),
+        (unsigned long long)atomic_load(&x->failed));
+}
+
 /* Sum every thread's counters, less the baseline of the last reset. */
 static void server_sum_stats(struct udp_worker **workers, unsigned n, struct tcp_server *tcp,
                              struct answer_stats *base, struct answer_stats *out)
@@ -155,6 +165,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     srv.opts.ttl_min = conf->ttl_min;
     srv.opts.ttl_max = conf->ttl_max;
     srv.opts.full_authority = conf->full_authority;
+    srv.opts.xfr = &srv.xfr;
     epoch_init(&srv.epoch);
     struct ratelimit ratelimit;
     atomic_store(&srv.snap, NULL);
@@ -338,6 +349,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
             struct answer_stats now;
             server_sum_stats(workers, nworkers, tcp, &base, &now);
             server_log_stats("statistics", &now);
+            server_log_xfr(&srv.xfr);
             if (sig == SIGUSR2)
                 answer_stats_add(&base, &now);
             continue;
@@ -367,6 +379,7 @@ stop:
     if (tcp)
         tcp_server_join(tcp, &total);
     server_log_stats("served", &total);
+    server_log_xfr(&srv.xfr);
 out:
     /* After a chroot or a drop this may fail, as it does for rbldnsd. */
     if (pid_written)

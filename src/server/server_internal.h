@@ -35,6 +35,7 @@ struct server {
     unsigned nworkers;
     struct tcp_server *tcp;
     _Atomic uint64_t reloads, reload_refused, live_updates;
+    struct xfr_counters xfr; /* zone transfers (opts.xfr points here) */
     _Atomic int64_t started, last_publish;
     pthread_mutex_t readers_lock;
     struct server_reader readers[SERVER_MAX_SERVICE_READERS];

@@ -28,6 +28,7 @@ static struct snapshot *snapshot_alloc(unsigned nzones)
     }
     s->generation = atomic_fetch_add(&snapshot_generation, 1) + 1;
     s->built = time(NULL);
+    atomic_init(&s->refs, 1);
     return s;
 }
 
@@ -200,8 +201,10 @@ int snapshot_build(const struct serve_conf *conf, const struct snapshot *prev, b
         } else {
             rc = snapshot_build_zone(conf, zc, snapshot_zone_by_name(prev, zc->name), force,
                                      &s->zones[s->nzones], &st, errbuf, errsz);
-            if (rc == 0)
+            if (rc == 0) {
+                s->zones[s->nzones]->xfr = &zc->xfr;
                 s->zones[s->nzones++]->stat_slot = snapshot_stat_slot(i);
+            }
         }
         if (rc < 0)
             goto fail;
@@ -232,8 +235,10 @@ int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
             continue;
         }
         int rc = zone_build_pending(conf->zones[i].name, conf->ttl_default, &s->zones[s->nzones]);
-        if (rc == 0)
+        if (rc == 0) {
             s->zones[s->nzones]->stat_slot = snapshot_stat_slot(i);
+            s->zones[s->nzones]->xfr = &conf->zones[i].xfr;
+        }
         if (rc < 0) {
             snapshot_free(s);
             return rc;
@@ -295,9 +300,18 @@ const struct zone *snapshot_find(const struct snapshot *s, const uint8_t *lname,
     return NULL;
 }
 
+struct snapshot *snapshot_ref(const struct snapshot *s)
+{
+    /* The count is not part of what a snapshot says: counting it changes
+     * nothing a reader sees. */
+    struct snapshot *m = (struct snapshot *)s;
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    return m;
+}
+
 void snapshot_free(struct snapshot *s)
 {
-    if (!s)
+    if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
     for (unsigned i = 0; i < s->nzones; i++)
         zone_free(s->zones[i]);

@@ -4,6 +4,7 @@
 #ifndef DBK_SERVER_SNAPSHOT_H
 #define DBK_SERVER_SNAPSHOT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,9 @@ struct snapshot {
     struct zone *global_acl; /* rbldnsd's ":acl:file", applies to every zone */
     uint64_t generation;
     time_t built;
+    /* The publisher's reference, and one per zone transfer streaming from
+     * it: a transfer outlasts the epoch of the thread that started it. */
+    atomic_uint refs;
 };
 
 /* What a build did, for logs and callers. */
@@ -51,6 +55,11 @@ bool snapshot_has_live(const struct snapshot *s);
  * the zone apex inside lname; NULL when we are not authoritative. */
 const struct zone *snapshot_find(const struct snapshot *s, const uint8_t *lname, size_t *apex_off);
 
+/* Another reference (taken while the snapshot cannot go: by a reader in
+ * its epoch, or by a holder of a reference); returns s. */
+struct snapshot *snapshot_ref(const struct snapshot *s);
+
+/* Drop a reference: the last one frees the snapshot and its zones. */
 void snapshot_free(struct snapshot *s);
 
 #endif

@@ -1,6 +1,8 @@
 /* DNS over TCP (RFC 7766): one thread with epoll serves every connection;
  * several and pipelined queries per connection, idle connections closed
- * after the configured timeout, replies buffered when the peer is slow. */
+ * after the configured timeout, replies buffered when the peer is slow.
+ * A zone transfer takes its connection to a thread of its own, with a
+ * reference on the snapshot, and gives it back when done (xfr.h). */
 #include "common/err.h"
 #include "common/log.h"
 #include "server/server_internal.h"
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +30,20 @@ struct tcp_conn {
     uint8_t in[2 + TCP_MSG_MAX];
     uint8_t *out;
     size_t outlen, outoff, outcap;
+    bool busy; /* a transfer thread has it: not in epoll, not expired */
     struct tcp_conn *prev, *next;
+};
+
+/* A transfer running on a thread of its own. */
+struct tcp_xfer {
+    struct tcp_server *t;
+    struct tcp_conn *c;
+    struct snapshot *snap; /* a reference, held to the end */
+    struct xfr_job job;
+    pthread_t thread;
+    bool done; /* under t->xlock */
+    int rc;
+    struct tcp_xfer *next;
 };
 
 struct tcp_server {
@@ -40,12 +56,16 @@ struct tcp_server {
     struct tcp_conn *conns; /* list of open connections */
     struct epoch_reader *reader;
     struct answer_stats stats;
+    int evfd;              /* a transfer ended: its thread can be joined */
+    pthread_mutex_t xlock; /* xfers, and their done flags */
+    struct tcp_xfer *xfers;
     uint8_t scratch[2 + TCP_MSG_MAX];
 };
 
 /* epoll user data: listening sockets are tagged by index, connections by
  * pointer (pointers are never this small). */
 #define TCP_LISTEN_TAG(i) ((uint64_t)(i) + 1)
+#define TCP_EVENT_TAG(t) ((uint64_t)(t)->nlfds + 1)
 
 static void tcp_close(struct tcp_server *t, struct tcp_conn *c)
 {
@@ -137,7 +157,93 @@ static int tcp_flush(struct tcp_server *t, struct tcp_conn *c)
     return 0;
 }
 
-/* Answer every complete message in the input buffer. */
+static void *tcp_xfer_main(void *arg)
+{
+    struct tcp_xfer *x = arg;
+    x->rc = xfr_run(&x->job);
+    /* The connection's queued replies went first; nothing is left. */
+    x->c->outoff = x->c->outlen = 0;
+    snapshot_free(x->snap);
+    atomic_fetch_sub(&x->job.xc->active, 1);
+    pthread_mutex_lock(&x->t->xlock);
+    x->done = true;
+    pthread_mutex_unlock(&x->t->xlock);
+    uint64_t one = 1;
+    if (write(x->t->evfd, &one, sizeof(one)) < 0) {
+        /* The counter cannot overflow in practice; the sweep at the next
+         * event finds the transfer done anyway. */
+    }
+    return NULL;
+}
+
+/* Hand the connection to a transfer thread. */
+static int tcp_xfer_start(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap,
+                          const struct zone *z, const struct xfr_request *rq)
+{
+    struct tcp_xfer *x = calloc(1, sizeof(*x));
+    if (!x)
+        return ERR_NOMEM;
+    x->t = t;
+    x->c = c;
+    x->job.zone = z;
+    x->job.rq = *rq;
+    x->job.fd = c->fd;
+    x->job.peer = c->peer;
+    x->job.ttl_min = t->srv->opts.ttl_min;
+    x->job.ttl_max = t->srv->opts.ttl_max;
+    x->job.stop = &t->srv->stop;
+    x->job.xc = &t->srv->xfr;
+    x->job.pending = c->out + c->outoff;
+    x->job.npending = c->outlen - c->outoff;
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->busy = true;
+    x->snap = snapshot_ref(snap);
+    atomic_fetch_add(&t->srv->xfr.active, 1);
+    if (pthread_create(&x->thread, NULL, tcp_xfer_main, x) != 0) {
+        atomic_fetch_sub(&t->srv->xfr.active, 1);
+        snapshot_free(x->snap);
+        c->busy = false;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+        epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+        free(x);
+        return ERR_IO;
+    }
+    pthread_mutex_lock(&t->xlock);
+    x->next = t->xfers;
+    t->xfers = x;
+    pthread_mutex_unlock(&t->xlock);
+    return 0;
+}
+
+/* A transfer request: streamed by a thread of its own (returns 1, the
+ * connection is the thread's now), or answered in one message queued
+ * in t->scratch (returns 0 with *rlen set). */
+static int tcp_xfer_request(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap,
+                            const uint8_t *msg, size_t mlen, size_t *rlen)
+{
+    struct xfr_request rq;
+    struct wire_query q;
+    *rlen = 0;
+    int prc = wire_parse_query(msg, mlen, &q);
+    if (prc == 0)
+        xfr_request_from(&rq, &q);
+    else if (xfr_parse_ixfr(msg, mlen, &rq) != 0)
+        return -1; /* not one after all: answered as any query */
+    if (rq.q.edns && rq.q.edns_version > 0)
+        return -1; /* BADVERS, as for any query */
+    const struct zone *z;
+    const struct sockaddr *peer = (const struct sockaddr *)&c->peer;
+    enum xfr_verdict v = xfr_decide(snap, &rq, peer, true, &t->srv->xfr, &z);
+    ANSWER_STAT_INC(&t->stats, queries);
+    if (v == XFR_GO && tcp_xfer_start(t, c, snap, z, &rq) == 0)
+        return 1;
+    *rlen = answer_xfr(&t->srv->opts, &rq, v, z, true, t->scratch + 2, TCP_MSG_MAX, &t->stats);
+    return 0;
+}
+
+/* Answer every complete message in the input buffer. Returns 1 when a
+ * transfer took the connection (the caller must leave it alone), else 0
+ * or an error to close it. */
 static int tcp_process(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap)
 {
     size_t off = 0;
@@ -145,9 +251,19 @@ static int tcp_process(struct tcp_server *t, struct tcp_conn *c, const struct sn
         size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
         if (c->inlen - off - 2 < mlen)
             break;
-        size_t rlen = answer_packet(snap, &t->srv->opts, c->in + off + 2, mlen,
-                                    (const struct sockaddr *)&c->peer, true, t->scratch + 2,
-                                    TCP_MSG_MAX, &t->stats);
+        const uint8_t *msg = c->in + off + 2;
+        size_t rlen = 0;
+        int xr = xfr_is_request(msg, mlen) ? tcp_xfer_request(t, c, snap, msg, mlen, &rlen) : -1;
+        if (xr == 1) {
+            /* What follows the request waits for the transfer's end. */
+            off += 2 + mlen;
+            memmove(c->in, c->in + off, c->inlen - off);
+            c->inlen -= off;
+            return 1;
+        }
+        if (xr < 0)
+            rlen = answer_packet(snap, &t->srv->opts, msg, mlen, (const struct sockaddr *)&c->peer,
+                                 true, t->scratch + 2, TCP_MSG_MAX, &t->stats);
         off += 2 + mlen;
         if (rlen == 0)
             continue;
@@ -170,9 +286,10 @@ static void tcp_readable(struct tcp_server *t, struct tcp_conn *c, const struct 
             break;
         ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
         if (n == 0) {
-            /* The peer closed its side; answer what it sent, then close. */
-            tcp_process(t, c, snap);
-            tcp_close(t, c);
+            /* The peer closed its side; answer what it sent, then close
+             * (after the transfer, if it asked for one). */
+            if (tcp_process(t, c, snap) != 1)
+                tcp_close(t, c);
             return;
         }
         if (n < 0) {
@@ -198,9 +315,47 @@ static void tcp_expire(struct tcp_server *t)
     struct tcp_conn *c = t->conns;
     while (c) {
         struct tcp_conn *next = c->next;
-        if (now - c->last >= (time_t)t->srv->conf->tcp_idle)
+        if (!c->busy && now - c->last >= (time_t)t->srv->conf->tcp_idle)
             tcp_close(t, c);
         c = next;
+    }
+}
+
+/* Join the transfers that ended (all of them, waiting, when `all`) and
+ * take their connections back: a connection goes on with the requests
+ * it sent meanwhile, or closes when its transfer failed. */
+static void tcp_xfers_reap(struct tcp_server *t, const struct snapshot *snap, bool all)
+{
+    uint64_t count;
+    if (read(t->evfd, &count, sizeof(count)) < 0) {
+        /* Nothing to read: another sweep got it; the list says. */
+    }
+    for (;;) {
+        struct tcp_xfer *x = NULL;
+        pthread_mutex_lock(&t->xlock);
+        for (struct tcp_xfer **pp = &t->xfers; *pp; pp = &(*pp)->next) {
+            if (all || (*pp)->done) {
+                x = *pp;
+                *pp = x->next;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&t->xlock);
+        if (!x)
+            return;
+        pthread_join(x->thread, NULL);
+        struct tcp_conn *c = x->c;
+        int rc = x->rc;
+        free(x);
+        c->busy = false;
+        c->last = time(NULL);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+        if (all || rc != 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+            tcp_close(t, c);
+            continue;
+        }
+        if (c->inlen >= 2 && tcp_process(t, c, snap) < 0)
+            tcp_close(t, c);
     }
 }
 
@@ -215,6 +370,10 @@ static void *tcp_main(void *arg)
         epoch_online(&t->srv->epoch, t->reader);
         const struct snapshot *snap = server_snapshot(t->srv);
         for (int i = 0; i < n; i++) {
+            if (ev[i].data.u64 == TCP_EVENT_TAG(t)) {
+                tcp_xfers_reap(t, snap, false);
+                continue;
+            }
             if (ev[i].data.u64 <= t->nlfds) {
                 tcp_accept(t, t->lfds[ev[i].data.u64 - 1]);
                 continue;
@@ -231,10 +390,11 @@ static void *tcp_main(void *arg)
                 }
                 c->last = time(NULL);
                 /* Output drained: requests waiting in the buffer can go on. */
-                if (c->inlen >= 2 && tcp_process(t, c, snap) < 0) {
+                int pr = c->inlen >= 2 ? tcp_process(t, c, snap) : 0;
+                if (pr < 0)
                     tcp_close(t, c);
+                if (pr != 0)
                     continue;
-                }
             }
             if (ev[i].events & (EPOLLIN | EPOLLRDHUP))
                 tcp_readable(t, c, snap);
@@ -246,6 +406,9 @@ static void *tcp_main(void *arg)
         }
     }
     epoch_offline(t->reader);
+    /* The transfers see the stop flag and end; their connections close
+     * with the others. */
+    tcp_xfers_reap(t, NULL, true);
     while (t->conns)
         tcp_close(t, t->conns);
     return NULL;
@@ -260,8 +423,14 @@ int tcp_server_start(struct server *srv, const int *listen_fds, unsigned nfds,
     t->srv = srv;
     t->lfds = listen_fds;
     t->nlfds = nfds;
+    t->evfd = -1;
+    pthread_mutex_init(&t->xlock, NULL);
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (t->epfd < 0)
+        goto fail;
+    t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event eev = {.events = EPOLLIN, .data.u64 = TCP_EVENT_TAG(t)};
+    if (t->evfd < 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->evfd, &eev) < 0)
         goto fail;
     for (unsigned i = 0; i < nfds; i++) {
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TCP_LISTEN_TAG(i)};
@@ -277,6 +446,9 @@ int tcp_server_start(struct server *srv, const int *listen_fds, unsigned nfds,
 fail:
     if (t->epfd >= 0)
         close(t->epfd);
+    if (t->evfd >= 0)
+        close(t->evfd);
+    pthread_mutex_destroy(&t->xlock);
     free(t);
     return ERR_IO;
 }
@@ -286,6 +458,8 @@ void tcp_server_join(struct tcp_server *t, struct answer_stats *total)
     pthread_join(t->thread, NULL);
     answer_stats_add(total, &t->stats);
     close(t->epfd);
+    close(t->evfd);
+    pthread_mutex_destroy(&t->xlock);
     free(t);
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/name.h"
 #include "data/dataset.h"
+#include "server/xfr_conf.h"
 
 #define ZONE_SOA_RDMAX (2 * NAME_MAXWIRE + 20)
 #define ZONE_STAT_SLOTS 64 /* zones with counters of their own */
@@ -40,8 +41,11 @@ struct zone {
     time_t expires; /* earliest $TIMESTAMP expiry of the data, 0 = never */
     uint64_t entries;
     uint64_t ip4_total;
-    unsigned stat_slot; /* its counters in struct answer_stats: its place in
-                           the configuration (capped) */
+    unsigned stat_slot;         /* its counters in struct answer_stats: its place in
+                                   the configuration (capped) */
+    const struct xfr_conf *xfr; /* who may transfer it: the configuration's
+                                   (which outlives every snapshot); NULL =
+                                   nobody */
 };
 
 /* Build a zone named `name` over already loaded datasets (references are

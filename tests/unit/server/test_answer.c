@@ -20,7 +20,7 @@
 static char dir[64];
 static struct serve_conf conf;
 static struct snapshot *snap;
-static const struct answer_opts opts = {0, UINT32_MAX, false};
+static const struct answer_opts opts = {0, UINT32_MAX, false, NULL};
 
 static void write_file(const char *name, const char *text)
 {

@@ -1,0 +1,88 @@
+/* The transfer keys of [server] and [zone NAME], and the transfer ACL. */
+#include "server/xfr_conf.h"
+#include "common/err.h"
+#include "data/zone_records.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int xfr_conf_allow(struct xfr_conf *x, const char *value, char *why, size_t whysz)
+{
+    char buf[2048];
+    if (strlen(value) >= sizeof(buf)) {
+        snprintf(why, whysz, "allow-transfer line too long");
+        return ERR_INVAL;
+    }
+    strcpy(buf, value);
+    x->allow_set = true;
+    unsigned given = 0;
+    for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        given++;
+        if (!strcmp(tok, "none"))
+            continue;
+        if (x->nallow >= XFR_CONF_MAX_NETS) {
+            snprintf(why, whysz, "too many allow-transfer networks (at most %d)",
+                     XFR_CONF_MAX_NETS);
+            return ERR_LIMIT;
+        }
+        if (addr_net_parse(tok, &x->allow[x->nallow]) < 0) {
+            snprintf(why, whysz, "bad allow-transfer network '%s' (want addr[/bits])", tok);
+            return ERR_INVAL;
+        }
+        x->nallow++;
+    }
+    if (given == 0) {
+        snprintf(why, whysz, "allow-transfer needs networks, or none");
+        return ERR_INVAL;
+    }
+    return 1;
+}
+
+int xfr_conf_key(struct xfr_conf *x, const char *key, const char *value, char *why, size_t whysz)
+{
+    if (!strcmp(key, "allow-transfer"))
+        return xfr_conf_allow(x, value, why, whysz);
+    if (!strcmp(key, "transfer-max-records")) {
+        char *end;
+        if (value[0] < '0' || value[0] > '9') {
+            snprintf(why, whysz, "bad transfer-max-records '%s' (a number of records)", value);
+            return ERR_INVAL;
+        }
+        unsigned long long n = strtoull(value, &end, 10);
+        if (*end || n == 0 || n > (1ull << 40)) {
+            snprintf(why, whysz, "bad transfer-max-records '%s' (1..%llu)", value, 1ull << 40);
+            return ERR_INVAL;
+        }
+        x->max_records = n;
+        x->max_set = true;
+        return 1;
+    }
+    return 0;
+}
+
+void xfr_conf_inherit(struct xfr_conf *zone, const struct xfr_conf *server)
+{
+    if (zone == server)
+        return;
+    if (!zone->allow_set && server->allow_set) {
+        memcpy(zone->allow, server->allow, server->nallow * sizeof(server->allow[0]));
+        zone->nallow = server->nallow;
+        zone->allow_set = true;
+    }
+    if (!zone->max_set)
+        zone->max_records =
+            server->max_set ? server->max_records : (uint64_t)ZREC_DEFAULT_MAX_RECORDS;
+}
+
+bool xfr_conf_allows(const struct xfr_conf *x, const struct sockaddr *client)
+{
+    uint64_t hi, lo;
+    if (!x || !client || !addr_sock_128(client, &hi, &lo))
+        return false;
+    for (unsigned i = 0; i < x->nallow; i++)
+        if (addr_net_has(&x->allow[i], hi, lo))
+            return true;
+    return false;
+}
