@@ -2,6 +2,7 @@
 # `make test`. Both install missing Debian packages through scripts/deps.sh.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
@@ -9,7 +10,7 @@ DEMO_ADDR  ?= 127.0.0.1
 DEMO_PORT  ?= 5353
 DEMO_HTTP_PORT ?= 8053
 
-.PHONY: all deps build binary run test test-fast test-asan bench fuzz install clean format drill
+.PHONY: all deps build binary run test test-fast test-asan test-tsan bench fuzz install clean format drill
 
 all: build
 
@@ -29,8 +30,9 @@ binary: deps
 run: binary
 	@sh scripts/demo.sh $(BUILD)/dnsblkit $(DEMO_ADDR) $(DEMO_PORT) $(DEMO_HTTP_PORT)
 
-# Every test tier, then the whole suite again under ASan+UBSan.
-test: test-fast test-asan
+# Every test tier, then the whole suite again under ASan+UBSan, then the
+# server's threaded tests under ThreadSanitizer.
+test: test-fast test-asan test-tsan
 
 test-fast: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -40,6 +42,21 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer over what runs threads: the unit tests of src/server and
+# src/listing (epoch, rate limit table, live map, store, transfers), and
+# the system tests that load a running `serve` from several sides at once
+# (swaps under load, live refreshes, the HTTP thread, TCP beside UDP, the
+# rate limit table). Only those targets are built; a race fails the test.
+TSAN_UNITS  = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/server/test_*.c tests/unit/listing/test_*.c))
+TSAN_SYSTEM ?= test_reload.py test_listing.py test_ratelimit.py test_http.py test_protocol.py
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DDBK_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target dnsblkit $(subst /,_,$(TSAN_UNITS:%=unit_%))
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -R '^unit/(server|listing)/'
+	@DNSBLKIT=$(abspath $(TSAN_BUILD))/dnsblkit DNSBLKIT_SANITIZE=thread \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(TSAN_SYSTEM:%=tests/system/%)
 
 # bench/run.sh: bench.py (serve vs rbldnsd vs floor; BENCH_ARGS), then
 # listing_bench.py (report ingest, add-to-DNS latency; LBENCH_ARGS);
@@ -68,4 +85,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

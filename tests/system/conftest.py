@@ -19,7 +19,9 @@ import dns.rdatatype
 import pytest
 
 DNSBLKIT = os.environ.get("DNSBLKIT", "/work/main/build/dnsblkit")
-SANITIZE = os.environ.get("DNSBLKIT_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE", "YES")
+# ON (ASan+UBSan) or thread (ThreadSanitizer): either build is slow.
+SANITIZE = os.environ.get("DNSBLKIT_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE", "YES",
+                                                                   "THREAD")
 # The daemons refuse to run as root unless told whom to become; CI runs
 # the tests as root, and their data sits in root's private temporary
 # directories, so they stay root on purpose (test_privdrop.py drops).
@@ -33,6 +35,9 @@ SANITIZER_MARKERS = (
     "runtime error:",
     "SUMMARY: UndefinedBehaviorSanitizer",
     "SUMMARY: AddressSanitizer",
+    "WARNING: ThreadSanitizer",
+    "ERROR: ThreadSanitizer",
+    "SUMMARY: ThreadSanitizer",
 )
 
 
@@ -163,6 +168,9 @@ class Server:
         full_env = dict(os.environ)
         full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         full_env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        # A race is reported and the server runs on (so the test sees the
+        # rest of what it checks); exit status 66 and the report fail it.
+        full_env.setdefault("TSAN_OPTIONS", "halt_on_error=0:exitcode=66:second_deadlock_stack=1")
         if env:
             full_env.update(env)
         self.proc = subprocess.Popen(argv, stdout=self.errfile, stderr=subprocess.STDOUT,
