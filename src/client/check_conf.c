@@ -133,10 +133,16 @@ static int check_section(struct check_ini *st, const char *key, const char *valu
         c->ck.cache_entries = n;
         return 1;
     }
-    if (!strcmp(key, "probe-interval") || !strcmp(key, "freshness")) {
+    if (!strcmp(key, "probe-interval")) {
         if (duration_parse_ms(value, &v) < 0 || v < 100)
             return check_fail(st, key, value, "a duration of at least 100ms, such as 30s");
-        *(key[0] == 'p' ? &c->ck.probe_interval_ms : &c->ck.fresh_ms) = v;
+        c->ck.probe_interval_ms = v;
+        return 1;
+    }
+    if (!strcmp(key, "freshness")) {
+        if (duration_parse_ms(value, &v) < 0 || (v > 0 && v < 100))
+            return check_fail(st, key, value, "0, or a duration of at least 100ms, such as 10s");
+        c->ck.fresh_ms = v;
         return 1;
     }
     if (!strcmp(key, "sick-after") || !strcmp(key, "healthy-after")) {

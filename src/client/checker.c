@@ -55,6 +55,7 @@ struct ck_list {
     char log[512];
     uint32_t rtt;
     int64_t last_round_start;
+    int64_t good_round_start; /* when the last round that passed started; 0 = none */
     struct ck_probe probe[CK_PROBES];
     char result[CK_PROBES][160]; /* each probe's finding this round */
     struct ck_item *waiters;     /* checks waiting for a round's verdict */
@@ -118,7 +119,7 @@ void checker_conf_init(struct checker_conf *c)
     c->max_ttl = 3600;
     c->cache_entries = 65536;
     c->probe_interval_ms = 30000;
-    c->fresh_ms = 10000;
+    c->fresh_ms = 0; /* every new listing confirmed: see ck_item_answer */
     health_conf_init(&c->health);
     c->threshold = 1;
 }
@@ -398,6 +399,12 @@ static enum health_outcome ck_probe_eval(const struct ck_probe *p, int status,
             ck_fmt(text, textsz, "SOA present");
             return HEALTH_GOOD;
         }
+        if (rep->rcode == 3) {
+            /* Nothing at or below the list's name: its domain is gone
+             * (expired, deleted), whatever answers there now. */
+            ck_fmt(text, textsz, "the apex does not exist (NXDOMAIN): the zone is gone");
+            return HEALTH_FATAL;
+        }
         ck_fmt(text, textsz, "no SOA at the apex (%s)", ck_rcode_name(rep->rcode));
         return HEALTH_BAD;
     }
@@ -478,6 +485,8 @@ static void ck_round_end(struct ck_list *l)
     }
     l->probing = false;
     l->last = l->outcome;
+    if (l->outcome == HEALTH_GOOD)
+        l->good_round_start = l->last_round_start;
     enum health_state from = l->health.state;
     if (!ck->closing && health_round(&l->health, &ck->conf.health, l->outcome,
                                      l->outcome == HEALTH_GOOD ? NULL : l->why, ck_now(ck)))
@@ -779,26 +788,35 @@ static void ck_item_answer(struct ck_item *it, int status, const struct reply *r
     /* Kept for later checks: a valid answer from a list not known bad
      * (not one that arrived after the list turned sick, nor one outside
      * 127/8, which returned above). */
+    int64_t got = cached ? rep->got_ms : ck_now(ck);
     if (!cached && ck->cache && l->health.state != HEALTH_SICK) {
         char name[300];
-        if (qname_build(&c->parsed, l->zone, name, sizeof(name)) > 0)
-            cache_put(ck->cache, name, REPLY_TYPE_A, rep,
-                      reply_cache_ttl(rep, ck->conf.min_ttl, ck->conf.max_ttl), ck_now(ck));
+        if (qname_build(&c->parsed, l->zone, name, sizeof(name)) > 0) {
+            struct reply kept = *rep;
+            kept.got_ms = got;
+            cache_put(ck->cache, name, REPLY_TYPE_A, &kept,
+                      reply_cache_ttl(rep, ck->conf.min_ttl, ck->conf.max_ttl), got);
+        }
     }
     if (!it->listed) {
         r->outcome = CHECKER_NOT_LISTED;
         ck_item_finish(it);
         return;
     }
-    /* Fresh: the last round passed, and not long ago. */
+    /* Confirmed already: the last round passed, and it started after this
+     * answer came (a listing from the cache, older than the round), or,
+     * when freshness is set, not longer ago than that. A list that has
+     * just turned into a wildcard of 127.0.0.2 answers like a list
+     * listing everyone it is asked about; only a round after the answer
+     * tells the two apart. */
     if (health_usable(&l->health) && l->health.last_good_ms == l->health.last_round_ms &&
-        health_fresh(&l->health, ck_now(ck), ck->conf.fresh_ms)) {
+        (got < l->good_round_start ||
+         (ck->conf.fresh_ms > 0 && health_fresh(&l->health, ck_now(ck), ck->conf.fresh_ms)))) {
         ck_item_count(it);
         return;
     }
-    /* A listing from a list not probed lately (or never): it counts only
-     * if a round run now passes, so the first answer after a list went
-     * bad already sees it. */
+    /* A new listing: it counts only if a round started now passes, so the
+     * first answer after a list went bad already sees it. */
     it->need = l->round_id + 1; /* a running round started before this answer */
     it->next = l->waiters;
     l->waiters = it;
@@ -893,12 +911,26 @@ int checker_check(struct checker *ck, const char *subject, unsigned flags, check
 
 /* ---- the loop ------------------------------------------------------------- */
 
+/* When a list's next periodic round is due. A round that went against
+ * the list's state (a bad one of a healthy list, a good one of a sick
+ * list) is followed by the next at once rather than a probe interval
+ * later: the streak that changes the state is sick-after (or
+ * healthy-after) rounds long, and a list that stopped answering should
+ * be known sick in seconds, not minutes. */
+static int64_t ck_round_due(const struct checker *ck, const struct ck_list *l)
+{
+    const struct health *h = &l->health;
+    if (l->last_round_start == 0)
+        return 0;
+    bool unsettled = h->state == HEALTH_SICK ? h->good_streak > 0 : h->bad_streak > 0;
+    return unsettled ? h->last_round_ms : l->last_round_start + ck->conf.probe_interval_ms;
+}
+
 static void ck_periodic(struct checker *ck, int64_t now)
 {
     for (unsigned i = 0; i < ck->nlists; i++) {
         struct ck_list *l = ck->lists[i];
-        if (!l->probing && l->health.state != HEALTH_DISABLED &&
-            (l->last_round_start == 0 || now - l->last_round_start >= ck->conf.probe_interval_ms))
+        if (!l->probing && l->health.state != HEALTH_DISABLED && now >= ck_round_due(ck, l))
             ck_round_start(l);
     }
 }
@@ -912,9 +944,7 @@ unsigned checker_pollfds(struct checker *ck, struct pollfd *out, unsigned max, i
             const struct ck_list *l = ck->lists[i];
             if (l->probing || l->health.state == HEALTH_DISABLED)
                 continue;
-            int64_t due = l->last_round_start == 0
-                              ? 0
-                              : l->last_round_start + ck->conf.probe_interval_ms - now;
+            int64_t due = ck_round_due(ck, l) - now;
             int wait = due < 0 ? 0 : due > 60000 ? 60000 : (int)due;
             if (*timeout_ms < 0 || wait < *timeout_ms)
                 *timeout_ms = wait;

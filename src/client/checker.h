@@ -3,10 +3,12 @@
  * (verdict.h), weighted (listspec.h) and cached (cache.h), and each
  * list's health watched by probe rounds (health.h), so that a list that
  * broke (a parking wildcard, a list answering everything, an error code
- * for our resolver) contributes nothing to any score. The freshness rule
- * closes the gap between probe rounds: a listing from a list whose last
- * good round is older than fresh_ms counts only after a round run right
- * then has passed. Single-threaded; driven by checker_run. */
+ * for our resolver) contributes nothing to any score. The confirmation
+ * rule closes the gap between probe rounds: a new listing counts only
+ * after a round started once it came has passed (a cached one, once such
+ * a round has passed since it first came); fresh_ms > 0 trades that for
+ * speed, trusting listings from a list that passed a round that recently.
+ * Single-threaded; driven by checker_run. */
 #ifndef DBK_CLIENT_CHECKER_H
 #define DBK_CLIENT_CHECKER_H
 
@@ -38,7 +40,7 @@ struct checker_conf {
     uint32_t min_ttl, max_ttl; /* cache clamp, seconds; postscreen's 60 and 3600 */
     size_t cache_entries;      /* default 65536; 0 = no cache */
     int64_t probe_interval_ms; /* periodic rounds (checker_set_periodic); default 30000 */
-    int64_t fresh_ms;          /* default 10000 */
+    int64_t fresh_ms;          /* default 0: every new listing is confirmed */
     struct health_conf health;
     int threshold; /* a score at or above it is "listed"; default 1 */
     /* Run by /bin/sh -c on each state change while periodic probing is on

@@ -407,10 +407,11 @@ BROKEN = {
     REFUSER: ({"ignored"}, "answered 127.255.255.254, an error code", 2, "sick",
               "127.0.0.2 answered 127.255.255.254, an error code",
               "answered 127.255.255.254, an error code"),
-    # A dead zone is harmless to the mail: "not listed" is a valid answer;
-    # the monitor warns that the test entry is gone.
-    DEAD: ({"not_listed"}, None, 1, "failing", "127.0.0.2 not listed (NXDOMAIN): the test "
-           "entry is missing", ("the test entry is missing", "no SOA at the apex")),
+    # A dead zone, NXDOMAIN at its apex too: its domain is gone, sick in
+    # one round (its "not listed" answers are harmless to the mail, but
+    # whatever answers there next cannot be trusted).
+    DEAD: ({"not_listed", "ignored"}, None, 2, "sick", "the apex does not exist (NXDOMAIN): "
+           "the zone is gone", "the zone is gone"),
     # Unbound gives up on a silent server after a while: a timeout first,
     # SERVFAIL once it has marked the server down.
     SILENT: ({"error"}, ("timed out", "SERVFAIL"), 1, "failing", ("timed out", "SERVFAIL"),

@@ -91,7 +91,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.ck.min_ttl, 60);
     assert_int_equal(c.ck.max_ttl, 3600);
     assert_int_equal(c.ck.probe_interval_ms, 30000);
-    assert_int_equal(c.ck.fresh_ms, 10000);
+    assert_int_equal(c.ck.fresh_ms, 0);
     assert_int_equal(c.ck.health.sick_after, 2);
     assert_int_equal(c.ck.threshold, 1);
     assert_null(c.ck.on_change);
@@ -111,6 +111,9 @@ static void test_errors(void **state)
         {"[check]\ntries = 0\n", ":2: bad tries '0'"},
         {"[check]\nmin-ttl = soon\n", ":2: bad min-ttl 'soon'"},
         {"[check]\nprobe-interval = 50ms\n", ":2: bad probe-interval '50ms'"},
+        {"[check]\nprobe-interval = 0\n", ":2: bad probe-interval '0'"},
+        {"[check]\nfreshness = 0\n", NULL}, /* the default, said */
+        {"[check]\nfreshness = 50ms\n", ":2: bad freshness '50ms' (0, or a duration"},
         {"[check]\nsick-after = 101\n", ":2: bad sick-after '101'"},
         {"[check]\nthreshold = 1.5\n", ":2: bad threshold '1.5'"},
         {"[check]\ncolour = blue\n", ":2: unknown key 'colour' in [check]"},

@@ -31,6 +31,7 @@ enum mode {
     M_PARKED,   /* 192.0.2.80 for every name (spamcop.net 2021) */
     M_NOTEST,   /* as M_HEALTHY without the test entry 127.0.0.2 */
     M_ALLIPS,   /* every address listed but 127.0.0.1 (0.0.0.0/0 in a data file) */
+    M_GONE,     /* NXDOMAIN for every name, the apex too: the domain expired */
 };
 
 struct zone {
@@ -53,6 +54,7 @@ static struct zone zones[] = {
     {"d.test", M_HEALTHY, {"1.2.0.192"}, {{0x7f000002, 0}}, 0},
     {"e.test", M_HEALTHY, {"1.2.0.192", "2.2.0.192"}, {{0x7f000002, 0}, {0x7f000002, 0}}, 0},
     {"f.test", M_ALLIPS, {NULL}, {{0, 0}}, 0},
+    {"g.test", M_HEALTHY, {"1.2.0.192"}, {{0x7f000002, 0}}, 0},
 };
 #define NZONES (sizeof(zones) / sizeof(zones[0]))
 
@@ -129,6 +131,10 @@ static size_t answer(const uint8_t *q, size_t qlen, uint8_t *r)
             continue;
         atomic_fetch_add(&zn->queries, 1);
         int mode = atomic_load(&zn->mode);
+        if (mode == M_GONE) {
+            r[3] |= 3;
+            return len;
+        }
         if (apex && qtype == 6) {
             static const uint8_t soa[22] = {0, 0,    0,    0, 0, 1,    0,    0, 0x0e, 0x10, 0,
                                             0, 0x0e, 0x10, 0, 0, 0x0e, 0x10, 0, 0,    0,    60};
@@ -223,6 +229,8 @@ static int teardown(void **state)
     return 0;
 }
 
+static int64_t fresh_ms; /* the next new_checker's freshness */
+
 static struct checker *new_checker(const char *const *specs, size_t n, bool enabled)
 {
     char servers[64];
@@ -232,6 +240,7 @@ static struct checker *new_checker(const char *const *specs, size_t n, bool enab
     c.resolver.servers = servers;
     c.resolver.timeout_ms = 300;
     c.clock_ms = fake_clock;
+    c.fresh_ms = fresh_ms;
     struct checker *ck;
     char err[256];
     assert_int_equal(checker_new(&c, &ck, err, sizeof(err)), 0);
@@ -318,28 +327,38 @@ static void test_confirmation(void **state)
     assert_int_equal(in.health.state, HEALTH_HEALTHY);
     assert_int_equal(in.health.rounds, 1);
 
-    /* The list starts answering everything. Within the freshness window
-     * (10 s) a listing counts without a new round... */
-    atomic_store(&zones[2].mode, M_EVERYONE);
-    now_ms += 5000;
-    check(ck, "192.0.2.2", &g);
+    /* A round that started after the answer came has passed: the cached
+     * listing counts at once, without a query or a round. */
+    now_ms += 1000;
+    checker_probe_all(ck);
+    while (checker_pending(ck))
+        assert_int_equal(checker_run(ck, 100), 0);
+    unsigned before = atomic_load(&zones[2].queries);
+    check(ck, "192.0.2.1", &g);
     assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    assert_true(g.listed);
     checker_list_info(ck, 0, &in);
-    assert_int_equal(in.health.rounds, 1);
+    assert_int_equal(in.health.rounds, 2);
+    assert_int_equal(in.cache_hits, 1);
+    assert_int_equal(atomic_load(&zones[2].queries), before); /* its TXT is cached too */
 
-    /* ...past it, the listing is confirmed first: the round finds
-     * 127.0.0.1 listed, the list is sick at once, the listing ignored. */
-    now_ms += 6000;
-    check(ck, "192.0.2.3", &g);
+    /* The list starts answering everything (AHBL 2015), a second after a
+     * round passed: the next new listing is confirmed first, the round
+     * finds 127.0.0.1 listed, the list is sick at once, the listing is
+     * ignored. */
+    atomic_store(&zones[2].mode, M_EVERYONE);
+    now_ms += 1000;
+    check(ck, "192.0.2.2", &g);
     assert_int_equal(g.outcome[0], CHECKER_IGNORED);
     assert_false(g.listed);
     assert_non_null(strstr(g.why[0], "sick"));
     checker_list_info(ck, 0, &in);
     assert_int_equal(in.health.state, HEALTH_SICK);
+    assert_int_equal(in.health.rounds, 3);
     assert_non_null(strstr(in.health.why, "answers everything"));
 
     /* A sick list is not even asked. */
-    unsigned before = atomic_load(&zones[2].queries);
+    before = atomic_load(&zones[2].queries);
     check(ck, "192.0.2.4", &g);
     assert_int_equal(g.outcome[0], CHECKER_IGNORED);
     assert_int_equal(atomic_load(&zones[2].queries), before);
@@ -355,6 +374,40 @@ static void test_confirmation(void **state)
     assert_int_equal(in.health.state, HEALTH_HEALTHY);
     check(ck, "192.0.2.1", &g);
     assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    checker_free(ck);
+}
+
+/* freshness > 0 trades safety for a round trip: within it a new listing
+ * counts without a round, even from a list that has just turned into a
+ * wildcard; past it, it is confirmed as by default. */
+static void test_freshness_window(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"c.test"};
+    fresh_ms = 10000;
+    struct checker *ck = new_checker(specs, 1, true);
+    fresh_ms = 0;
+    struct got g;
+    now_ms = 2000000;
+    check(ck, "192.0.2.1", &g);
+    assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    struct checker_list_info in;
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.rounds, 1);
+
+    atomic_store(&zones[2].mode, M_EVERYONE);
+    now_ms += 5000;
+    check(ck, "192.0.2.2", &g);
+    assert_int_equal(g.outcome[0], CHECKER_LISTED); /* the risk taken */
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.rounds, 1);
+
+    now_ms += 6000;
+    check(ck, "192.0.2.3", &g);
+    assert_int_equal(g.outcome[0], CHECKER_IGNORED);
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.state, HEALTH_SICK);
+    atomic_store(&zones[2].mode, M_HEALTHY);
     checker_free(ck);
 }
 
@@ -395,6 +448,63 @@ static void test_failed_confirmation(void **state)
     now_ms += 1000;
     check(ck, "192.0.2.2", &g);
     assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    checker_free(ck);
+}
+
+/* NXDOMAIN at the apex: the list's domain is gone, and one round says so. */
+static void test_zone_gone(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"g.test"};
+    struct checker *ck = new_checker(specs, 1, true);
+    now_ms = 7000000;
+    atomic_store(&zones[7].mode, M_GONE);
+    checker_probe_all(ck);
+    while (checker_pending(ck))
+        assert_int_equal(checker_run(ck, 100), 0);
+    struct checker_list_info in;
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.rounds, 1);
+    assert_int_equal(in.health.state, HEALTH_SICK);
+    assert_non_null(strstr(in.health.why, "the zone is gone"));
+    atomic_store(&zones[7].mode, M_HEALTHY);
+    checker_free(ck);
+}
+
+/* With periodic rounds, a round that goes against the list's state is
+ * followed by the next at once: a list missing its test entry is sick
+ * after sick-after (2) rounds without waiting a probe interval between
+ * them, and back after healthy-after rounds the same way; a settled list
+ * waits the interval. The clock stands still: only the streaks run
+ * rounds. */
+static void test_unsettled_rounds_follow_at_once(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"g.test"};
+    struct checker *ck = new_checker(specs, 1, true);
+    struct checker_list_info in;
+    now_ms = 8000000;
+    atomic_store(&zones[7].mode, M_NOTEST);
+    checker_set_periodic(ck, true);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(checker_run(ck, 50), 0);
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.state, HEALTH_SICK);
+    assert_int_equal(in.health.rounds, 2); /* sick, settled: no third */
+    int timeout = -1;
+    struct pollfd fds[RESOLVER_MAX_FDS];
+    checker_pollfds(ck, fds, RESOLVER_MAX_FDS, &timeout);
+    assert_int_equal(timeout, 30000); /* the next round, a probe interval on */
+
+    atomic_store(&zones[7].mode, M_HEALTHY);
+    now_ms += 30000;
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(checker_run(ck, 50), 0);
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.state, HEALTH_HEALTHY);
+    assert_int_equal(in.health.rounds, 4);
+    checker_set_periodic(ck, false);
+    atomic_store(&zones[7].mode, M_HEALTHY);
     checker_free(ck);
 }
 
@@ -510,6 +620,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_confirmation),
+        cmocka_unit_test(test_freshness_window),
+        cmocka_unit_test(test_zone_gone),
+        cmocka_unit_test(test_unsettled_rounds_follow_at_once),
         cmocka_unit_test(test_parked),
         cmocka_unit_test(test_failed_confirmation),
         cmocka_unit_test(test_lists_all_addresses),
