@@ -147,15 +147,25 @@ int http_live_subject(const char *in, char *out, size_t outsz, struct netkey *ke
 {
     uint32_t a4;
     uint8_t a6[16];
-    char text[ADDR_IP6_STRLEN];
+    char text[ADDR_IP6_STRLEN], name[256];
     *is_addr = false;
-    if (!in || !in[0])
+    if (!in)
         return ERR_INVAL;
-    if (addr_ip4_parse(in, &a4) == 0) {
+    /* Final dots name the same subject: "192.0.2.1." is the address
+     * (read as a domain it would be shown as the address and looked up
+     * without the database's facts). */
+    size_t n = strlen(in);
+    while (n > 0 && in[n - 1] == '.')
+        n--;
+    if (n == 0 || n >= sizeof(name))
+        return ERR_INVAL;
+    memcpy(name, in, n);
+    name[n] = '\0';
+    if (addr_ip4_parse(name, &a4) == 0) {
         addr_ip4_format(a4, text);
         netkey_from_ip4(a4, key);
         *is_addr = true;
-    } else if (strchr(in, ':') && addr_ip6_parse(in, a6) == 0) {
+    } else if (strchr(name, ':') && addr_ip6_parse(name, a6) == 0) {
         addr_ip6_format(a6, text);
         netkey_from_ip6(a6, key);
         *is_addr = true;
@@ -168,13 +178,10 @@ int http_live_subject(const char *in, char *out, size_t outsz, struct netkey *ke
     }
     /* A domain name: letters, digits, '-', '_' and dots; the server
      * checks the labels. */
-    size_t n = strlen(in);
-    while (n > 0 && in[n - 1] == '.')
-        n--;
-    if (n == 0 || n > 253 || n >= outsz)
+    if (n > 253 || n >= outsz)
         return ERR_INVAL;
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)in[i];
+        unsigned char ch = (unsigned char)name[i];
         if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
             return ERR_INVAL;
         out[i] = (char)tolower(ch);

@@ -1,7 +1,8 @@
 /* Unit tests for the count of a zone's listings the API's pages show:
  * exact after every kind of change (a write from another connection, a
  * listing ending by time), kept while nothing changed, reused stale only
- * in the window an expensive count earns, and that window's rule. */
+ * in the window an expensive count earns, and that window's rule; and
+ * the subject a lookup asks about. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,11 +157,54 @@ static void test_stale_inside_the_window(void **state)
     assert_int_equal(as_of, T0 + 7);
 }
 
+static void test_subject(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        bool is_addr;
+        unsigned bits;
+    } ok[] = {
+        {"192.0.2.1", "192.0.2.1", true, 32},
+        {"192.0.2.1.", "192.0.2.1", true, 32}, /* once read as the domain "192.0.2.1" */
+        {"2001:DB8::1", "2001:db8::1", true, 64},
+        {"2001:db8::1..", "2001:db8::1", true, 64},
+        {"Mail.Example.COM.", "mail.example.com", false, 0},
+        {"under_score-1", "under_score-1", false, 0},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char out[256];
+        struct netkey key;
+        bool is_addr = !ok[i].is_addr;
+        assert_int_equal(http_live_subject(ok[i].in, out, sizeof(out), &key, &is_addr), 0);
+        assert_string_equal(out, ok[i].out);
+        assert_int_equal(is_addr, ok[i].is_addr);
+        if (is_addr)
+            assert_int_equal(key.bits, ok[i].bits);
+    }
+    static const char *const bad[] = {"", ".", "..", "a b", "x/24", "192.0.2.1/32", "<script>"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char out[256];
+        struct netkey key;
+        bool is_addr;
+        assert_int_equal(http_live_subject(bad[i], out, sizeof(out), &key, &is_addr), ERR_INVAL);
+    }
+    char longname[300], out[256];
+    struct netkey key;
+    bool is_addr;
+    memset(longname, 'a', 254);
+    longname[254] = '\0';
+    assert_int_equal(http_live_subject(longname, out, sizeof(out), &key, &is_addr), ERR_INVAL);
+    longname[253] = '\0';
+    assert_int_equal(http_live_subject(longname, out, sizeof(out), &key, &is_addr), 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse_rule),
+        cmocka_unit_test(test_subject),
         T(test_exact_after_changes),
         T(test_stale_inside_the_window),
     };
