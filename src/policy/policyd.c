@@ -21,7 +21,10 @@
 #include <unistd.h>
 
 #define PD_IN_MAX 8192
-#define PD_OUT_MAX 1024
+#define PD_OUT_MAX 1024 /* one answer */
+/* Answers queued on a connection: pipelined requests answered from the
+ * cache are answered together, in one send. */
+#define PD_OUT_BUF 16384
 /* Checks in flight at most, per connection served (see pd_request). */
 #define PD_PENDING_PER_CONN 4
 
@@ -34,15 +37,15 @@ struct pd_conn {
     struct policy_parser parser;
     char in[PD_IN_MAX];
     size_t inlen;
-    char out[PD_OUT_MAX];
-    size_t outlen, outoff;
-    bool waiting; /* a check is in flight for the current request */
-    unsigned req; /* requests checked: tells a late result from the next request's */
+    char out[PD_OUT_BUF];
+    size_t outlen, outoff; /* queued, and sent of it */
+    bool waiting;          /* a check is in flight for the current request */
+    unsigned req;          /* requests checked: tells a late result from the next request's */
     struct timespec started;
     /* Postfix asks once per recipient: the decision for a message
      * (instance) and client is kept for its next recipients. */
     char last_instance[64], last_client[64], last_action[PD_OUT_MAX];
-    bool eof;
+    bool closing; /* a malformed request came: closed once the answers before it are sent */
 };
 
 struct pd {
@@ -125,14 +128,18 @@ static void pd_close(struct pd *d, struct pd_conn *c)
     c->gen++;
 }
 
-/* Queue an answer; the loop writes it. */
+/* Queue an answer after those not sent yet; the loop writes them. A
+ * request is only taken while a whole answer is free (pd_parse), so it
+ * fits. */
 static void pd_answer(struct pd_conn *c, const char *action)
 {
-    int n = policy_format_action(c->out, sizeof(c->out), action);
+    char *at = c->out + c->outlen;
+    size_t room = sizeof(c->out) - c->outlen;
+    int n = policy_format_action(at, room, action);
     if (n < 0)
-        n = policy_format_action(c->out, sizeof(c->out), "DUNNO");
-    c->outlen = (size_t)n;
-    c->outoff = 0;
+        n = policy_format_action(at, room, "DUNNO");
+    if (n > 0)
+        c->outlen += (size_t)n;
 }
 
 /* Latency buckets' upper bounds, microseconds; the last is open. */
@@ -328,11 +335,13 @@ static int pd_deadlines(struct pd *d)
     return (int)((next + 999) / 1000);
 }
 
-/* Parse what is buffered while nothing is in flight or unwritten. */
+/* Parse what is buffered while nothing is in flight and an answer still
+ * fits behind those not yet sent. */
 static void pd_parse(struct pd *d, struct pd_conn *c)
 {
     size_t at = 0;
-    while (c->fd >= 0 && !c->waiting && c->outlen == 0 && at < c->inlen) {
+    while (c->fd >= 0 && !c->closing && !c->waiting &&
+           sizeof(c->out) - c->outlen >= PD_OUT_MAX + 16 && at < c->inlen) {
         size_t used = 0;
         const char *why = NULL;
         enum policy_feed r = policy_parser_feed(&c->parser, c->in + at, c->inlen - at, &used, &why);
@@ -340,7 +349,11 @@ static void pd_parse(struct pd *d, struct pd_conn *c)
         if (r == POLICY_MALFORMED) {
             d->n.malformed++;
             log_warning("%s: %s; closing the connection", c->peer, why);
-            pd_close(d, c);
+            /* The answers to the requests before it still go out. */
+            c->inlen = 0;
+            c->closing = true;
+            if (!c->outlen)
+                pd_close(d, c);
             return;
         }
         if (r == POLICY_REQUEST)
@@ -363,6 +376,8 @@ static void pd_write(struct pd *d, struct pd_conn *c)
         c->outoff += (size_t)n;
     }
     c->outlen = c->outoff = 0;
+    if (c->closing)
+        pd_close(d, c);
 }
 
 static void pd_read(struct pd *d, struct pd_conn *c)
@@ -565,7 +580,7 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
             pd_parse(&d, c);
             if (c->fd >= 0 && c->outlen)
                 pd_write(&d, c);
-            if (c->fd >= 0 && !c->outlen && !c->waiting)
+            if (c->fd >= 0 && !c->waiting)
                 pd_parse(&d, c);
         }
     }

@@ -321,6 +321,13 @@ def test_pipelined_and_trickled(policyd):
     c.send(two[len(two) // 2 + 7:])
     assert c.answer() == "action=DUNNO"
     assert c.answer() == reject_text("192.0.2.9", [BL], bl_txt("192.0.2.9"))
+    # 300 requests at once, most answered from the cache: more answers
+    # than policyd queues for one send (16 KiB), all in order.
+    ips = [("192.0.2.%d" % (1 + i % 9)) if i % 3 else UNLISTED for i in range(300)]
+    c.send(b"".join(request(ip) for ip in ips))
+    for ip in ips:
+        want = "action=DUNNO" if ip == UNLISTED else reject_text(ip, [BL], bl_txt(ip))
+        assert c.answer() == want, ip
     c.close()
 
 
