@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,10 +419,16 @@ static void pd_accept(struct pd *d, int lfd)
         c->gen = gen + 1;
         c->fd = fd;
         policy_parser_init(&c->parser);
-        if (ss.ss_family == AF_UNIX)
+        if (ss.ss_family == AF_UNIX) {
             snprintf(c->peer, sizeof(c->peer), "unix socket");
-        else
+        } else {
+            /* Answers go out as soon as they are queued: with Nagle, the
+             * tail of a batch of answers would wait for the client's
+             * delayed ACK (40 ms) while it waits for that tail. */
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             addr_sock_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+        }
         d->n.connections++;
     }
 }
@@ -577,11 +584,16 @@ int policyd_run(const struct policy_conf *pc, const struct check_conf *cc,
             struct pd_conn *c = &d.conn[i];
             if (c->fd < 0)
                 continue;
-            pd_parse(&d, c);
-            if (c->fd >= 0 && c->outlen)
-                pd_write(&d, c);
-            if (c->fd >= 0 && !c->waiting)
+            /* Parse, send, and again while the socket takes it all and
+             * buffered requests are answered at once (from the cache). */
+            for (;;) {
+                size_t before = c->inlen;
                 pd_parse(&d, c);
+                if (c->fd >= 0 && c->outlen)
+                    pd_write(&d, c);
+                if (c->fd < 0 || c->outlen || c->waiting || c->inlen == before)
+                    break;
+            }
         }
     }
     pd_report(&d);
