@@ -55,7 +55,7 @@ struct ck_list {
     char log[512];
     uint32_t rtt;
     int64_t last_round_start;
-    int64_t good_round_start; /* when the last round that passed started; 0 = none */
+    unsigned good_round; /* the round_id of the last round that passed; 0 = none */
     struct ck_probe probe[CK_PROBES];
     char result[CK_PROBES][160]; /* each probe's finding this round */
     struct ck_item *waiters;     /* checks waiting for a round's verdict */
@@ -486,7 +486,7 @@ static void ck_round_end(struct ck_list *l)
     l->probing = false;
     l->last = l->outcome;
     if (l->outcome == HEALTH_GOOD)
-        l->good_round_start = l->last_round_start;
+        l->good_round = l->round_id;
     enum health_state from = l->health.state;
     if (!ck->closing && health_round(&l->health, &ck->conf.health, l->outcome,
                                      l->outcome == HEALTH_GOOD ? NULL : l->why, ck_now(ck)))
@@ -669,15 +669,17 @@ static void ck_item_finish(struct ck_item *it)
         ck_check_finish(c);
 }
 
-static void ck_txt_done(void *arg, int status, const struct reply *rep, uint32_t rtt_ms)
+static void ck_txt_result(struct ck_item *it, int status, const struct reply *rep, bool cached)
 {
-    (void)rtt_ms;
-    struct ck_item *it = arg;
     struct checker_list_result *r = &it->c->res[it->list];
     struct checker *ck = it->c->ck;
-    if (status == 0 && rep->has_txt) {
-        snprintf(r->txt, sizeof(r->txt), "%s", rep->txt);
-        if (ck->cache) {
+    /* A listing without TXT (NOERROR, no records) is kept as well, for
+     * its negative TTL: every check of the address would ask again. */
+    if (status == 0 && (rep->has_txt || rep->rcode == 0)) {
+        if (rep->has_txt)
+            snprintf(r->txt, sizeof(r->txt), "%s", rep->txt);
+        /* Not again from the cache: that would renew its time there. */
+        if (ck->cache && !cached) {
             char name[300];
             if (qname_build(&it->c->parsed, ck->lists[it->list]->zone, name, sizeof(name)) > 0)
                 cache_put(ck->cache, name, REPLY_TYPE_TXT, rep,
@@ -685,6 +687,12 @@ static void ck_txt_done(void *arg, int status, const struct reply *rep, uint32_t
         }
     }
     ck_item_finish(it);
+}
+
+static void ck_txt_done(void *arg, int status, const struct reply *rep, uint32_t rtt_ms)
+{
+    (void)rtt_ms;
+    ck_txt_result(arg, status, rep, false);
 }
 
 /* A listing that may count: count it, and fetch its TXT if asked. */
@@ -706,7 +714,7 @@ static void ck_item_count(struct ck_item *it)
         return;
     }
     if (ck->cache && cache_get(ck->cache, name, REPLY_TYPE_TXT, ck_now(ck), &cached)) {
-        ck_txt_done(it, 0, &cached, 0);
+        ck_txt_result(it, 0, &cached, true);
         return;
     }
     if (resolver_query(ck->res, name, REPLY_TYPE_TXT, ck_txt_done, it) < 0)
@@ -788,14 +796,16 @@ static void ck_item_answer(struct ck_item *it, int status, const struct reply *r
     /* Kept for later checks: a valid answer from a list not known bad
      * (not one that arrived after the list turned sick, nor one outside
      * 127/8, which returned above). */
-    int64_t got = cached ? rep->got_ms : ck_now(ck);
+    /* Round ids, not times: the round a listing starts may well start
+     * in the same millisecond as the answer came. */
+    unsigned got = cached ? rep->got_round : l->round_id;
     if (!cached && ck->cache && l->health.state != HEALTH_SICK) {
         char name[300];
         if (qname_build(&c->parsed, l->zone, name, sizeof(name)) > 0) {
             struct reply kept = *rep;
-            kept.got_ms = got;
+            kept.got_round = got;
             cache_put(ck->cache, name, REPLY_TYPE_A, &kept,
-                      reply_cache_ttl(rep, ck->conf.min_ttl, ck->conf.max_ttl), got);
+                      reply_cache_ttl(rep, ck->conf.min_ttl, ck->conf.max_ttl), ck_now(ck));
         }
     }
     if (!it->listed) {
@@ -810,7 +820,7 @@ static void ck_item_answer(struct ck_item *it, int status, const struct reply *r
      * listing everyone it is asked about; only a round after the answer
      * tells the two apart. */
     if (health_usable(&l->health) && l->health.last_good_ms == l->health.last_round_ms &&
-        (got < l->good_round_start ||
+        (got < l->good_round ||
          (ck->conf.fresh_ms > 0 && health_fresh(&l->health, ck_now(ck), ck->conf.fresh_ms)))) {
         ck_item_count(it);
         return;

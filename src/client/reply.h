@@ -31,10 +31,10 @@ struct reply {
     bool has_soa;       /* an SOA in the answer or authority section */
     bool soa_in_answer; /* it was in the answer section (an SOA query answered) */
     uint32_t soa_ttl, soa_minimum;
-    /* When it came, on the checker's clock (0 from reply_parse; the
-     * checker sets it before caching): a cached listing counts at once
-     * only if a probe round that started after it has passed. */
-    int64_t got_ms;
+    /* The probe rounds its list had started when it came (0 from
+     * reply_parse; the checker sets it before caching): a cached listing
+     * counts at once only if a round started after it has passed. */
+    unsigned got_round;
 };
 
 /* Parse a response. Returns 0, or ERR_FORMAT for anything malformed

@@ -3,6 +3,7 @@
 #include "common/err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void policy_decide_conf_init(struct policy_decide_conf *c)
@@ -30,31 +31,47 @@ static void policy_put(char *out, size_t outsz, size_t *n, const char *text)
 
 void policy_tally_init(struct policy_tally *t)
 {
-    /* Not a memset of the buffers: three tallies a request. */
+    /* Not a memset of the buffers: three tallies a request. by_list[i]
+     * is read only where listed_by has bit i. */
     t->score = 0;
     t->usable = false;
     t->listed_by = t->scored_by = 0;
     t->lists[0] = t->txt[0] = '\0';
 }
 
+/* Take a list's part w for a subject: the one of largest size wins. */
+static void policy_take(struct policy_tally *t, unsigned list, int w)
+{
+    uint64_t bit = UINT64_C(1) << list;
+    if (!(t->listed_by & bit) || abs(w) > abs(t->by_list[list]))
+        t->by_list[list] = w;
+    t->listed_by |= bit;
+    if (w > 0)
+        t->scored_by |= bit;
+}
+
+static void policy_sum(struct policy_tally *t)
+{
+    t->score = 0;
+    for (unsigned i = 0; i < 64; i++)
+        if (t->listed_by >> i & 1)
+            t->score += t->by_list[i];
+}
+
 void policy_tally_add(struct policy_tally *t, const struct checker_result *r, enum policy_subject s)
 {
     size_t n = strlen(t->lists);
-    t->score += r->score;
     for (unsigned i = 0; i < r->nlists; i++) {
         const struct checker_list_result *l = &r->lists[i];
         if (l->outcome == CHECKER_LISTED || l->outcome == CHECKER_NOT_LISTED)
             t->usable = true;
-        if (l->outcome != CHECKER_LISTED || l->score == 0)
+        if (l->outcome != CHECKER_LISTED || l->score == 0 || l->list >= 64)
             continue;
-        if (l->list < 64)
-            t->listed_by |= UINT64_C(1) << l->list;
+        policy_take(t, l->list, l->score);
         /* An allowlist's (negative) weight lowers the score; it is no
          * reason to name it in a rejection. */
         if (l->score < 0)
             continue;
-        if (l->list < 64)
-            t->scored_by |= UINT64_C(1) << l->list;
         if (n)
             policy_put(t->lists, sizeof(t->lists), &n, ", ");
         policy_put(t->lists, sizeof(t->lists), &n, l->zone);
@@ -68,15 +85,17 @@ void policy_tally_add(struct policy_tally *t, const struct checker_result *r, en
             policy_put(t->txt, sizeof(t->txt), &k, l->txt);
         }
     }
+    policy_sum(t);
 }
 
 void policy_tally_merge(struct policy_tally *into, const struct policy_tally *t)
 {
     size_t n = strlen(into->lists);
-    into->score += t->score;
     into->usable |= t->usable;
-    into->listed_by |= t->listed_by;
-    into->scored_by |= t->scored_by;
+    for (unsigned i = 0; i < 64; i++)
+        if (t->listed_by >> i & 1)
+            policy_take(into, i, t->by_list[i]);
+    policy_sum(into);
     if (n && t->lists[0])
         policy_put(into->lists, sizeof(into->lists), &n, ", ");
     policy_put(into->lists, sizeof(into->lists), &n, t->lists);

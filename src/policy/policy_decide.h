@@ -43,7 +43,8 @@ enum policy_subject { POLICY_CLIENT, POLICY_HELO, POLICY_SENDER };
 /* The checks of one message summed up: each checker result is valid only
  * in its callback, so what the decision needs is taken from it there. */
 struct policy_tally {
-    int score;
+    int score;                   /* the sum of by_list over listed_by */
+    int by_list[64];             /* list i's part: its weight for what it listed */
     bool usable;                 /* some list gave a valid answer */
     uint64_t listed_by;          /* bit i: list i listed a subject with a non-zero score */
     uint64_t scored_by;          /* bit i: list i added to the score (weight > 0) */
@@ -55,7 +56,9 @@ void policy_tally_init(struct policy_tally *t);
 
 /* Add one subject's result: the lists that listed it with a positive
  * weight are named, those of a domain subject with it ("(helo NAME)",
- * "(sender NAME)"). */
+ * "(sender NAME)"). A list that lists several subjects of a message (the
+ * HELO name and the sender's domain, say) counts once, with the weight
+ * of largest size. */
 void policy_tally_add(struct policy_tally *t, const struct checker_result *r,
                       enum policy_subject s);
 

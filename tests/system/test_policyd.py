@@ -767,10 +767,10 @@ def test_helo_and_sender_domains(policyd, tmp_path):
     assert c.ask(UNLISTED, helo_name="spam.example") == mark % "helo"
     # Letter case, a trailing dot and the local part do not matter.
     assert c.ask(UNLISTED, sender="Bob@SPAM.Example.") == mark % "sender"
-    # Both: 3 + 3 reaches reject-score; the domain list is named twice.
+    # Both on the one list: it counts once (3, not 6), naming both.
     assert c.ask(UNLISTED, helo_name="spam.example", sender="x@spam.example") == (
-        "action=554 5.7.1 Service unavailable; Client host [%s] blocked using "
-        "%s (helo spam.example), %s (sender spam.example); Domain listed" % (UNLISTED, DBL, DBL))
+        "action=PREPEND X-DNSBL: score=3; lists=%s (helo spam.example), %s (sender "
+        "spam.example)" % (DBL, DBL))
     # The client's 2 and the HELO's 3; the client's list comes first.
     assert c.ask(LISTED_BL_ONLY, helo_name="spam.example") == reject_text(
         LISTED_BL_ONLY, [BL, DBL + " (helo spam.example)"], bl_txt(LISTED_BL_ONLY))

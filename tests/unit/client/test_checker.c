@@ -164,8 +164,17 @@ static size_t answer(const uint8_t *q, size_t qlen, uint8_t *r)
             return len;
         }
         if (!strcmp(head, "2.0.0.127") && mode != M_NOTEST) {
-            if (qtype == 1)
+            if (qtype == 1) {
                 put_a(r, &len, 0x7f000002);
+            } else {
+                /* NODATA for its TXT, with the SOA that makes it
+                 * cacheable (RFC 2308): an authority record. */
+                static const uint8_t soa[22] = {0, 0,    0,    0, 0, 1,    0,    0, 0x0e, 0x10, 0,
+                                                0, 0x0e, 0x10, 0, 0, 0x0e, 0x10, 0, 0,    0,    60};
+                put_rr(r, &len, 6, soa, sizeof(soa));
+                r[7]--; /* ANCOUNT */
+                r[9]++; /* NSCOUNT */
+            }
             return len;
         }
         for (unsigned i = 0; i < 4 && zn->listed[i]; i++)
@@ -327,20 +336,26 @@ static void test_confirmation(void **state)
     assert_int_equal(in.health.state, HEALTH_HEALTHY);
     assert_int_equal(in.health.rounds, 1);
 
-    /* A round that started after the answer came has passed: the cached
-     * listing counts at once, without a query or a round. */
-    now_ms += 1000;
-    checker_probe_all(ck);
-    while (checker_pending(ck))
-        assert_int_equal(checker_run(ck, 100), 0);
+    /* The round that confirmed it started after the answer came (in the
+     * same millisecond: the clock stands still): the cached listing
+     * counts at once, without a query or another round. */
     unsigned before = atomic_load(&zones[2].queries);
     check(ck, "192.0.2.1", &g);
     assert_int_equal(g.outcome[0], CHECKER_LISTED);
     assert_true(g.listed);
     checker_list_info(ck, 0, &in);
-    assert_int_equal(in.health.rounds, 2);
+    assert_int_equal(in.health.rounds, 1);
     assert_int_equal(in.cache_hits, 1);
     assert_int_equal(atomic_load(&zones[2].queries), before); /* its TXT is cached too */
+
+    /* A listing that came while a round ran (started before it) waits for
+     * the next round, even from the cache. */
+    now_ms += 1000;
+    checker_probe_all(ck);      /* round 2 runs... */
+    check(ck, "192.0.2.3", &g); /* ...while this answer comes: round 3 confirms it */
+    assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    checker_list_info(ck, 0, &in);
+    assert_int_equal(in.health.rounds, 3);
 
     /* The list starts answering everything (AHBL 2015), a second after a
      * round passed: the next new listing is confirmed first, the round
@@ -354,7 +369,7 @@ static void test_confirmation(void **state)
     assert_non_null(strstr(g.why[0], "sick"));
     checker_list_info(ck, 0, &in);
     assert_int_equal(in.health.state, HEALTH_SICK);
-    assert_int_equal(in.health.rounds, 3);
+    assert_int_equal(in.health.rounds, 4);
     assert_non_null(strstr(in.health.why, "answers everything"));
 
     /* A sick list is not even asked. */
@@ -374,6 +389,25 @@ static void test_confirmation(void **state)
     assert_int_equal(in.health.state, HEALTH_HEALTHY);
     check(ck, "192.0.2.1", &g);
     assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    checker_free(ck);
+}
+
+/* A listing without TXT: its empty TXT answer is cached too, so the next
+ * check of the address asks nothing at all. */
+static void test_no_txt_cached(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"b.test"};
+    struct checker *ck = new_checker(specs, 1, true);
+    struct got g;
+    now_ms = 3000000;
+    check(ck, "127.0.0.2", &g); /* the test entry: listed, no TXT */
+    assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    assert_string_equal(g.txt[0], "");
+    unsigned before = atomic_load(&zones[1].queries);
+    check(ck, "127.0.0.2", &g);
+    assert_int_equal(g.outcome[0], CHECKER_LISTED);
+    assert_int_equal(atomic_load(&zones[1].queries), before);
     checker_free(ck);
 }
 
@@ -621,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_confirmation),
         cmocka_unit_test(test_freshness_window),
+        cmocka_unit_test(test_no_txt_cached),
         cmocka_unit_test(test_zone_gone),
         cmocka_unit_test(test_unsettled_rounds_follow_at_once),
         cmocka_unit_test(test_parked),

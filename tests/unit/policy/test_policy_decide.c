@@ -162,6 +162,29 @@ static void test_tally(void **state)
     assert_string_equal(all.lists, "bl.example (helo spam.example), zen.example (sender "
                                    "sender.example)");
     assert_string_equal(all.txt, "sender listed"); /* the HELO's list had none this time */
+
+    /* The HELO name and the sender's domain both on one domain list: the
+     * list counts once (3, not 6), and the text names both subjects. */
+    result(3, CHECKER_SKIPPED, 0, CHECKER_LISTED, 3, CHECKER_SKIPPED, 0);
+    res.subject = "spam.example";
+    policy_tally_init(&helo);
+    policy_tally_add(&helo, &res, POLICY_HELO);
+    policy_tally_init(&sender);
+    policy_tally_add(&sender, &res, POLICY_SENDER);
+    policy_tally_init(&all);
+    policy_tally_merge(&all, &helo);
+    policy_tally_merge(&all, &sender);
+    assert_int_equal(all.score, 3);
+    c.reject_score = 5;
+    assert_int_equal(policy_decide_tally(&c, "192.0.2.99", &all, a, sizeof(a)), POLICY_MARK);
+    assert_string_equal(a, "PREPEND X-DNSBL: score=3; lists=bl.example (helo spam.example), "
+                           "bl.example (sender spam.example)");
+    /* Of two parts of one list, the larger in size counts. */
+    result(2, CHECKER_SKIPPED, 0, CHECKER_LISTED, 2, CHECKER_SKIPPED, 0);
+    policy_tally_init(&sender);
+    policy_tally_add(&sender, &res, POLICY_SENDER);
+    policy_tally_merge(&all, &sender);
+    assert_int_equal(all.score, 3);
 }
 
 static void test_check_text(void **state)
