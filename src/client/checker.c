@@ -262,6 +262,11 @@ void checker_set_periodic(struct checker *ck, bool on)
     ck->periodic = on;
 }
 
+unsigned checker_checks(const struct checker *ck)
+{
+    return ck->checks;
+}
+
 unsigned checker_pending(const struct checker *ck)
 {
     unsigned n = ck->checks;

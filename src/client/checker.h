@@ -141,6 +141,9 @@ void checker_set_periodic(struct checker *ck, bool on);
 /* Checks and probe rounds not yet finished. */
 unsigned checker_pending(const struct checker *ck);
 
+/* Checks not yet finished, probe rounds aside. */
+unsigned checker_checks(const struct checker *ck);
+
 /* For a loop of the caller's own, as resolver_pollfds and
  * resolver_process: the sockets to poll and *timeout_ms lowered to the
  * next timer (c-ares's, or a periodic round's); then, after poll,

@@ -38,6 +38,8 @@ int privdrop_parse(const char *spec, struct privdrop *out, char *err, size_t err
 
     unsigned long n;
     const struct passwd *pw = getpwnam(user);
+    if (!pw && privdrop_number(user, &n))
+        pw = getpwuid((uid_t)n); /* a number with an entry: its login group */
     if (pw) {
         out->uid = pw->pw_uid;
         out->gid = pw->pw_gid;

@@ -17,8 +17,10 @@ struct privdrop {
 };
 
 /* "USER", "USER:GROUP", or numeric "UID[:GID]"; a user's group is its
- * login group unless GROUP is given. Looked up now, while /etc/passwd can
- * be read. ERR_INVAL with "unknown user 'x'" and the like in err. */
+ * login group unless GROUP is given (a uid without a passwd entry: the
+ * same number). Only that one group is kept: supplementary groups are
+ * dropped, root's and the user's alike. Looked up now, while /etc/passwd
+ * can be read. ERR_INVAL with "unknown user 'x'" and the like in err. */
 int privdrop_parse(const char *spec, struct privdrop *out, char *err, size_t errsz);
 
 /* Whether a process of effective uid euid may run with p: root only

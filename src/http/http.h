@@ -4,6 +4,7 @@
 #ifndef DBK_HTTP_HTTP_H
 #define DBK_HTTP_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct server;
@@ -16,7 +17,7 @@ int http_service_new(const char *config_path, struct http_service **out, char *e
 /* Callbacks for server_run's service (see server/server.h): bind the
  * port (and load libmicrohttpd) before privileges are dropped; start
  * serving once the server answers DNS; stop before it exits. */
-int http_service_prepare(void *svc);
+int http_service_prepare(void *svc, bool jailed);
 int http_service_start(struct server *srv, void *svc);
 void http_service_stop(void *svc);
 

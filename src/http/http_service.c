@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "http/http_metrics.h"
 #include "http/http_route.h"
+#include "listing/report_msg.h"
 #include "server/server_lookup.h"
 
 #include <dlfcn.h>
@@ -423,7 +424,7 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
     }
 }
 
-int http_service_prepare(void *svc)
+int http_service_prepare(void *svc, bool jailed)
 {
     struct http_service *s = svc;
     const struct sockaddr *sa = (const struct sockaddr *)&s->conf.listen.ss;
@@ -445,6 +446,11 @@ int http_service_prepare(void *svc)
         return ERR_IO;
     }
     s->listen_fd = fd;
+    /* The report API's parser is opened at its first message, which in
+     * a chroot would not find it. */
+    char why[512];
+    if (jailed && s->conf.token[0] && report_msg_preload(why, sizeof(why)) < 0)
+        log_warning("http: reports through the API will fail: %s", why);
     return 0;
 }
 
@@ -452,7 +458,7 @@ int http_service_start(struct server *srv, void *svc)
 {
     struct http_service *s = svc;
     char where[128];
-    if (s->listen_fd < 0 && http_service_prepare(s) != 0)
+    if (s->listen_fd < 0 && http_service_prepare(s, false) != 0)
         return ERR_IO;
     /* epoll (MHD_USE_AUTO picks it on Linux): select() would stop
      * accepting once the DNS side's TCP clients take descriptors past
@@ -462,17 +468,20 @@ int http_service_start(struct server *srv, void *svc)
     if (s->conf.listen.ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     addr_sock_format((const struct sockaddr *)&s->conf.listen.ss, where, sizeof(where));
+    /* libmicrohttpd takes the socket, and closes it even when it fails
+     * to start. */
+    int fd = s->listen_fd;
+    s->listen_fd = -1;
     /* The logger first: libmicrohttpd logs while reading the options. */
     s->daemon = http_mhd.start_daemon(
         flags, 0, NULL, NULL, http_handler, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
-        MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         HTTP_CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         log_error("http: cannot serve on %s", where);
         return ERR_IO;
     }
-    s->listen_fd = -1; /* libmicrohttpd's now: MHD_stop_daemon closes it */
     log_info("http: listening on %s (%s)", where, s->conf.public_url);
     return 0;
 }

@@ -65,6 +65,15 @@ static void report_load(void)
     }
 }
 
+int report_msg_preload(char *why, size_t whysz)
+{
+    pthread_once(&report_module.once, report_load);
+    if (report_module.parse)
+        return 0;
+    snprintf(why, whysz, "%s", report_module.error);
+    return ERR_UNSUPP;
+}
+
 int report_msg_parse(const char *buf, size_t len, unsigned flags, struct report_msg *out, char *why,
                      size_t whysz)
 {

@@ -48,6 +48,11 @@ struct report_msg {
  * report without the reported message's headers, ...), or ERR_UNSUPP
  * when the parser module (dnsblkit-mail.so, report_load.c) cannot be
  * loaded: then nothing was judged. */
+/* Open the parser module now rather than at the first message: before a
+ * chroot, where neither the program's directory nor the install path can
+ * be reached later. 0, or ERR_UNSUPP with why. */
+int report_msg_preload(char *why, size_t whysz);
+
 int report_msg_parse(const char *buf, size_t len, unsigned flags, struct report_msg *out, char *why,
                      size_t whysz);
 

@@ -26,7 +26,8 @@
 /* Answers queued on a connection: pipelined requests answered from the
  * cache are answered together, in one send. */
 #define PD_OUT_BUF 16384
-/* Checks in flight at most, per connection served (see pd_request). */
+/* Checks in flight at most, in all, per connection slot (see pd_request):
+ * 4 x max-connections. */
 #define PD_PENDING_PER_CONN 4
 
 struct pd;
@@ -268,7 +269,7 @@ static void pd_request(struct pd *d, struct pd_conn *c)
     c->last_action[0] = '\0';
     /* Checks still in flight for answers already given up on (a dead
      * resolver) are bounded: past the limit, no new ones start. */
-    if (checker_pending(d->ck) >= PD_PENDING_PER_CONN * d->nconn) {
+    if (checker_checks(d->ck) >= PD_PENDING_PER_CONN * d->nconn) {
         d->n.overload++;
         pd_answer(c, pd_blind_action(d));
         return;

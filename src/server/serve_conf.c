@@ -480,8 +480,50 @@ int serve_conf_load_file(struct serve_conf *c, const char *path, char *errbuf, s
     return inifile_load(path, &st.line, serve_ini_handler, &st, errbuf, errsz);
 }
 
+/* With a chroot, a data file given by its full path under the jail
+ * ("/var/lib/jail/bl.ip4set" with -r /var/lib/jail) is opened by the
+ * path inside it ("/bl.ip4set"): loads and reloads happen after the
+ * chroot. Other paths are left as they are (inside the jail already). */
+static int serve_conf_jail_spec(const char *root, char **spec)
+{
+    size_t rl = strlen(root);
+    while (rl > 1 && root[rl - 1] == '/')
+        rl--;
+    const char *colon = strchr(*spec, ':');
+    if (!colon)
+        return 0;
+    size_t cap = strlen(*spec) + 1, n = (size_t)(colon - *spec) + 1;
+    char *out = malloc(cap);
+    if (!out)
+        return ERR_NOMEM;
+    memcpy(out, *spec, n);
+    for (const char *p = colon + 1; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > rl && !strncmp(p, root, rl) && p[rl] == '/') {
+            p += rl;
+            len -= rl;
+        }
+        memcpy(out + n, p, len);
+        n += len;
+        p += len;
+        if (*p == ',')
+            out[n++] = *p++;
+    }
+    out[n] = '\0';
+    free(*spec);
+    *spec = out;
+    return 0;
+}
+
 int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
 {
+    for (unsigned i = 0; c->chroot_dir && i < c->nzones; i++)
+        for (unsigned j = 0; j < c->zones[i].nspecs; j++)
+            if (serve_conf_jail_spec(c->chroot_dir, &c->zones[i].specs[j]) < 0) {
+                snprintf(errbuf, errsz, "out of memory");
+                return ERR_NOMEM;
+            }
     if (c->nlisten == 0) {
         snprintf(errbuf, errsz, "no listen address (use -b addr/port or [server] listen)");
         return ERR_INVAL;

@@ -8,6 +8,8 @@
 #include "server/server_internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -171,6 +173,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     atomic_store(&srv.snap, NULL);
     pthread_mutex_init(&srv.readers_lock, NULL);
     bool svc_started = false, pid_written = false;
+    int pid_dirfd = -1;
 
     /* A fixed mmap threshold: big dataset arrays then always come from
      * mmap and go back to the system when a reload frees them. glibc
@@ -248,11 +251,20 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
         goto out;
     }
     pid_written = conf->pidfile != NULL;
+    /* Its directory, held open: after a chroot its path would be looked
+     * up inside the jail. */
+    if (pid_written) {
+        char dir[PATH_MAX];
+        const char *slash = strrchr(conf->pidfile, '/');
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - conf->pidfile) : 1,
+                 slash ? (slash == conf->pidfile ? "/" : conf->pidfile) : ".");
+        pid_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
     /* What needs root is done (the sockets, and the service's own, such
      * as the HTTP port): from here on the data, its reloads and every
      * answer run as the user, so a data file it cannot read shows now,
      * not at the first reload. */
-    if (svc && svc->prepare && svc->prepare(svc->arg) != 0)
+    if (svc && svc->prepare && svc->prepare(svc->arg, conf->chroot_dir != NULL) != 0)
         goto out; /* the service said why */
     if (privdrop_apply(&conf->user, conf->chroot_dir, err, sizeof(err)) < 0) {
         log_error("%s", err);
@@ -381,9 +393,17 @@ stop:
     server_log_stats("served", &total);
     server_log_xfr(&srv.xfr);
 out:
-    /* After a chroot or a drop this may fail, as it does for rbldnsd. */
-    if (pid_written)
-        unlink(conf->pidfile);
+    if (pid_written) {
+        const char *slash = strrchr(conf->pidfile, '/');
+        const char *name = slash ? slash + 1 : conf->pidfile;
+        /* After -u the user must be allowed to: a directory of its own. */
+        if (unlinkat(pid_dirfd >= 0 ? pid_dirfd : AT_FDCWD, pid_dirfd >= 0 ? name : conf->pidfile,
+                     0) < 0 &&
+            errno != ENOENT)
+            log_warning("cannot remove the pid file %s: %s", conf->pidfile, strerror(errno));
+    }
+    if (pid_dirfd >= 0)
+        close(pid_dirfd);
     for (unsigned i = 0; i < nudp_open; i++)
         close(udp_fds[i]);
     for (unsigned i = 0; i < ntcp_open; i++)

@@ -15,7 +15,7 @@ struct server_service {
     /* Optional: what needs root (binding a port below 1024, loading a
      * library from outside a chroot), run before privileges are dropped
      * and before the data loads. 0, or the server stops with status 1. */
-    int (*prepare)(void *arg);
+    int (*prepare)(void *arg, bool jailed); /* jailed: a chroot follows */
     int (*start)(struct server *srv, void *arg);
     void (*stop)(void *arg);
     void *arg;

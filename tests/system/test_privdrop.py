@@ -200,3 +200,82 @@ def test_policyd_as_nobody(tmp_path, datadir):
         assert answer.startswith(b"action=554 5.7.1 "), answer
     p.assert_clean_exit()
     dns.assert_clean_exit()
+
+
+def test_pidfile_removed_when_the_user_may(tmp_path, datadir):
+    """The pid file is written as root and removed at a clean stop by the
+    user: from a directory the user may write (also after a chroot, the
+    path outside it), else left with a warning."""
+    path = bl_file(datadir)
+    own = os.path.join(datadir, "run")
+    os.mkdir(own)
+    os.chown(own, NOBODY_UID, 65534)
+    pid = os.path.join(own, "serve.pid")
+    srv = start_serve(["-u", "nobody", "-p", pid, "bl.example:ip4set:" + path], str(tmp_path))
+    with open(pid) as f:
+        assert int(f.read()) == srv.proc.pid
+    srv.assert_clean_exit()
+    assert not os.path.exists(pid)
+    # In a chroot the path is still the one outside it.
+    env = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"} if SANITIZE else None
+    srv = start_serve(["-u", "nobody", "-r", datadir, "-p", pid, "bl.example:ip4set:/bl.ip4set"],
+                      str(tmp_path), env=env)
+    assert os.path.exists(pid)
+    srv.assert_clean_exit()
+    assert not os.path.exists(pid)
+    # A directory only root may write: the file stays, and the log says so.
+    pid = os.path.join(datadir, "serve.pid")
+    srv = start_serve(["-u", "nobody", "-p", pid, "bl.example:ip4set:" + path], str(tmp_path))
+    status, err = srv.stop()
+    assert status == 0, err
+    assert os.path.exists(pid)
+    assert "cannot remove the pid file %s: Permission denied" % pid in err
+
+
+def test_report_api_in_a_chroot(tmp_path, datadir):
+    """serve -u nobody -r DIR with the listing database inside the jail:
+    the report API's parser module was opened before the chroot, so a
+    spam report through the API lists its source."""
+    os.chown(datadir, NOBODY_UID, 65534)  # the database and its journal
+    http = free_port()
+    conf = write(os.path.join(datadir, "dnsblkit.conf"),
+                 "[listing]\ndatabase = /listing.db\ntrusted-relays = 192.0.2.0/24\n\n"
+                 "[zone live.example]\ndataset = listing\n\n"
+                 "[http]\nlisten = 127.0.0.1/%d\ntoken = chroot-token-0123456789\n" % http)
+    os.chmod(conf, 0o644)
+    env = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"} if SANITIZE else {}
+    env["DNSBLKIT_CONFIG"] = os.devnull
+    srv = start_serve(["-u", "nobody", "-r", datadir, "--config", conf], str(tmp_path),
+                      zone="live.example", env=env)
+    date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    msg = ("Received: from spam.example (unknown [45.83.12.7])\r\n"
+           "\tby mx1.dnsblkit.test (Postfix) with ESMTP id 4Wchroot\r\n"
+           "\tfor <trap@dnsblkit.test>; %s\r\n"
+           "From: deals@spam.example\r\nTo: trap@dnsblkit.test\r\nSubject: pills\r\n"
+           "Date: %s\r\nMessage-ID: <chroot.1@spam.example>\r\n\r\nBuy now.\r\n" % (date, date))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            s = socket.create_connection(("127.0.0.1", http), timeout=5)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, srv.stderr()
+            time.sleep(0.05)
+    body = msg.encode()
+    s.sendall(b"POST /api/v1/zones/live.example/reports?trap=1 HTTP/1.0\r\nHost: x\r\n"
+              b"Authorization: Bearer chroot-token-0123456789\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    reply = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
+    assert b" 20" in reply.split(b"\r\n")[0], reply[:300] + srv.stderr().encode()
+    assert b"listed" in reply, reply
+    deadline = time.monotonic() + 5
+    while a_values(query(srv.port, "7.12.83.45.live.example")) != {"127.0.0.2"}:
+        assert time.monotonic() < deadline, srv.stderr()
+        time.sleep(0.1)
+    srv.assert_clean_exit()

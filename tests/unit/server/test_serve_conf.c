@@ -225,13 +225,36 @@ static void test_finish_requires(void **state)
     serve_conf_free(&c);
 }
 
+/* With a chroot, full paths under the jail become paths inside it. */
+static void test_finish_jail_paths(void **state)
+{
+    (void)state;
+    struct serve_conf c;
+    char err[256];
+    serve_conf_init(&c);
+    assert_int_equal(serve_conf_add_listen(&c, "127.0.0.1/5300"), 0);
+    assert_int_equal(
+        serve_conf_add_zonespec(&c, "bl.example:ip4set:/var/jail/a,/other/b,rel,/var/jailx/c"), 0);
+    assert_int_equal(serve_conf_add_zonespec(&c, "dbl.example:dnset:/var/jail/etc/x.dnset"), 0);
+    c.chroot_dir = strdup("/var/jail/");
+    assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
+    assert_string_equal(c.zones[0].specs[0], "ip4set:/a,/other/b,rel,/var/jailx/c");
+    assert_string_equal(c.zones[1].specs[0], "dnset:/etc/x.dnset");
+    serve_conf_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ttl_spec),         cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_listen),           cmocka_unit_test(test_zonespec),
-        cmocka_unit_test(test_ini_good),         cmocka_unit_test(test_ini_errors),
-        cmocka_unit_test(test_ini_missing_file), cmocka_unit_test(test_finish_requires),
+        cmocka_unit_test(test_ttl_spec),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_zonespec),
+        cmocka_unit_test(test_ini_good),
+        cmocka_unit_test(test_ini_errors),
+        cmocka_unit_test(test_ini_missing_file),
+        cmocka_unit_test(test_finish_requires),
+        cmocka_unit_test(test_finish_jail_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
