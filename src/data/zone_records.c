@@ -7,6 +7,7 @@
 #include "common/hash.h"
 #include "data/array.h"
 #include "data/dnkey.h"
+#include "data/radix.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,13 +133,16 @@ static bool zr_wild_ok(const struct zr_fam *f, unsigned level)
  * may change while walking, then the stretches between them with their
  * answers (0 = none: NXDOMAIN). */
 struct zr_tree {
-    struct zr_u128 *pts;
+    bool ip4;            /* IPv4: points and starts in 32 bits */
+    struct zr_u128 *pts; /* IPv6 */
+    uint32_t *pts4;      /* IPv4 */
     size_t npts, ptcap;
     struct zr_u128 *forced; /* addresses that need a name of their own
                                even under a wildcard (another name exists
                                below them) */
     size_t nforced, fcap;
-    struct zr_u128 *start; /* stretch k covers [start[k], start[k+1]) */
+    struct zr_u128 *start; /* IPv6: stretch k covers [start[k], start[k+1]) */
+    uint32_t *start4;      /* IPv4: the same (zr_start reads either) */
     uint32_t *ans;
     size_t n;
 };
@@ -523,6 +527,7 @@ static int zr_space_get(struct zrec *z, const uint8_t *sub, size_t sublen, struc
     memset(s, 0, sizeof(*s));
     memcpy(s->sub, sub, sublen);
     s->sublen = sublen;
+    s->t4.ip4 = true;
     *out = s;
     return 0;
 }
@@ -540,10 +545,21 @@ static int zr_walker_space(struct zr_walker *wk, struct zr_space **out)
 
 static int zr_tree_point(struct zr_tree *t, struct zr_u128 p)
 {
+    if (t->ip4) {
+        if (array_reserve((void **)&t->pts4, &t->ptcap, t->npts + 1, sizeof(*t->pts4), 4096) < 0)
+            return ERR_NOMEM;
+        t->pts4[t->npts++] = (uint32_t)p.lo;
+        return 0;
+    }
     if (array_reserve((void **)&t->pts, &t->ptcap, t->npts + 1, sizeof(*t->pts), 1024) < 0)
         return ERR_NOMEM;
     t->pts[t->npts++] = p;
     return 0;
+}
+
+static struct zr_u128 zr_start(const struct zr_tree *t, size_t k)
+{
+    return t->ip4 ? (struct zr_u128){0, t->start4[k]} : t->start[k];
 }
 
 /* A range [first, last] of width bits: its first address and the one
@@ -673,11 +689,12 @@ static size_t zr_addr_labels(const struct zr_fam *f, struct zr_u128 a, unsigned 
     for (unsigned u = level / f->step; u-- > 0;) {
         unsigned v = u_bits(a, f->width - f->step * (u + 1), f->step);
         if (f->width == 32) {
-            char text[4];
-            int n = snprintf(text, sizeof(text), "%u", v);
-            out[pos++] = (uint8_t)n;
-            memcpy(out + pos, text, (size_t)n);
-            pos += (size_t)n;
+            /* Decimal, no leading zeros (no printf: millions of them). */
+            uint8_t n = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+            out[pos++] = n;
+            for (unsigned k = n; k-- > 0; v /= 10)
+                out[pos + k] = (uint8_t)('0' + v % 10);
+            pos += n;
         } else {
             out[pos++] = 1;
             out[pos++] = (uint8_t) "0123456789abcdef"[v];
@@ -693,7 +710,7 @@ static size_t zr_find(const struct zr_tree *t, struct zr_u128 a, size_t lo, size
     /* The last k in [lo, hi] with start[k] <= a. */
     while (lo < hi) {
         size_t mid = lo + (hi - lo + 1) / 2;
-        if (u_cmp(t->start[mid], a) <= 0)
+        if (u_cmp(zr_start(t, mid), a) <= 0)
             lo = mid;
         else
             hi = mid - 1;
@@ -704,7 +721,7 @@ static size_t zr_find(const struct zr_tree *t, struct zr_u128 a, size_t lo, size
 static struct zr_u128 zr_end(const struct zr_tree *t, size_t k, const struct zr_fam *f)
 {
     if (k + 1 < t->n) {
-        struct zr_u128 e = t->start[k + 1];
+        struct zr_u128 e = zr_start(t, k + 1);
         if (e.lo-- == 0)
             e.hi--;
         return e;
@@ -724,15 +741,28 @@ static int zr_tree_plan(struct zrec *z, struct zr_space *s, const struct zr_fam 
         rc = zr_tree_point(t, (struct zr_u128){test.hi, test.lo + k});
     if (rc)
         return rc;
-    t->npts = zr_unique(t->pts, t->npts);
+    if (t->ip4) {
+        /* Millions of them: sorted by radix, not by comparisons. */
+        uint32_t *tmp = malloc(t->npts * sizeof(*tmp));
+        if (!tmp || radix_sort32(t->pts4, tmp, t->npts) < 0) {
+            free(tmp);
+            return ERR_NOMEM;
+        }
+        free(tmp);
+        t->npts = radix_unique32(t->pts4, t->npts);
+        t->start4 = malloc(t->npts * sizeof(*t->start4));
+    } else {
+        t->npts = zr_unique(t->pts, t->npts);
+        t->start = malloc(t->npts * sizeof(*t->start));
+    }
     t->nforced = zr_unique(t->forced, t->nforced);
-    t->start = malloc(t->npts * sizeof(*t->start));
     t->ans = malloc(t->npts * sizeof(*t->ans));
-    if (!t->start || !t->ans)
+    if ((!t->start && !t->start4) || !t->ans)
         return ERR_NOMEM;
     uint8_t sub[NAME_MAXWIRE + 64];
     for (size_t i = 0; i < t->npts; i++) {
-        size_t len = zr_addr_labels(f, t->pts[i], f->width, s, sub);
+        struct zr_u128 pt = t->ip4 ? (struct zr_u128){0, t->pts4[i]} : t->pts[i];
+        size_t len = zr_addr_labels(f, pt, f->width, s, sub);
         if (len + z->apex_len > NAME_MAXWIRE)
             return zr_fail(z, ERR_LIMIT, "a subzone name is too long for its addresses");
         uint32_t id;
@@ -743,11 +773,16 @@ static int zr_tree_plan(struct zrec *z, struct zr_space *s, const struct zr_fam 
          * happened to cut them. */
         if (t->n > 0 && t->ans[t->n - 1] == id)
             continue;
-        t->start[t->n] = t->pts[i];
+        if (t->ip4)
+            t->start4[t->n] = (uint32_t)pt.lo;
+        else
+            t->start[t->n] = pt;
         t->ans[t->n++] = id;
     }
     free(t->pts);
+    free(t->pts4);
     t->pts = NULL;
+    t->pts4 = NULL;
     t->npts = t->ptcap = 0;
     return 0;
 }
@@ -970,7 +1005,7 @@ static uint32_t zr_dominant(struct zr_emitter *e, const struct zr_fam *f, const 
         uint32_t id = t->ans[k];
         if (z->ans[id].dep && f->width == 32)
             continue;
-        struct zr_u128 a = u_cmp(t->start[k], lo) < 0 ? lo : t->start[k];
+        struct zr_u128 a = u_cmp(zr_start(t, k), lo) < 0 ? lo : zr_start(t, k);
         struct zr_u128 b = zr_end(t, k, f);
         if (u_cmp(b, hi) > 0)
             b = hi;
@@ -1593,6 +1628,8 @@ void zrec_free(struct zrec *z)
         struct zr_tree *ts[2] = {&z->spaces[i].t4, &z->spaces[i].t6};
         for (unsigned k = 0; k < 2; k++) {
             free(ts[k]->pts);
+            free(ts[k]->pts4);
+            free(ts[k]->start4);
             free(ts[k]->forced);
             free(ts[k]->start);
             free(ts[k]->ans);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -164,6 +165,9 @@ static void *tcp_xfer_main(void *arg)
     /* The connection's queued replies went first; nothing is left. */
     x->c->outoff = x->c->outlen = 0;
     snapshot_free(x->snap);
+    /* A transfer's plan is tens of MB for a big zone, freed in this
+     * thread's arena: give it back now rather than keep it for the next. */
+    malloc_trim(0);
     atomic_fetch_sub(&x->job.xc->active, 1);
     pthread_mutex_lock(&x->t->xlock);
     x->done = true;
