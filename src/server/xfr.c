@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { XFR_CLASS_IN = 1, XFR_CLASS_ANY = 255, XFR_RCODE_NOTAUTH = 9 };
+enum { XFR_CLASS_IN = 1, XFR_CLASS_ANY = 255, XFR_TYPE_TSIG = 250 };
 
 /* A message is closed once it holds this much (NSD's choice): a name can
  * only point at the first 16 KiB of a message, so past them compression
@@ -102,9 +102,9 @@ int xfr_parse_ixfr(const uint8_t *pkt, size_t len, struct xfr_request *rq)
     rq->have_serial = true;
     rq->serial = wire_get32(pkt + p + rdlen - 20);
     p += rdlen;
-    /* The additional section: an OPT is read; a TSIG and anything else
-     * are passed over (TSIG is not supported yet: such a client is
-     * answered, unsigned, like any other). */
+    /* The additional section: an OPT is read, anything else passed
+     * over; but a signed request (TSIG, not supported yet) is not taken,
+     * so that it is answered FORMERR as a signed AXFR is, never unsigned. */
     unsigned ar = wire_get16(pkt + 10);
     for (unsigned i = 0; i < ar; i++) {
         size_t owner = p;
@@ -113,7 +113,7 @@ int xfr_parse_ixfr(const uint8_t *pkt, size_t len, struct xfr_request *rq)
         uint16_t t = wire_get16(pkt + p);
         uint32_t ttl = wire_get32(pkt + p + 4);
         size_t rl = wire_get16(pkt + p + 8);
-        if (len - p - 10 < rl)
+        if (len - p - 10 < rl || t == XFR_TYPE_TSIG)
             return ERR_NOTFOUND;
         if (t == DNS_TYPE_OPT && pkt[owner] == 0 && !q->edns) {
             uint16_t udp = wire_get16(pkt + p + 2);

@@ -257,6 +257,14 @@ static void test_parse_ixfr(void **state)
     assert_int_equal(xfr_parse_ixfr(q, n - 12, &rq), ERR_NOTFOUND);
     q[2] |= 0x80;
     assert_int_equal(xfr_parse_ixfr(q, n, &rq), ERR_NOTFOUND);
+    /* Signed (a TSIG record after the OPT): not taken, answered FORMERR. */
+    n = make_request(q, "bl.example", DNS_TYPE_IXFR, 1234, true);
+    static const uint8_t tsig[] = {0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
+    memcpy(q + n, tsig, sizeof(tsig));
+    q[11] = 2;
+    assert_int_equal(xfr_parse_ixfr(q, n + sizeof(tsig), &rq), ERR_NOTFOUND);
+    q[11] = 1;
+    assert_int_equal(xfr_parse_ixfr(q, n, &rq), 0);
     n = make_request(q, "bl.example", DNS_TYPE_AXFR, 0, false);
     assert_int_equal(xfr_parse_ixfr(q, n, &rq), ERR_NOTFOUND);
     assert_true(xfr_is_request(q, n));
