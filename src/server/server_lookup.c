@@ -196,6 +196,11 @@ void server_counters(struct server *srv, struct server_counters *out)
     out->live_updates = atomic_load(&srv->live_updates);
     out->started = (time_t)atomic_load(&srv->started);
     out->last_publish = (time_t)atomic_load(&srv->last_publish);
+    out->xfr_done = atomic_load(&srv->xfr.done);
+    out->xfr_records = atomic_load(&srv->xfr.records);
+    out->xfr_bytes = atomic_load(&srv->xfr.bytes);
+    out->xfr_refused = atomic_load(&srv->xfr.refused);
+    out->xfr_failed = atomic_load(&srv->xfr.failed);
 }
 
 int server_zone_stats(struct server *srv, struct server_zone_stats *out, unsigned max, unsigned *n)

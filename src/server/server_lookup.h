@@ -81,6 +81,10 @@ struct server_counters {
     uint64_t live_updates;   /* snapshots published for live datasets */
     time_t started;          /* when the server started answering */
     time_t last_publish;     /* when the current snapshot was published */
+    /* Zone transfers (xfr.h): sent whole (their records and bytes),
+     * refused (client not allowed, past the record cap, too many at
+     * once), started and not finished. */
+    uint64_t xfr_done, xfr_records, xfr_bytes, xfr_refused, xfr_failed;
 };
 
 void server_counters(struct server *srv, struct server_counters *out);

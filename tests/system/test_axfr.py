@@ -253,6 +253,10 @@ class Data:
         self.ranges4["acl.example"] = [(0x0A070000, 0x0A0700FF), (0x0A070101, 0x0A070101)]
 
 
+# A zone the secondaries ask for news every second (SOA refresh 1).
+UPD = ("$SOA 60 ns1.example.net. hostmaster.example.net. %d 1 1 86400 60\n"
+       "$NS 60 ns1.example.net.\n:127.0.0.2:Update $\n%s")
+
 LIVE = [  # (args of `dnsblkit list|allow add`)
     ("list", "1.2.3.4"), ("list", "1.2.3.9", "--code", "4"), ("list", "5.6.7.0/24", "--code", "3"),
     ("allow", "5.6.7.8"), ("list", "46.4.9.0/24", "--code", "3"), ("list", "46.4.9.9"),
@@ -344,6 +348,7 @@ def env(module_dnsblkit, tmp_path_factory):
         gen()
     f = {k: write(os.path.join(d, k + ".txt"), v) for k, v in data.files.items()}
     f["big"] = write(os.path.join(d, "big.txt"), ":127.0.0.2:See $\n10.0.0.0/22\n")
+    f["upd"] = write(os.path.join(d, "upd.txt"), UPD % (1, "192.0.2.1\n"))
     port = free_port()
     cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
 listen = 127.0.0.1/%d
@@ -374,16 +379,18 @@ dataset = listing
 [zone big.example]
 data = ip4set:%s
 transfer-max-records = 100
+[zone upd.example]
+data = ip4set:%s
 """ % (port, d, f["set"], f["tset"], f["trie"], f["six"], f["sixtrie"], f["dn"], f["gen"],
-       f["comb"], f["acldata"], f["acl"], f["big"]))
+       f["comb"], f["acldata"], f["acl"], f["big"], f["upd"]))
     for item in LIVE:
         dbk([item[0], "add", "live.example"] + list(item[1:]) + ["--config", cfg])
     srv = module_dnsblkit.start([], args=["--config", cfg], port=port, bind=False,
                                 zone="set.example")
     e = Env()
-    e.dir, e.cfg, e.data, e.srv, e.port = d, cfg, data, srv, port
+    e.dir, e.cfg, e.data, e.srv, e.port, e.upd = d, cfg, data, srv, port, f["upd"]
     e.secondaries = []
-    zones = COMPARED
+    zones = COMPARED + ["upd.example"]
     try:
         kd = os.path.join(d, "knot")
         os.mkdir(kd)
@@ -643,3 +650,21 @@ def test_counters(env):
     sent, records, _, refused = (int(x) for x in m[-1])
     # Two secondaries took every compared zone; clients were refused.
     assert sent >= 2 * len(COMPARED) and records > 1000 and refused >= 3
+
+
+def test_secondaries_follow_a_reload(env):
+    """A new serial reaches the secondaries at their next SOA refresh:
+    they ask IXFR, get the whole zone (no history yet), and serve it."""
+    write(env.upd, UPD % (2, "192.0.2.1\n192.0.2.2\n"))
+    env.srv.send(signal.SIGHUP)
+    name = "2.2.0.192.upd.example"
+    deadline = time.monotonic() + 20
+    for sec in env.secondaries:
+        while time.monotonic() < deadline:
+            r = query(sec.port, name, "TXT")
+            if r.rcode() == dns.rcode.NOERROR and r.answer:
+                break
+            time.sleep(0.2)
+        assert txt_values(query(sec.port, name, "TXT")) == {"Update 192.0.2.2"}, sec.name
+        assert soa_serial(sec.port, "upd.example") == 2
+    assert re.search(r"IXFR \(answered in full\) of upd\.example serial 2", env.srv.stderr())
