@@ -197,8 +197,11 @@ enum xfr_verdict xfr_decide(const struct snapshot *snap, const struct xfr_reques
         xfr_log_refusal(xc, rq, client, "not in allow-transfer");
         return XFR_REFUSED;
     }
-    if (!z->loaded || (z->expires && time(NULL) >= z->expires) ||
-        (snap->global_acl && !snap->global_acl->loaded))
+    /* What answer_packet answers SERVFAIL for is not handed out either. */
+    const struct zone *g = snap->global_acl;
+    time_t now = time(NULL);
+    if (!z->loaded || (z->expires && now >= z->expires) ||
+        (g && (!g->loaded || (g->expires && now >= g->expires))))
         return XFR_SERVFAIL;
     if (rq->q.qtype == DNS_TYPE_IXFR &&
         (!tcp || (rq->have_serial && xfr_serial_ge(rq->serial, z->serial))))

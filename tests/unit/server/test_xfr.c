@@ -357,6 +357,15 @@ static void test_decide(void **state)
     n = make_request(q, "bl.example", DNS_TYPE_IXFR, 41, false);
     assert_int_equal(xfr_parse_ixfr(q, n, &rq), 0);
     assert_int_equal(xfr_decide(snap, &rq, (struct sockaddr *)&c, true, &xc, &z), XFR_GO);
+    /* Past its $TIMESTAMP expiry, or not loaded yet (-q): what queries
+     * get SERVFAIL for is not handed out by transfer either. */
+    struct zone *mz = (struct zone *)z;
+    mz->expires = 1;
+    assert_int_equal(xfr_decide(snap, &rq, (struct sockaddr *)&c, true, &xc, &z), XFR_SERVFAIL);
+    mz->expires = 0;
+    mz->loaded = false;
+    assert_int_equal(xfr_decide(snap, &rq, (struct sockaddr *)&c, true, &xc, &z), XFR_SERVFAIL);
+    mz->loaded = true;
     /* Too many at once. */
     atomic_store(&xc.active, XFR_MAX_ACTIVE);
     assert_int_equal(xfr_decide(snap, &rq, (struct sockaddr *)&c, true, &xc, &z), XFR_SERVFAIL);
