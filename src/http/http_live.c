@@ -39,7 +39,8 @@ int http_lives_get(struct http_lives *ls, const char *config, struct http_live *
         goto fail;
     }
     if ((rc = listing_conf_load(config, &l->conf, err, errsz)) != 0 ||
-        (rc = store_open(l->conf.database, &l->st, err, errsz)) != 0)
+        (rc = store_open(l->conf.database, &l->st, err, errsz)) != 0 ||
+        (rc = store_cache_size(l->st, l->conf.cache_mib)) != 0)
         goto fail;
     l->eng.st = l->st;
     l->eng.conf = &l->conf;

@@ -137,7 +137,8 @@ static int listing_open(struct dataset *ds, const char *source, char *errbuf, si
         snprintf(errbuf, errsz, "%s: a listing dataset needs a zone name", ds->spec);
         return ERR_INVAL;
     }
-    if ((rc = store_open(s->conf.database, &s->st, errbuf, errsz)) != 0)
+    if ((rc = store_open(s->conf.database, &s->st, errbuf, errsz)) != 0 ||
+        (rc = store_cache_size(s->st, s->conf.cache_mib)) != 0)
         return rc;
     /* The change log position first: changes made while the records are
      * read are applied again by the next refresh, which is harmless. */

@@ -20,6 +20,7 @@ void listing_conf_init(struct listing_conf *c)
     policy_defaults(&c->policy);
     snprintf(c->txt, sizeof(c->txt), "%s", LISTING_DEFAULT_TXT);
     c->sweep_interval = 60;
+    c->cache_mib = 16;
 }
 
 void listing_conf_free(struct listing_conf *c)
@@ -124,6 +125,12 @@ static int listing_key(struct listing_ini *st, const char *key, const char *valu
     if (!strcmp(key, "sweep-interval")) {
         if (policy_parse_duration(value, &c->sweep_interval) < 0 || c->sweep_interval == 0)
             return listing_fail(st, key, value, "a duration such as 60s or 5m");
+        return 1;
+    }
+    if (!strcmp(key, "cache-size")) {
+        if (!listing_number(value, 4096, &d) || d < 1 || d != (double)(unsigned)d)
+            return listing_fail(st, key, value, "MiB, 1..4096");
+        c->cache_mib = (unsigned)d;
         return 1;
     }
     if (!strcmp(key, "code") || !strcmp(key, "escalate-code")) {

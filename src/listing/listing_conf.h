@@ -21,6 +21,7 @@ struct listing_conf {
     struct rchain_trusted trusted; /* trusted-relays */
     char txt[LISTING_TXT_MAX];     /* TXT template of listings; '$' is the address */
     uint32_t sweep_interval;       /* seconds between expiry sweeps (60) */
+    unsigned cache_mib;            /* SQLite page cache per open database (16) */
     struct policy_params policy;
 };
 

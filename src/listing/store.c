@@ -449,6 +449,13 @@ exit:
 #define STORE_PRAGMAS                                                                              \
     "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384"
 
+int store_cache_size(struct store *st, unsigned mib)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%u", mib * 1024u);
+    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : ERR_IO;
+}
+
 int store_open(const char *path, struct store **out, char *err, size_t errsz)
 {
     char dummy[1];

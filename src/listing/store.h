@@ -27,6 +27,10 @@ struct store;
  * schema to STORE_SCHEMA_VERSION. A database of a newer schema is
  * refused. On failure err says why ("path: reason"). */
 int store_open(const char *path, struct store **out, char *err, size_t errsz);
+
+/* The page cache of this connection, in MiB ([listing] cache-size; 16
+ * when not set): the most it holds of the database. */
+int store_cache_size(struct store *st, unsigned mib);
 void store_close(struct store *st);
 
 /* Counters for the metrics ("reports_listed", "refused_not_public",

@@ -89,12 +89,53 @@ static void test_txt_given_wins(void **state)
     assert_string_equal(txt, "Blocked - $ is listed");
 }
 
+/* [listing] cache-size: MiB, 1 to 4096, 16 when not given. */
+static void test_cache_size(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int ok;
+        unsigned mib;
+    } cases[] = {
+        {"[listing]\n", 1, 16},
+        {"[listing]\ncache-size = 2\n", 1, 2},
+        {"[listing]\ncache-size = 4096\n", 1, 4096},
+        {"[listing]\ncache-size = 0\n", 0, 0},
+        {"[listing]\ncache-size = 4097\n", 0, 0},
+        {"[listing]\ncache-size = 1.5\n", 0, 0},
+        {"[listing]\ncache-size = 16M\n", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(cases[i].text, fp);
+        fclose(fp);
+        struct listing_conf c;
+        char err[512] = "";
+        listing_conf_init(&c);
+        int rc = listing_conf_load(path, &c, err, sizeof(err));
+        if (cases[i].ok) {
+            if (rc != 0)
+                fail_msg("%s: %s", cases[i].text, err);
+            assert_int_equal(c.cache_mib, cases[i].mib);
+        } else {
+            if (rc == 0)
+                fail_msg("accepted %s", cases[i].text);
+            assert_non_null(strstr(err, ":2: bad cache-size"));
+            assert_non_null(strstr(err, "MiB, 1..4096"));
+        }
+        listing_conf_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_txt_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txt_points_at_the_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txt_given_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_size, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
