@@ -36,6 +36,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_kib(pid):
+    """A process's resident set size, in KiB (0 when /proc has none)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def wait_tcp(port, timeout=10.0):
     """Until something accepts on 127.0.0.1:port; False after timeout."""
     deadline = time.monotonic() + timeout

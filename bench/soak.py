@@ -29,20 +29,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import as_root, free_port, wait_tcp  # noqa: E402
+from benchlib import as_root, free_port, rss_kib, wait_tcp  # noqa: E402
 
 import requests  # noqa: E402
 
 ZONE, LIVE = "bl.soak", "live.soak"
 TOKEN = "soak-token-0123456789abcdef"
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def qwire(name, qtype=1, qid=0):
@@ -218,7 +210,7 @@ def main():
             for p in (serve, policyd):
                 if p.poll() is not None:
                     sys.exit("soak: a daemon exited:\n" + open(log.name).read()[-3000:])
-            samples.append((now - t0, rss_kb(serve.pid), rss_kb(policyd.pid)))
+            samples.append((now - t0, rss_kib(serve.pid), rss_kib(policyd.pid)))
             print("%6.0f s  serve %7d kB  policyd %7d kB" % samples[-1], flush=True)
     finally:
         stop.set()
