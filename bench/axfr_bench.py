@@ -259,8 +259,8 @@ def main():
         runs.sort(key=lambda r: r["total_s"])
         out["axfr"] = runs[len(runs) // 2]
         out["axfr_runs"] = runs
+        time.sleep(0.5)  # the plan is freed and the log line written after the last message
         out["serve_rss_after_kib"] = rss_kib(srv.pid)
-        time.sleep(0.5)  # the log line follows the last message
         m = re.findall(r"AXFR of .* (\d+) records", open(os.path.join(work, "s.log")).read())
         out["records"] = int(m[-1]) if m else None
 
