@@ -32,6 +32,10 @@
 void ratelimit_conf_init(struct ratelimit_conf *c)
 {
     memset(c, 0, sizeof(*c));
+    c->rate = RATELIMIT_DEFAULT_RATE;
+    addr_net_parse("127.0.0.0/8", &c->exempt[c->nexempt++]);
+    addr_net_parse("::1", &c->exempt[c->nexempt++]);
+    c->exempt_default = true;
     c->slip = RATELIMIT_DEFAULT_SLIP;
     c->v4_prefix = RATELIMIT_DEFAULT_V4_PREFIX;
     c->v6_prefix = RATELIMIT_DEFAULT_V6_PREFIX;

@@ -20,6 +20,9 @@
 #define RATELIMIT_MAX_RATE ((1u << 24) - 1)
 #define RATELIMIT_MAX_EXEMPT 64
 #define RATELIMIT_MAX_EXEMPT_TEXT "64" /* for messages */
+/* On by default, generous: a busy mail host's resolver asks a few
+ * hundred a second; a reflection flood is many thousands. */
+#define RATELIMIT_DEFAULT_RATE 1000
 #define RATELIMIT_DEFAULT_SLIP 2
 #define RATELIMIT_DEFAULT_V4_PREFIX 24
 #define RATELIMIT_DEFAULT_V6_PREFIX 56
@@ -33,6 +36,10 @@ struct ratelimit_conf {
     unsigned table;     /* slots; rounded up to a power of two */
     struct addr_net exempt[RATELIMIT_MAX_EXEMPT]; /* the operator's own resolvers */
     unsigned nexempt;
+    /* exempt holds the default, loopback (127.0.0.0/8, ::1): a local
+     * resolver, and no outside source can forge those; the first
+     * rate-limit-exempt of the configuration replaces it. */
+    bool exempt_default;
 };
 
 void ratelimit_conf_init(struct ratelimit_conf *c);

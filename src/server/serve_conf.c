@@ -248,11 +248,18 @@ static int serve_ini_ratelimit(struct serve_ini_state *st, const char *key, cons
         return 1;
     }
     if (!strcmp(key, "rate-limit-exempt")) {
-        /* A list, and the key may repeat: each adds to it. */
+        /* A list, and the key may repeat: each adds to it, but the first
+         * replaces the default (loopback); "none" exempts nobody. */
         char buf[1024];
         snprintf(buf, sizeof(buf), "%s", value);
+        if (rl->exempt_default) {
+            rl->nexempt = 0;
+            rl->exempt_default = false;
+        }
         for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
              tok = strtok_r(NULL, " \t,", &save)) {
+            if (!strcmp(tok, "none"))
+                continue;
             if (rl->nexempt >= RATELIMIT_MAX_EXEMPT)
                 return serve_ini_fail(st, line,
                                       "too many rate-limit-exempt networks (at most %s)%s",

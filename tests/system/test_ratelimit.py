@@ -93,7 +93,8 @@ def scrape(http_port):
 
 def test_burst_is_limited_and_counted(dnsblkit, tmp_path):
     http_port = free_port()
-    srv = start(dnsblkit, str(tmp_path), "rate-limit = 20\nrate-limit-slip = 2\n", http_port)
+    srv = start(dnsblkit, str(tmp_path),
+                "rate-limit = 20\nrate-limit-slip = 2\nrate-limit-exempt = none\n", http_port)
     n = 300
     full, slipped, took = burst(srv.port, n, "127.0.5.1")
     assert 20 <= full <= budget(20, took), (full, took)
@@ -111,7 +112,7 @@ def test_burst_is_limited_and_counted(dnsblkit, tmp_path):
 
 
 def test_networks_have_their_own_budget_and_tcp_is_free(dnsblkit, tmp_path):
-    srv = start(dnsblkit, str(tmp_path), "rate-limit = 10\nrate-limit-slip = 0\n")
+    srv = start(dnsblkit, str(tmp_path), "rate-limit = 10\nrate-limit-slip = 0\nrate-limit-exempt = none\n")
     full, slipped, took = burst(srv.port, 100, "127.0.6.1")
     assert 10 <= full <= budget(10, took) and slipped == 0, (full, slipped)
     # Another /24 is untouched by the first one's flood.
@@ -125,7 +126,7 @@ def test_networks_have_their_own_budget_and_tcp_is_free(dnsblkit, tmp_path):
 
 
 def test_slip_sends_resolvers_to_tcp(dnsblkit, tmp_path):
-    srv = start(dnsblkit, str(tmp_path), "rate-limit = 5\nrate-limit-slip = 1\n")
+    srv = start(dnsblkit, str(tmp_path), "rate-limit = 5\nrate-limit-slip = 1\nrate-limit-exempt = none\n")
     full, slipped, _ = burst(srv.port, 60, "127.0.8.1", edns=0)
     assert full + slipped == 60 and full >= 5, (full, slipped)
     # A resolver that honours TC (here dnspython's fallback) still gets
@@ -141,7 +142,8 @@ def test_slip_sends_resolvers_to_tcp(dnsblkit, tmp_path):
 
 
 def test_ipv6_clients(dnsblkit, tmp_path):
-    srv = start(dnsblkit, str(tmp_path), "rate-limit = 10\nrate-limit-slip = 1\n",
+    srv = start(dnsblkit, str(tmp_path),
+                "rate-limit = 10\nrate-limit-slip = 1\nrate-limit-exempt = none\n",
                 hosts=("::1",))
     # Loopback is the only IPv6 network here: the readiness probe came
     # from it too and may have spent some of this second's budget.
@@ -149,18 +151,24 @@ def test_ipv6_clients(dnsblkit, tmp_path):
     assert 5 <= full <= budget(10, took) and full + slipped == 100, (full, slipped)
 
 
-def test_exempt_network_and_default_off(dnsblkit, tmp_path):
-    a = tmp_path / "a"
-    b = tmp_path / "b"
-    a.mkdir()
-    b.mkdir()
+def test_exempt_network_and_the_defaults(dnsblkit, tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for d in (a, b, c):
+        d.mkdir()
+    # The configuration's exemptions replace the default (loopback).
     srv = start(dnsblkit, str(a), "rate-limit = 5\nrate-limit-exempt = 10.0.0.0/8, 127.0.9.0/24\n")
     full, slipped, _ = burst(srv.port, 200, "127.0.9.1")
     assert (full, slipped) == (200, 0)
     full, _, took = burst(srv.port, 100, "127.0.10.1")
     assert 5 <= full <= budget(5, took)
-    off = start(dnsblkit, str(b), "")
-    assert burst(off.port, 200, "127.0.11.1")[:2] == (200, 0)
+    # By default: on, 1000 a second, loopback exempt.
+    dflt = start(dnsblkit, str(b), "")
+    assert burst(dflt.port, 1500, "127.0.11.1")[:2] == (1500, 0)
+    assert "rate limit: 1000 UDP responses per second" in dflt.stderr()
+    # rate-limit = 0 turns it off.
+    off = start(dnsblkit, str(c), "rate-limit = 0\nrate-limit-exempt = none\n")
+    assert burst(off.port, 1500, "127.0.12.1")[:2] == (1500, 0)
+    assert "rate limit:" not in off.stderr()
 
 
 @pytest.mark.parametrize("line,why", [

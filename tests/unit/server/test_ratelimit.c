@@ -144,6 +144,15 @@ static void test_exempt(void **state)
     assert_int_equal(passes(&rl, SA(in6), 1, 50, &slips), 50);
     assert_int_equal(passes(&rl, SA(out4), 1, 50, &slips), 2);
     assert_int_equal(passes(&rl, SA(out6), 1, 50, &slips), 2);
+    /* Loopback, exempt by default. */
+    struct sockaddr_storage lo4 = v4("127.0.0.1"), lo6 = v6("::1");
+    assert_int_equal(passes(&rl, SA(lo4), 1, 50, &slips), 50);
+    assert_int_equal(passes(&rl, SA(lo6), 1, 50, &slips), 50);
+    ratelimit_free(&rl);
+    /* Without the default, loopback is limited like anyone. */
+    c.nexempt = 0;
+    assert_int_equal(ratelimit_init(&rl, &c), 0);
+    assert_int_equal(passes(&rl, SA(lo4), 1, 50, &slips), 2);
     ratelimit_free(&rl);
 }
 
@@ -227,6 +236,11 @@ static void test_init_refuses(void **state)
     struct ratelimit_conf c;
     struct ratelimit rl;
     ratelimit_conf_init(&c);
+    /* On by default: 1000 a second, loopback exempt. */
+    assert_int_equal(c.rate, RATELIMIT_DEFAULT_RATE);
+    assert_int_equal(c.nexempt, 2);
+    assert_true(c.exempt_default);
+    c.rate = 0;
     assert_int_equal(ratelimit_init(&rl, &c), ERR_INVAL); /* rate 0 is "off" */
     c.rate = 10;
     c.v4_prefix = 0;
@@ -362,7 +376,9 @@ static int conf_error(const char *text, char *err, size_t errsz)
         assert_int_equal(c.ratelimit.v4_prefix, 22);
         assert_int_equal(c.ratelimit.v6_prefix, 48);
         assert_int_equal(c.ratelimit.table, 4096);
+        /* The configuration's replace the default (loopback). */
         assert_int_equal(c.ratelimit.nexempt, 3);
+        assert_false(c.ratelimit.exempt_default);
         assert_int_equal(c.ratelimit.exempt[2].lo, 1); /* ::1 */
     }
     serve_conf_free(&c);
@@ -374,6 +390,22 @@ static void test_conf_keys(void **state)
 {
     (void)state;
     char err[512];
+    /* "none": nobody exempt, not even loopback. */
+    {
+        char path[] = "/tmp/dbk-rlconf-XXXXXX";
+        const char *text = "[server]\nrate-limit-exempt = none\n";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+        struct serve_conf c;
+        serve_conf_init(&c);
+        assert_int_equal(serve_conf_load_file(&c, path, err, sizeof(err)), 0);
+        assert_int_equal(c.ratelimit.nexempt, 0);
+        assert_int_equal(c.ratelimit.rate, RATELIMIT_DEFAULT_RATE);
+        serve_conf_free(&c);
+        unlink(path);
+    }
     assert_int_equal(conf_error("[server]\nrate-limit = 50\nrate-limit-slip = 3\n"
                                 "rate-limit-ipv4-prefix = 22\nrate-limit-ipv6-prefix = 48\n"
                                 "rate-limit-table-size = 4096\n"
