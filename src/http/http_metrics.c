@@ -166,6 +166,24 @@ static void http_metrics_server(struct http_buf *b, const struct http_metrics *m
                         "Snapshots published for changes of live listing data.");
     http_buf_printf(b, HTTP_METRICS_PREFIX "live_updates_total %" PRIu64 "\n", c->live_updates);
 
+    http_metrics_family(b, "zone_transfers_total", "counter",
+                        "Zone transfers (AXFR, and IXFR answered with the whole zone) by result: "
+                        "sent whole, refused (a client not in allow-transfer, the record cap), "
+                        "failed (the connection went).");
+    http_buf_printf(b, HTTP_METRICS_PREFIX "zone_transfers_total{result=\"sent\"} %" PRIu64 "\n",
+                    c->xfr_done);
+    http_buf_printf(b, HTTP_METRICS_PREFIX "zone_transfers_total{result=\"refused\"} %" PRIu64 "\n",
+                    c->xfr_refused);
+    http_buf_printf(b, HTTP_METRICS_PREFIX "zone_transfers_total{result=\"failed\"} %" PRIu64 "\n",
+                    c->xfr_failed);
+    http_metrics_family(b, "zone_transfer_records_total", "counter",
+                        "Records sent in whole zone transfers.");
+    http_buf_printf(b, HTTP_METRICS_PREFIX "zone_transfer_records_total %" PRIu64 "\n",
+                    c->xfr_records);
+    http_metrics_family(b, "zone_transfer_bytes_total", "counter",
+                        "Bytes of DNS messages sent in whole zone transfers.");
+    http_buf_printf(b, HTTP_METRICS_PREFIX "zone_transfer_bytes_total %" PRIu64 "\n", c->xfr_bytes);
+
     /* Before the first publication there is no snapshot to be old; a
      * clock stepped back must not give a negative age either. */
     long long age = 0;

@@ -75,6 +75,11 @@ static void fill(struct fixture *f)
     m->counters.reloads = 3;
     m->counters.reload_refused = 1;
     m->counters.live_updates = 42;
+    m->counters.xfr_done = 3;
+    m->counters.xfr_refused = 2;
+    m->counters.xfr_failed = 1;
+    m->counters.xfr_records = 2000005;
+    m->counters.xfr_bytes = 90600000;
     m->counters.started = 1700000000;
     m->counters.last_publish = 1700000040;
 
@@ -189,6 +194,11 @@ static void test_server_counters(void **state)
     assert_true(has_line(t, "dnsblkit_reloads_refused_total 1"));
     assert_true(has_line(t, "# TYPE dnsblkit_live_updates_total counter"));
     assert_true(has_line(t, "dnsblkit_live_updates_total 42"));
+    assert_true(has_line(t, "dnsblkit_zone_transfers_total{result=\"sent\"} 3"));
+    assert_true(has_line(t, "dnsblkit_zone_transfers_total{result=\"refused\"} 2"));
+    assert_true(has_line(t, "dnsblkit_zone_transfers_total{result=\"failed\"} 1"));
+    assert_true(has_line(t, "dnsblkit_zone_transfer_records_total 2000005"));
+    assert_true(has_line(t, "dnsblkit_zone_transfer_bytes_total 90600000"));
     assert_true(has_line(t, "# TYPE dnsblkit_snapshot_age_seconds gauge"));
     assert_true(has_line(t, "dnsblkit_snapshot_age_seconds 60"));
     assert_true(has_line(t, "# TYPE dnsblkit_start_time_seconds gauge"));
@@ -305,6 +315,9 @@ static void test_every_family_declared(void **state)
         {"reloads_total", "counter"},
         {"reloads_refused_total", "counter"},
         {"live_updates_total", "counter"},
+        {"zone_transfers_total", "counter"},
+        {"zone_transfer_records_total", "counter"},
+        {"zone_transfer_bytes_total", "counter"},
         {"snapshot_age_seconds", "gauge"},
         {"start_time_seconds", "gauge"},
         {"zone_entries", "gauge"},
