@@ -148,6 +148,30 @@ static void http_metrics_dns(struct http_buf *b, const struct http_metrics *m)
                     limited >= slipped ? limited - slipped : 0);
     http_buf_printf(
         b, HTTP_METRICS_PREFIX "dns_rate_limited_total{action=\"slipped\"} %" PRIu64 "\n", slipped);
+
+    const struct answer_stats *t = &m->tcp;
+    http_metrics_family(b, "tcp_connections_refused_total", "counter",
+                        "TCP connections closed at once: the table was full (tcp-clients), or "
+                        "the client address held its share (tcp-clients-per-address).");
+    http_buf_printf(
+        b, HTTP_METRICS_PREFIX "tcp_connections_refused_total{reason=\"table_full\"} %" PRIu64 "\n",
+        http_metrics_get(&t->tcp_refused_full));
+    http_buf_printf(b,
+                    HTTP_METRICS_PREFIX
+                    "tcp_connections_refused_total{reason=\"per_address\"} %" PRIu64 "\n",
+                    http_metrics_get(&t->tcp_refused_address));
+    http_metrics_family(b, "tcp_connections_closed_total", "counter",
+                        "TCP connections closed by the server for a limit: idle "
+                        "(tcp-idle-timeout), max_time (tcp-max-time), max_queries "
+                        "(tcp-max-queries).");
+    static const char *const reasons[] = {"idle", "max_time", "max_queries"};
+    const uint64_t closed[] = {http_metrics_get(&t->tcp_closed_idle),
+                               http_metrics_get(&t->tcp_closed_time),
+                               http_metrics_get(&t->tcp_closed_queries)};
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        http_buf_printf(
+            b, HTTP_METRICS_PREFIX "tcp_connections_closed_total{reason=\"%s\"} %" PRIu64 "\n",
+            reasons[i], closed[i]);
 }
 
 static void http_metrics_server(struct http_buf *b, const struct http_metrics *m)

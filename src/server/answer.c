@@ -485,7 +485,10 @@ size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out
     X(listed)                                                                                      \
     X(nodata)                                                                                      \
     X(nxdomain)                                                                                    \
-    X(refused) X(formerr) X(notimp) X(servfail) X(truncated) X(dropped) X(ratelimited) X(slipped)
+    X(refused)                                                                                     \
+    X(formerr) X(notimp) X(servfail) X(truncated) X(dropped) X(ratelimited) X(slipped)             \
+        X(tcp_refused_full) X(tcp_refused_address) X(tcp_closed_idle) X(tcp_closed_time)           \
+            X(tcp_closed_queries)
 
 /* The per-zone counters, as one flat array. */
 #define ANSWER_ZONE_CELLS ((size_t)ANSWER_MAX_ZONES * ANSWER_QTYPES * ANSWER_RESULTS)

@@ -65,6 +65,14 @@ struct answer_stats {
     _Atomic uint64_t dropped;
     _Atomic uint64_t ratelimited; /* UDP responses withheld by the rate limit */
     _Atomic uint64_t slipped;     /* of those, sent empty with TC set */
+    /* TCP connections (the TCP thread's counters only): refused at once
+     * because the table was full or the client held its share, and
+     * closed for a limit: idle, total time, queries answered. */
+    _Atomic uint64_t tcp_refused_full;
+    _Atomic uint64_t tcp_refused_address;
+    _Atomic uint64_t tcp_closed_idle;
+    _Atomic uint64_t tcp_closed_time;
+    _Atomic uint64_t tcp_closed_queries;
     _Atomic uint64_t zone[ANSWER_MAX_ZONES][ANSWER_QTYPES][ANSWER_RESULTS];
 };
 

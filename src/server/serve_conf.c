@@ -26,6 +26,9 @@ void serve_conf_init(struct serve_conf *c)
     c->shrink_limit = SERVE_DEFAULT_SHRINK;
     c->tcp_idle = 10;
     c->tcp_max_clients = 512;
+    c->tcp_per_address = TCP_LIMITS_DEFAULT_PER_ADDRESS;
+    c->tcp_max_time = TCP_LIMITS_DEFAULT_MAX_TIME;
+    c->tcp_max_queries = TCP_LIMITS_DEFAULT_MAX_QUERIES;
     c->log_level = LOG_INFO;
     ratelimit_conf_init(&c->ratelimit);
 }
@@ -322,6 +325,28 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
         if (serve_conf_uint(value, 65536, &n) < 0 || n == 0)
             return serve_ini_fail(st, line, "bad tcp-clients '%s'%s", value, "");
         c->tcp_max_clients = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "tcp-clients-per-address")) {
+        if (serve_conf_uint(value, 65536, &n) < 0)
+            return serve_ini_fail(
+                st, line, "bad tcp-clients-per-address '%s' (0..65536; 0 = no limit)%s", value, "");
+        c->tcp_per_address = (unsigned)n;
+        return 1;
+    }
+    if (!strcmp(key, "tcp-max-time")) {
+        uint32_t v;
+        if (serve_conf_parse_duration(value, &v) < 0)
+            return serve_ini_fail(st, line, "bad tcp-max-time '%s' (a time; 0 = no limit)%s", value,
+                                  "");
+        c->tcp_max_time = v;
+        return 1;
+    }
+    if (!strcmp(key, "tcp-max-queries")) {
+        if (serve_conf_uint(value, 1000000000, &n) < 0)
+            return serve_ini_fail(
+                st, line, "bad tcp-max-queries '%s' (0..1000000000; 0 = no limit)%s", value, "");
+        c->tcp_max_queries = (unsigned)n;
         return 1;
     }
     if (!strncmp(key, "rate-limit", 10))

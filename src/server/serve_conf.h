@@ -12,6 +12,7 @@
 #include "common/privdrop.h"
 #include "data/dataset.h"
 #include "server/ratelimit.h"
+#include "server/tcp_limits.h"
 #include "server/xfr_conf.h"
 
 #define SERVE_MAX_LISTEN 32
@@ -42,6 +43,9 @@ struct serve_conf {
     unsigned threads;      /* UDP workers per listen address, 0 = one per core */
     unsigned tcp_idle;     /* seconds */
     unsigned tcp_max_clients;
+    unsigned tcp_per_address; /* connections per client address (tcp_limits.h); 0 = no limit */
+    unsigned tcp_max_time;    /* seconds a connection may stay open; 0 = no limit */
+    unsigned tcp_max_queries; /* queries answered per connection; 0 = no limit */
     struct ratelimit_conf ratelimit; /* UDP response rate limiting; rate 0 = off */
     struct xfr_conf xfr;             /* zone transfer defaults of [server] */
     bool use_syslog;

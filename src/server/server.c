@@ -128,6 +128,16 @@ static void server_log_stats(const char *what, const struct answer_stats *t)
              (unsigned long long)t->ratelimited, (unsigned long long)t->slipped);
 }
 
+/* TCP connections refused or closed by a limit (the TCP thread's). */
+static void server_log_tcp(const char *what, const struct answer_stats *t)
+{
+    log_info("%s: tcp connections: %llu refused (table full), %llu refused (per address); "
+             "closed: %llu idle, %llu at tcp-max-time, %llu at tcp-max-queries",
+             what, (unsigned long long)t->tcp_refused_full,
+             (unsigned long long)t->tcp_refused_address, (unsigned long long)t->tcp_closed_idle,
+             (unsigned long long)t->tcp_closed_time, (unsigned long long)t->tcp_closed_queries);
+}
+
 /* Zone transfers since the start (USR2 does not reset them). */
 static void server_log_xfr(struct xfr_counters *x)
 {
@@ -361,6 +371,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
             struct answer_stats now;
             server_sum_stats(workers, nworkers, tcp, &base, &now);
             server_log_stats("statistics", &now);
+            server_log_tcp("statistics", &now);
             server_log_xfr(&srv.xfr);
             if (sig == SIGUSR2)
                 answer_stats_add(&base, &now);
@@ -391,6 +402,7 @@ stop:
     if (tcp)
         tcp_server_join(tcp, &total);
     server_log_stats("served", &total);
+    server_log_tcp("served", &total);
     server_log_xfr(&srv.xfr);
 out:
     if (pid_written) {

@@ -1,11 +1,16 @@
 /* DNS over TCP (RFC 7766): one thread with epoll serves every connection;
- * several and pipelined queries per connection, idle connections closed
- * after the configured timeout, replies buffered when the peer is slow.
- * A zone transfer takes its connection to a thread of its own, with a
- * reference on the snapshot, and gives it back when done (xfr.h). */
+ * several and pipelined queries per connection, replies buffered when the
+ * peer is slow. Limits (tcp_limits.h): connections overall and per client
+ * address (past them a new connection is closed at once), idle and total
+ * time, queries per connection (the connection closes once the last
+ * answer is sent). A zone transfer takes its connection to a thread of
+ * its own, with a reference on the snapshot, and gives it back when done
+ * (xfr.h); while it streams, the connection's time limits wait: the
+ * transfer has its own bound (no progress for XFR_IO_TIMEOUT_S). */
 #include "common/err.h"
 #include "common/log.h"
 #include "server/server_internal.h"
+#include "server/tcp_limits.h"
 #include "wire/wire.h"
 
 #include <errno.h>
@@ -25,7 +30,9 @@
 
 struct tcp_conn {
     int fd;
-    time_t last;
+    int64_t opened, last; /* monotonic seconds: accepted, last I/O */
+    unsigned queries;     /* requests taken (answered, dropped, transfers) */
+    bool finished;        /* took tcp-max-queries: close once the answers are out */
     struct sockaddr_storage peer;
     size_t inlen;
     uint8_t in[2 + TCP_MSG_MAX];
@@ -55,6 +62,8 @@ struct tcp_server {
     unsigned nlfds;
     unsigned nconns;
     struct tcp_conn *conns; /* list of open connections */
+    struct tcp_peers peers; /* connections per client address */
+    struct tcp_limits limits;
     struct epoch_reader *reader;
     struct answer_stats stats;
     int evfd;              /* a transfer ended: its thread can be joined */
@@ -68,10 +77,25 @@ struct tcp_server {
 #define TCP_LISTEN_TAG(i) ((uint64_t)(i) + 1)
 #define TCP_EVENT_TAG(t) ((uint64_t)(t)->nlfds + 1)
 
+/* What tcp_process and tcp_flush return besides 0 and errors: a transfer
+ * took the connection, or the connection answered its last query and
+ * sent every answer (the caller closes it). */
+#define TCP_XFER 1
+#define TCP_FINISHED 2
+
+/* Seconds of a clock that a change of the date does not move. */
+static int64_t tcp_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
 static void tcp_close(struct tcp_server *t, struct tcp_conn *c)
 {
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    tcp_peers_release(&t->peers, (const struct sockaddr *)&c->peer);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -91,20 +115,31 @@ static void tcp_accept(struct tcp_server *t, int lfd)
         int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
+        /* Past a limit the connection is closed before it costs
+         * anything: UDP and the other clients go on as before. */
         if (t->nconns >= t->srv->conf->tcp_max_clients) {
+            ANSWER_STAT_INC(&t->stats, tcp_refused_full);
+            close(fd);
+            continue;
+        }
+        if (tcp_peers_acquire(&t->peers, (const struct sockaddr *)&peer,
+                              t->srv->conf->tcp_per_address) < 0) {
+            ANSWER_STAT_INC(&t->stats, tcp_refused_address);
             close(fd);
             continue;
         }
         struct tcp_conn *c = calloc(1, sizeof(*c));
         if (!c) {
+            tcp_peers_release(&t->peers, (const struct sockaddr *)&peer);
             close(fd);
             continue;
         }
         c->fd = fd;
-        c->last = time(NULL);
+        c->opened = c->last = tcp_now();
         c->peer = peer;
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            tcp_peers_release(&t->peers, (const struct sockaddr *)&peer);
             close(fd);
             free(c);
             continue;
@@ -134,7 +169,8 @@ static int tcp_queue(struct tcp_conn *c, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* Write what we can; returns <0 when the connection is broken. */
+/* Write what we can; returns <0 when the connection is broken, and
+ * TCP_FINISHED when it has sent the answer to its last query. */
 static int tcp_flush(struct tcp_server *t, struct tcp_conn *c)
 {
     while (c->outoff < c->outlen) {
@@ -150,10 +186,14 @@ static int tcp_flush(struct tcp_server *t, struct tcp_conn *c)
     }
     if (c->outoff == c->outlen)
         c->outoff = c->outlen = 0;
-    struct epoll_event ev = {.data.ptr = c};
     bool backlog = c->outlen - c->outoff > 0;
+    if (c->finished && !backlog)
+        return TCP_FINISHED;
+    /* A finished connection reads no more: what it sends is not
+     * answered. */
+    struct epoll_event ev = {.data.ptr = c};
     ev.events = EPOLLRDHUP | (backlog ? EPOLLOUT : 0) |
-                (c->outlen - c->outoff < TCP_OUT_HIGH ? EPOLLIN : 0);
+                (!c->finished && c->outlen - c->outoff < TCP_OUT_HIGH ? EPOLLIN : 0);
     epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev);
     return 0;
 }
@@ -219,8 +259,8 @@ static int tcp_xfer_start(struct tcp_server *t, struct tcp_conn *c, const struct
     return 0;
 }
 
-/* A transfer request: streamed by a thread of its own (returns 1, the
- * connection is the thread's now), or answered in one message queued
+/* A transfer request: streamed by a thread of its own (returns TCP_XFER,
+ * the connection is the thread's now), or answered in one message queued
  * in t->scratch (returns 0 with *rlen set). */
 static int tcp_xfer_request(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap,
                             const uint8_t *msg, size_t mlen, size_t *rlen)
@@ -240,30 +280,36 @@ static int tcp_xfer_request(struct tcp_server *t, struct tcp_conn *c, const stru
     enum xfr_verdict v = xfr_decide(snap, &rq, peer, true, &t->srv->xfr, &z);
     ANSWER_STAT_INC(&t->stats, queries);
     if (v == XFR_GO && tcp_xfer_start(t, c, snap, z, &rq) == 0)
-        return 1;
+        return TCP_XFER;
     *rlen = answer_xfr(&t->srv->opts, &rq, v, z, true, t->scratch + 2, TCP_MSG_MAX, &t->stats);
     return 0;
 }
 
-/* Answer every complete message in the input buffer. Returns 1 when a
- * transfer took the connection (the caller must leave it alone), else 0
- * or an error to close it. */
+/* Answer every complete message in the input buffer, up to the
+ * connection's last (tcp-max-queries). Returns TCP_XFER when a transfer
+ * took the connection (the caller must leave it alone), TCP_FINISHED
+ * when the last answer is sent (the caller closes it), else 0 or an
+ * error to close it. */
 static int tcp_process(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap)
 {
     size_t off = 0;
-    while (c->inlen - off >= 2 && c->outlen - c->outoff < TCP_OUT_HIGH) {
+    unsigned max_queries = t->srv->conf->tcp_max_queries;
+    while (!c->finished && c->inlen - off >= 2 && c->outlen - c->outoff < TCP_OUT_HIGH) {
         size_t mlen = ((size_t)c->in[off] << 8) | c->in[off + 1];
         if (c->inlen - off - 2 < mlen)
             break;
         const uint8_t *msg = c->in + off + 2;
         size_t rlen = 0;
+        c->queries++;
+        if (max_queries && c->queries >= max_queries)
+            c->finished = true;
         int xr = xfr_is_request(msg, mlen) ? tcp_xfer_request(t, c, snap, msg, mlen, &rlen) : -1;
-        if (xr == 1) {
+        if (xr == TCP_XFER) {
             /* What follows the request waits for the transfer's end. */
             off += 2 + mlen;
             memmove(c->in, c->in + off, c->inlen - off);
             c->inlen -= off;
-            return 1;
+            return TCP_XFER;
         }
         if (xr < 0)
             rlen = answer_packet(snap, &t->srv->opts, msg, mlen, (const struct sockaddr *)&c->peer,
@@ -276,11 +322,21 @@ static int tcp_process(struct tcp_server *t, struct tcp_conn *c, const struct sn
         if (tcp_queue(c, t->scratch, rlen + 2) < 0)
             return ERR_NOMEM;
     }
-    if (off > 0) {
+    if (c->finished)
+        c->inlen = 0; /* what came after the last query is not answered */
+    else if (off > 0) {
         memmove(c->in, c->in + off, c->inlen - off);
         c->inlen -= off;
     }
     return tcp_flush(t, c);
+}
+
+/* Close after tcp_process or tcp_flush returned rc (not TCP_XFER). */
+static void tcp_close_after(struct tcp_server *t, struct tcp_conn *c, int rc)
+{
+    if (rc == TCP_FINISHED)
+        ANSWER_STAT_INC(&t->stats, tcp_closed_queries);
+    tcp_close(t, c);
 }
 
 static void tcp_readable(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap)
@@ -292,8 +348,9 @@ static void tcp_readable(struct tcp_server *t, struct tcp_conn *c, const struct 
         if (n == 0) {
             /* The peer closed its side; answer what it sent, then close
              * (after the transfer, if it asked for one). */
-            if (tcp_process(t, c, snap) != 1)
-                tcp_close(t, c);
+            int rc = tcp_process(t, c, snap);
+            if (rc != TCP_XFER)
+                tcp_close_after(t, c, rc);
             return;
         }
         if (n < 0) {
@@ -305,29 +362,51 @@ static void tcp_readable(struct tcp_server *t, struct tcp_conn *c, const struct 
             return;
         }
         c->inlen += (size_t)n;
-        c->last = time(NULL);
+        c->last = tcp_now();
         if (c->inlen >= 2 && c->outlen - c->outoff < TCP_OUT_HIGH)
             break;
     }
-    if (tcp_process(t, c, snap) < 0)
-        tcp_close(t, c);
+    int rc = tcp_process(t, c, snap);
+    if (rc < 0 || rc == TCP_FINISHED)
+        tcp_close_after(t, c, rc);
+}
+
+/* Close what has passed a time limit and count why; a connection whose
+ * transfer streams is the transfer's to bound. */
+static bool tcp_expire_one(struct tcp_server *t, struct tcp_conn *c, int64_t now)
+{
+    switch (tcp_limits_expired(&t->limits, now, c->opened, c->last)) {
+    case TCP_EXPIRY_TIME:
+        ANSWER_STAT_INC(&t->stats, tcp_closed_time);
+        break;
+    case TCP_EXPIRY_IDLE:
+        ANSWER_STAT_INC(&t->stats, tcp_closed_idle);
+        break;
+    case TCP_EXPIRY_NONE:
+    default:
+        return false;
+    }
+    tcp_close(t, c);
+    return true;
 }
 
 static void tcp_expire(struct tcp_server *t)
 {
-    time_t now = time(NULL);
+    int64_t now = tcp_now();
     struct tcp_conn *c = t->conns;
     while (c) {
         struct tcp_conn *next = c->next;
-        if (!c->busy && now - c->last >= (time_t)t->srv->conf->tcp_idle)
-            tcp_close(t, c);
+        if (!c->busy)
+            tcp_expire_one(t, c, now);
         c = next;
     }
 }
 
 /* Join the transfers that ended (all of them, waiting, when `all`) and
  * take their connections back: a connection goes on with the requests
- * it sent meanwhile, or closes when its transfer failed. */
+ * it sent meanwhile, or closes when its transfer failed, when the
+ * transfer was its last query, or when its total time passed meanwhile
+ * (the transfer was not cut for it; what comes after it is). */
 static void tcp_xfers_reap(struct tcp_server *t, const struct snapshot *snap, bool all)
 {
     uint64_t count;
@@ -352,14 +431,25 @@ static void tcp_xfers_reap(struct tcp_server *t, const struct snapshot *snap, bo
         int rc = x->rc;
         free(x);
         c->busy = false;
-        c->last = time(NULL);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-        if (all || rc != 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+        c->last = tcp_now();
+        if (all || rc != 0) {
             tcp_close(t, c);
             continue;
         }
-        if (c->inlen >= 2 && tcp_process(t, c, snap) < 0)
+        if (c->finished) {
+            tcp_close_after(t, c, TCP_FINISHED);
+            continue;
+        }
+        if (tcp_expire_one(t, c, c->last))
+            continue;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+        if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
             tcp_close(t, c);
+            continue;
+        }
+        int prc = c->inlen >= 2 ? tcp_process(t, c, snap) : 0;
+        if (prc < 0 || prc == TCP_FINISHED)
+            tcp_close_after(t, c, prc);
     }
 }
 
@@ -367,7 +457,7 @@ static void *tcp_main(void *arg)
 {
     struct tcp_server *t = arg;
     struct epoll_event ev[TCP_EVENTS];
-    time_t last_sweep = time(NULL);
+    int64_t last_sweep = tcp_now();
     while (!atomic_load_explicit(&t->srv->stop, memory_order_relaxed)) {
         epoch_offline(t->reader);
         int n = epoll_wait(t->epfd, ev, TCP_EVENTS, 500);
@@ -388,22 +478,23 @@ static void *tcp_main(void *arg)
                 continue;
             }
             if (ev[i].events & EPOLLOUT) {
-                if (tcp_flush(t, c) < 0) {
-                    tcp_close(t, c);
+                int fr = tcp_flush(t, c);
+                if (fr < 0 || fr == TCP_FINISHED) {
+                    tcp_close_after(t, c, fr);
                     continue;
                 }
-                c->last = time(NULL);
+                c->last = tcp_now();
                 /* Output drained: requests waiting in the buffer can go on. */
                 int pr = c->inlen >= 2 ? tcp_process(t, c, snap) : 0;
-                if (pr < 0)
-                    tcp_close(t, c);
+                if (pr < 0 || pr == TCP_FINISHED)
+                    tcp_close_after(t, c, pr);
                 if (pr != 0)
                     continue;
             }
             if (ev[i].events & (EPOLLIN | EPOLLRDHUP))
                 tcp_readable(t, c, snap);
         }
-        time_t now = time(NULL);
+        int64_t now = tcp_now();
         if (now != last_sweep) {
             tcp_expire(t);
             last_sweep = now;
@@ -428,6 +519,12 @@ int tcp_server_start(struct server *srv, const int *listen_fds, unsigned nfds,
     t->lfds = listen_fds;
     t->nlfds = nfds;
     t->evfd = -1;
+    t->limits.idle = srv->conf->tcp_idle;
+    t->limits.max_time = srv->conf->tcp_max_time;
+    if (tcp_peers_init(&t->peers, srv->conf->tcp_max_clients) < 0) {
+        free(t);
+        return ERR_NOMEM;
+    }
     pthread_mutex_init(&t->xlock, NULL);
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (t->epfd < 0)
@@ -445,6 +542,11 @@ int tcp_server_start(struct server *srv, const int *listen_fds, unsigned nfds,
         goto fail;
     if (pthread_create(&t->thread, NULL, tcp_main, t) != 0)
         goto fail;
+    const struct serve_conf *cf = srv->conf;
+    log_info("tcp: at most %u connections, %u per client address, idle %u s, %u s and %u queries "
+             "per connection (0 = no limit)",
+             cf->tcp_max_clients, cf->tcp_per_address, cf->tcp_idle, cf->tcp_max_time,
+             cf->tcp_max_queries);
     *out = t;
     return 0;
 fail:
@@ -453,6 +555,7 @@ fail:
     if (t->evfd >= 0)
         close(t->evfd);
     pthread_mutex_destroy(&t->xlock);
+    tcp_peers_free(&t->peers);
     free(t);
     return ERR_IO;
 }
@@ -464,6 +567,7 @@ void tcp_server_join(struct tcp_server *t, struct answer_stats *total)
     close(t->epfd);
     close(t->evfd);
     pthread_mutex_destroy(&t->xlock);
+    tcp_peers_free(&t->peers);
     free(t);
 }
 

@@ -106,7 +106,7 @@ def test_idle_tcp_connections_do_not_slow_udp(dnsblkit, tmp_path):
     want = min(hard, 4096)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    srv = start(dnsblkit, str(tmp_path), "tcp-idle-timeout = 60\n")
+    srv = start(dnsblkit, str(tmp_path), "tcp-idle-timeout = 60\ntcp-max-time = 0\n")
     before = latencies(srv.port, 200, "127.0.10.1")
     conns, refused = [], 0
     try:
@@ -114,6 +114,9 @@ def test_idle_tcp_connections_do_not_slow_udp(dnsblkit, tmp_path):
             c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             c.settimeout(2)
             try:
+                # Each from an address of its own, so that the table fills
+                # rather than one address's share (tcp-clients-per-address).
+                c.bind(("127.0.%d.%d" % (20 + i // 250, i % 250 + 1), 0))
                 c.connect(("127.0.0.1", srv.port))
                 conns.append(c)
             except OSError:
@@ -122,7 +125,7 @@ def test_idle_tcp_connections_do_not_slow_udp(dnsblkit, tmp_path):
         time.sleep(0.5)
         during = latencies(srv.port, 200, "127.0.10.1")
         # TCP still answers once a connection is free (the server keeps
-        # at most tcp-max-clients, 512, and closes what is past that).
+        # at most tcp-clients, 512, and closes what is past that).
         assert len(conns) + refused == 1000
         assert None not in during, "%d of 200 unanswered" % during.count(None)
         q, f = statistics.median(before), statistics.median(during)
@@ -132,3 +135,9 @@ def test_idle_tcp_connections_do_not_slow_udp(dnsblkit, tmp_path):
     finally:
         for c in conns:
             c.close()
+    status, err = srv.stop()
+    assert status == 0, err
+    # Every connection past the 512th was closed at once for the full
+    # table, none for an address's share.
+    line = [l for l in err.splitlines() if "tcp connections:" in l][-1]
+    assert "%d refused (table full), 0 refused (per address)" % (len(conns) - 512) in line, line

@@ -72,6 +72,11 @@ static void fill(struct fixture *f)
     set(&m->tcp.nxdomain, 9);
     /* 2^64 - 1: counters print in full, not as a signed or float value. */
     set(&m->tcp.dropped, UINT64_MAX);
+    set(&m->tcp.tcp_refused_full, 6);
+    set(&m->tcp.tcp_refused_address, 12);
+    set(&m->tcp.tcp_closed_idle, 40);
+    set(&m->tcp.tcp_closed_time, 2);
+    set(&m->tcp.tcp_closed_queries, 8);
     m->counters.reloads = 3;
     m->counters.reload_refused = 1;
     m->counters.live_updates = 42;
@@ -179,6 +184,13 @@ static void test_dns_counters(void **state)
     assert_true(has_line(t, "dnsblkit_dns_rate_limited_total{action=\"dropped\"} 19"));
     assert_true(has_line(t, "dnsblkit_dns_rate_limited_total{action=\"slipped\"} 11"));
     assert_true(has_line(t, "dnsblkit_dns_dropped_total{transport=\"tcp\"} 18446744073709551615"));
+    /* The TCP limits: connections refused at once, and closed. */
+    assert_true(has_line(t, "dnsblkit_tcp_connections_refused_total{reason=\"table_full\"} 6"));
+    assert_true(has_line(t, "dnsblkit_tcp_connections_refused_total{reason=\"per_address\"} 12"));
+    assert_true(has_line(t, "dnsblkit_tcp_connections_closed_total{reason=\"idle\"} 40"));
+    assert_true(has_line(t, "dnsblkit_tcp_connections_closed_total{reason=\"max_time\"} 2"));
+    assert_true(has_line(t, "dnsblkit_tcp_connections_closed_total{reason=\"max_queries\"} 8"));
+    assert_int_equal(count_lines_starting(t, "dnsblkit_tcp_connections_closed_total{"), 3);
     free(t);
 }
 
@@ -312,6 +324,8 @@ static void test_every_family_declared(void **state)
         {"dns_truncated_total", "counter"},
         {"dns_dropped_total", "counter"},
         {"dns_rate_limited_total", "counter"},
+        {"tcp_connections_refused_total", "counter"},
+        {"tcp_connections_closed_total", "counter"},
         {"reloads_total", "counter"},
         {"reloads_refused_total", "counter"},
         {"live_updates_total", "counter"},

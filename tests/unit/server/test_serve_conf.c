@@ -108,6 +108,9 @@ static void test_ini_good(void **state)
                             "check-interval = 5\n"
                             "threads = 3\n"
                             "tcp-idle-timeout = 7\n"
+                            "tcp-clients-per-address = 4\n"
+                            "tcp-max-time = 2m\n"
+                            "tcp-max-queries = 0\n"
                             "shrink-limit = 30%\n"
                             "acl = /tmp/global.acl\n"
                             "user = nobody\n"
@@ -132,6 +135,10 @@ static void test_ini_good(void **state)
     assert_int_equal(c.check_interval, 5);
     assert_int_equal(c.threads, 3);
     assert_int_equal(c.tcp_idle, 7);
+    assert_int_equal(c.tcp_max_clients, 512); /* the default */
+    assert_int_equal(c.tcp_per_address, 4);
+    assert_int_equal(c.tcp_max_time, 120);
+    assert_int_equal(c.tcp_max_queries, 0); /* no limit */
     assert_true(c.user.set);
     assert_int_equal(c.user.uid, 65534); /* Debian's nobody */
     assert_string_equal(c.chroot_dir, "/var/empty");
@@ -184,6 +191,28 @@ static void test_ini_errors(void **state)
     expect_ini_error("[server]\nuser = no-such-user-here\n", 2, "unknown user 'no-such-user-here'");
     expect_ini_error("[server]\nuser = nobody:no-such-group\n", 2, "unknown group");
     expect_ini_error("[server]\nchroot = var/empty\n", 2, "bad chroot 'var/empty'");
+    expect_ini_error("[server]\n\ntcp-clients-per-address = -1\n", 3,
+                     "bad tcp-clients-per-address '-1'");
+    expect_ini_error("[server]\ntcp-clients-per-address = 65537\n", 2,
+                     "bad tcp-clients-per-address");
+    expect_ini_error("[server]\ntcp-max-time = 1 minute\n", 2, "bad tcp-max-time '1 minute'");
+    expect_ini_error("[server]\ntcp-max-queries = many\n", 2, "bad tcp-max-queries 'many'");
+    expect_ini_error("[server]\ntcp-max-queries = 1000000001\n", 2, "bad tcp-max-queries");
+    expect_ini_error("[server]\ntcp-idle-timeout = 0\n", 2, "bad tcp-idle-timeout");
+}
+
+/* The TCP limits are on unless the configuration says otherwise. */
+static void test_tcp_defaults(void **state)
+{
+    (void)state;
+    struct serve_conf c;
+    serve_conf_init(&c);
+    assert_int_equal(c.tcp_idle, 10);
+    assert_int_equal(c.tcp_max_clients, 512);
+    assert_int_equal(c.tcp_per_address, 16);
+    assert_int_equal(c.tcp_max_time, 60);
+    assert_int_equal(c.tcp_max_queries, 100);
+    serve_conf_free(&c);
 }
 
 static void test_ini_missing_file(void **state)
@@ -246,15 +275,11 @@ static void test_finish_jail_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ttl_spec),
-        cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_listen),
-        cmocka_unit_test(test_zonespec),
-        cmocka_unit_test(test_ini_good),
-        cmocka_unit_test(test_ini_errors),
-        cmocka_unit_test(test_ini_missing_file),
-        cmocka_unit_test(test_finish_requires),
-        cmocka_unit_test(test_finish_jail_paths),
+        cmocka_unit_test(test_ttl_spec),        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_listen),          cmocka_unit_test(test_zonespec),
+        cmocka_unit_test(test_ini_good),        cmocka_unit_test(test_ini_errors),
+        cmocka_unit_test(test_tcp_defaults),    cmocka_unit_test(test_ini_missing_file),
+        cmocka_unit_test(test_finish_requires), cmocka_unit_test(test_finish_jail_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
