@@ -142,8 +142,8 @@ const char *answer_qtype_name(unsigned slot)
 
 const char *answer_result_name(unsigned slot)
 {
-    static const char *const names[ANSWER_RESULTS] = {"listed",   "nodata", "nxdomain", "refused",
-                                                      "servfail", "notimp", "dropped"};
+    static const char *const names[ANSWER_RESULTS] = {
+        "listed", "nodata", "nxdomain", "refused", "servfail", "notimp", "dropped", "refused_key"};
     return slot < ANSWER_RESULTS ? names[slot] : "?";
 }
 
@@ -189,6 +189,19 @@ static void answer_add_result(struct answer_state *st, const struct ds_result *r
         }
         if (rc == 0)
             st->answered++;
+    }
+}
+
+/* The offset in lname of the last label before the apex at apex_off
+ * (which is past the first label). */
+static size_t answer_last_label(const uint8_t *lname, size_t apex_off)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t next = i + 1 + lname[i];
+        if (next >= apex_off)
+            return i;
+        i = next;
     }
 }
 
@@ -378,9 +391,23 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     if (!z->loaded || (gacl && !gacl->loaded))
         return answer_rcode(&st, WIRE_RCODE_SERVFAIL, stats);
 
+    /* Keyed access: below the apex the label above it must be a known
+     * key; the rest of the name is then asked as if the key were not
+     * there, so the datasets, the apex, '$' in TXT and the ACLs'
+     * "listed" answers see the name without it. The apex itself needs
+     * no key (SOA and NS for resolvers and secondaries; no listings). */
+    size_t sublen = apex_off;
+    bool bad_key = false;
+    if (z->keys && apex_off > 0) {
+        size_t koff = answer_last_label(q.lname, apex_off);
+        if (zone_keys_has(z->keys, q.lname + koff))
+            sublen = koff;
+        else
+            bad_key = true;
+    }
     struct ds_query dq;
     struct ds_result res;
-    ds_query_init(&dq, q.lname, apex_off);
+    ds_query_init(&dq, q.lname, sublen);
     ds_query_set_client(&dq, client);
 
     /* ACLs speak first: the global one, then the zone's; the strongest
@@ -411,10 +438,17 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
     }
     if (acl == DS_ACL_REFUSE)
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);
+    /* After the ACLs: a client they drop gets no answer, key or not. */
+    if (bad_key) {
+        wire_reply_set_rcode(&st.r, WIRE_RCODE_REFUSED);
+        ANSWER_STAT_INC(stats, refused);
+        answer_zone_count(&st, stats, ANSWER_RES_REFUSED_KEY);
+        return answer_finish(&st, stats);
+    }
     if ((z->expires || (gacl && gacl->expires)) && answer_expired(z, gacl))
         return answer_rcode(&st, WIRE_RCODE_SERVFAIL, stats);
 
-    if (apex_off == 0)
+    if (sublen == 0)
         answer_apex(&st, z);
     bool acl_answered = false;
     for (unsigned i = 0; i < z->nds && !st.full; i++) {
@@ -480,15 +514,27 @@ size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out
     return len;
 }
 
+/* One counter a line. */
+/* clang-format off */
 #define ANSWER_STATS_FIELDS(X)                                                                     \
     X(queries)                                                                                     \
     X(listed)                                                                                      \
     X(nodata)                                                                                      \
     X(nxdomain)                                                                                    \
     X(refused)                                                                                     \
-    X(formerr) X(notimp) X(servfail) X(truncated) X(dropped) X(ratelimited) X(slipped)             \
-        X(tcp_refused_full) X(tcp_refused_address) X(tcp_closed_idle) X(tcp_closed_time)           \
-            X(tcp_closed_queries)
+    X(formerr)                                                                                     \
+    X(notimp)                                                                                      \
+    X(servfail)                                                                                    \
+    X(truncated)                                                                                   \
+    X(dropped)                                                                                     \
+    X(ratelimited)                                                                                 \
+    X(slipped)                                                                                     \
+    X(tcp_refused_full)                                                                            \
+    X(tcp_refused_address)                                                                         \
+    X(tcp_closed_idle)                                                                             \
+    X(tcp_closed_time)                                                                             \
+    X(tcp_closed_queries)
+/* clang-format on */
 
 /* The per-zone counters, as one flat array. */
 #define ANSWER_ZONE_CELLS ((size_t)ANSWER_MAX_ZONES * ANSWER_QTYPES * ANSWER_RESULTS)

@@ -45,6 +45,7 @@ enum {
     ANSWER_RES_SERVFAIL,
     ANSWER_RES_NOTIMP,
     ANSWER_RES_DROPPED,
+    ANSWER_RES_REFUSED_KEY, /* a keyed zone: no key, or an unknown one */
     ANSWER_RESULTS
 };
 

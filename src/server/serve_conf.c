@@ -39,6 +39,7 @@ void serve_conf_free(struct serve_conf *c)
         for (unsigned j = 0; j < c->zones[i].nspecs; j++)
             free(c->zones[i].specs[j]);
         free(c->zones[i].specs);
+        free(c->zones[i].keys);
         free(c->zones[i].name);
     }
     free(c->zones);
@@ -477,6 +478,15 @@ static int serve_ini_zone(struct serve_ini_state *st, const char *zone, const ch
     int xr = xfr_conf_key(&z->xfr, key, value, xwhy, sizeof(xwhy));
     if (xr != 0)
         return xr > 0 ? 1 : serve_ini_fail(st, line, "%s%s", xwhy, "");
+    if (!strcmp(key, "keys")) {
+        if (z->keys)
+            return serve_ini_fail(st, line, "keys given twice in [zone %s] (one key file)%s", zone,
+                                  "");
+        if (value[0] == '\0')
+            return serve_ini_fail(st, line, "bad keys '' (want a key file)%s%s", "", "");
+        z->keys = strdup(value);
+        return z->keys ? 1 : serve_ini_fail(st, line, "out of memory%s%s", "", "");
+    }
     if (!strcmp(key, "max-ip4-addresses")) {
         if (serve_conf_uint(value, 1ull << 32, &n) < 0)
             return serve_ini_fail(st, line, "bad max-ip4-addresses '%s'%s", value, "");
@@ -548,14 +558,27 @@ static int serve_conf_jail_spec(const char *root, char **spec)
     return 0;
 }
 
+/* The same for a key file's path. */
+static void serve_conf_jail_path(const char *root, char *path)
+{
+    size_t rl = strlen(root);
+    while (rl > 1 && root[rl - 1] == '/')
+        rl--;
+    if (strlen(path) > rl && !strncmp(path, root, rl) && path[rl] == '/')
+        memmove(path, path + rl, strlen(path + rl) + 1);
+}
+
 int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
 {
-    for (unsigned i = 0; c->chroot_dir && i < c->nzones; i++)
+    for (unsigned i = 0; c->chroot_dir && i < c->nzones; i++) {
         for (unsigned j = 0; j < c->zones[i].nspecs; j++)
             if (serve_conf_jail_spec(c->chroot_dir, &c->zones[i].specs[j]) < 0) {
                 snprintf(errbuf, errsz, "out of memory");
                 return ERR_NOMEM;
             }
+        if (c->zones[i].keys)
+            serve_conf_jail_path(c->chroot_dir, c->zones[i].keys);
+    }
     if (c->nlisten == 0) {
         snprintf(errbuf, errsz, "no listen address (use -b addr/port or [server] listen)");
         return ERR_INVAL;

@@ -27,6 +27,7 @@ struct serve_zone_conf {
     struct ds_limits limits;
     int shrink_limit;       /* percent of entries a reload may drop; -1 = [server]'s */
     struct xfr_conf xfr;    /* zone transfers; [server]'s filled in by serve_conf_finish */
+    char *keys;             /* key file of keyed access (zone_keys.h), or NULL */
     struct ds_load_ctx ctx; /* filled by serve_conf_finish */
 };
 

@@ -90,6 +90,57 @@ static bool snapshot_shrinks_too_much(const struct serve_zone_conf *zc, const st
     return true;
 }
 
+/* The key set of a keyed zone for the next snapshot: the previous one
+ * while its file is unchanged, else the file read again. A file that
+ * cannot be read or parsed, or that would drop more of the keys than the
+ * shrink limit allows (a truncated file must not lock every customer
+ * out), leaves the previous set serving; without one (startup) it fails
+ * the zone. Counted and logged as a dataset is. */
+static int snapshot_zone_keys(const struct serve_zone_conf *zc, const struct zone *pz, bool force,
+                              struct zone_keys **out, struct snapshot_stats *st, char *errbuf,
+                              size_t errsz)
+{
+    *out = NULL;
+    if (!zc->keys)
+        return 0;
+    struct zone_keys *prev = pz && pz->loaded ? pz->keys : NULL;
+    if (prev && !force && !zone_keys_changed(prev)) {
+        *out = zone_keys_ref(prev);
+        st->reused++;
+        return 0;
+    }
+    char err[1024];
+    struct zone_keys *k;
+    int rc = zone_keys_load(zc->keys, &k, err, sizeof(err));
+    if (rc == 0 && prev && zc->shrink_limit < 100 && k->count < prev->count &&
+        (uint64_t)(prev->count - k->count) * 100 > (uint64_t)prev->count * zc->shrink_limit) {
+        log_error("%s: REFUSED new keys from %s: %u of its %u keys would go (more than the "
+                  "shrink-limit of %d%%); still serving the previous keys. If the drop is "
+                  "intended, raise shrink-limit or restart the server",
+                  snapshot_zone_label(zc), zc->keys, prev->count - k->count, prev->count,
+                  zc->shrink_limit);
+        zone_keys_unref(k);
+        st->failed++;
+        *out = zone_keys_ref(prev);
+        return 0;
+    }
+    if (rc == 0) {
+        st->loaded++;
+        log_info("%s: loaded keys %s: %u keys", snapshot_zone_label(zc), zc->keys, k->count);
+        *out = k;
+        return 0;
+    }
+    st->failed++;
+    if (prev) {
+        log_error("%s: refused new keys, still serving the previous keys: %s",
+                  snapshot_zone_label(zc), err);
+        *out = zone_keys_ref(prev);
+        return 0;
+    }
+    snprintf(errbuf, errsz, "%s", err);
+    return rc;
+}
+
 static int snapshot_build_zone(const struct serve_conf *conf, const struct serve_zone_conf *zc,
                                const struct zone *pz, bool force, struct zone **out,
                                struct snapshot_stats *st, char *errbuf, size_t errsz)
@@ -97,8 +148,10 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
     struct dataset **ds = calloc(zc->nspecs, sizeof(*ds));
     if (!ds)
         return ERR_NOMEM;
-    int rc = 0;
-    unsigned loaded_before = st->loaded;
+    struct zone_keys *keys = NULL;
+    int rc = snapshot_zone_keys(zc, pz, force, &keys, st, errbuf, errsz);
+    /* A new key file alone is news, but no data for the shrink guard. */
+    unsigned data_loaded_before = st->loaded;
     for (unsigned i = 0; i < zc->nspecs && rc == 0; i++) {
         struct dataset *prev = pz && pz->loaded ? snapshot_prev_dataset(pz, zc->specs[i]) : NULL;
         char err[1024];
@@ -144,11 +197,11 @@ static int snapshot_build_zone(const struct serve_conf *conf, const struct serve
             snprintf(errbuf, errsz, "%s", err);
         }
     }
-    if (rc == 0 && pz && pz->loaded && st->loaded > loaded_before &&
+    if (rc == 0 && pz && pz->loaded && st->loaded > data_loaded_before &&
         snapshot_shrinks_too_much(zc, pz, ds)) {
         /* A truncated or emptied file must not silently empty a list. */
-        st->failed += st->loaded - loaded_before;
-        st->loaded = loaded_before;
+        st->failed += st->loaded - data_loaded_before;
+        st->loaded = data_loaded_before;
         rc = zone_build(zc->name, pz->all, pz->nall, NULL, conf->ttl_default, out, errbuf, errsz);
         goto out;
     }
@@ -169,6 +222,11 @@ out:
         if (ds[i])
             dataset_unref(ds[i]);
     free(ds);
+    if (rc == 0) {
+        (*out)->keys = keys;
+        keys = NULL;
+    }
+    zone_keys_unref(keys);
     if (rc < 0 && rc != ERR_NOMEM && pz && !pz->loaded) {
         /* Still loading after -q: this zone keeps answering SERVFAIL and
          * is retried at the next check, while the other zones go live. */
@@ -253,6 +311,8 @@ int snapshot_build_pending(const struct serve_conf *conf, struct snapshot **out)
 static bool snapshot_zone_changed(const struct zone *z)
 {
     if (!z->loaded)
+        return true;
+    if (z->keys && zone_keys_changed(z->keys))
         return true;
     for (unsigned j = 0; j < z->nall; j++)
         if (dataset_changed(z->all[j]))

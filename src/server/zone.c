@@ -166,6 +166,7 @@ void zone_free(struct zone *z)
         return;
     for (unsigned i = 0; i < z->nall; i++)
         dataset_unref(z->all[i]);
+    zone_keys_unref(z->keys);
     free(z->all);
     free(z->ds);
     free(z->acl);

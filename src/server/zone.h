@@ -11,6 +11,7 @@
 #include "common/name.h"
 #include "data/dataset.h"
 #include "server/xfr_conf.h"
+#include "server/zone_keys.h"
 
 #define ZONE_SOA_RDMAX (2 * NAME_MAXWIRE + 20)
 #define ZONE_STAT_SLOTS 64 /* zones with counters of their own */
@@ -46,6 +47,8 @@ struct zone {
     const struct xfr_conf *xfr; /* who may transfer it: the configuration's
                                    (which outlives every snapshot); NULL =
                                    nobody */
+    struct zone_keys *keys;     /* keyed access (zone_keys.h): a reference,
+                                   or NULL for a zone open to all */
 };
 
 /* Build a zone named `name` over already loaded datasets (references are

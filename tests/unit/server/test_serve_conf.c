@@ -118,6 +118,7 @@ static void test_ini_good(void **state)
                             "[zone bl.example]\n"
                             "data = ip4set:/tmp/a\n"
                             "data = dnset:/tmp/b\n"
+                            "keys = /etc/dnsblkit/bl.keys\n"
                             "allow-world = yes\n"
                             "min-prefix4 = 12\n"
                             "max-ip4-addresses = 1000\n"
@@ -150,6 +151,8 @@ static void test_ini_good(void **state)
     assert_int_equal(c.zones[1].limits.min_prefix4, 12);
     assert_int_equal(c.zones[1].limits.min_prefix6, 8);
     assert_int_equal(c.zones[1].limits.max_ip4_total, 1000);
+    assert_string_equal(c.zones[1].keys, "/etc/dnsblkit/bl.keys");
+    assert_null(c.zones[2].keys);
     assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
     assert_int_equal(c.zones[1].ctx.default_ttl, 3600);
     assert_int_equal(c.zones[1].shrink_limit, 30); /* [server]'s default */
@@ -199,6 +202,9 @@ static void test_ini_errors(void **state)
     expect_ini_error("[server]\ntcp-max-queries = many\n", 2, "bad tcp-max-queries 'many'");
     expect_ini_error("[server]\ntcp-max-queries = 1000000001\n", 2, "bad tcp-max-queries");
     expect_ini_error("[server]\ntcp-idle-timeout = 0\n", 2, "bad tcp-idle-timeout");
+    expect_ini_error("[zone bl.example]\nkeys = /a\ndata = ip4set:/b\nkeys = /c\n", 4,
+                     "keys given twice in [zone bl.example]");
+    expect_ini_error("[zone bl.example]\nkeys =\n", 2, "bad keys ''");
 }
 
 /* The TCP limits are on unless the configuration says otherwise. */
@@ -265,10 +271,14 @@ static void test_finish_jail_paths(void **state)
     assert_int_equal(
         serve_conf_add_zonespec(&c, "bl.example:ip4set:/var/jail/a,/other/b,rel,/var/jailx/c"), 0);
     assert_int_equal(serve_conf_add_zonespec(&c, "dbl.example:dnset:/var/jail/etc/x.dnset"), 0);
+    c.zones[0].keys = strdup("/var/jail/etc/keys.txt");
+    c.zones[1].keys = strdup("/var/jailx/keys.txt");
     c.chroot_dir = strdup("/var/jail/");
     assert_int_equal(serve_conf_finish(&c, err, sizeof(err)), 0);
     assert_string_equal(c.zones[0].specs[0], "ip4set:/a,/other/b,rel,/var/jailx/c");
     assert_string_equal(c.zones[1].specs[0], "dnset:/etc/x.dnset");
+    assert_string_equal(c.zones[0].keys, "/etc/keys.txt");
+    assert_string_equal(c.zones[1].keys, "/var/jailx/keys.txt"); /* not under the jail */
     serve_conf_free(&c);
 }
 
