@@ -18,6 +18,7 @@
 #include "server/serve_conf.h"
 #include "server/snapshot.h"
 #include "server/xfr.h"
+#include "server/xfr_conf.h"
 #include "wire/wire.h"
 
 static struct serve_conf conf;
@@ -82,6 +83,9 @@ static void setup(void)
         snprintf(spec, sizeof(spec), "%s:%s:%s/%s", data[i].zone, data[i].type, dir, data[i].file);
         CHECK(serve_conf_add_zonespec(&conf, spec) == 0);
     }
+    /* Two of the clients may transfer: IXFR over UDP is answered with
+     * the SOA for them, refused for the others. */
+    CHECK(xfr_conf_key(&conf.xfr, "allow-transfer", "127.0.0.1 ::2", err, sizeof(err)) == 1);
     CHECK(serve_conf_finish(&conf, err, sizeof(err)) == 0);
     struct snapshot_stats st;
     if (snapshot_build(&conf, NULL, true, &snap, &st, err, sizeof(err)) != 0) {
