@@ -30,7 +30,7 @@
 
 struct tcp_conn {
     int fd;
-    int64_t opened, last; /* monotonic seconds: accepted, last I/O */
+    int64_t opened, last; /* monotonic milliseconds: accepted, last I/O */
     unsigned queries;     /* requests taken (answered, dropped, transfers) */
     bool finished;        /* took tcp-max-queries: close once the answers are out */
     struct sockaddr_storage peer;
@@ -83,12 +83,13 @@ struct tcp_server {
 #define TCP_XFER 1
 #define TCP_FINISHED 2
 
-/* Seconds of a clock that a change of the date does not move. */
+/* Milliseconds of a clock that a change of the date does not move
+ * (coarse: a few ms is plenty for limits in seconds). */
 static int64_t tcp_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void tcp_close(struct tcp_server *t, struct tcp_conn *c)
@@ -457,7 +458,7 @@ static void *tcp_main(void *arg)
 {
     struct tcp_server *t = arg;
     struct epoll_event ev[TCP_EVENTS];
-    int64_t last_sweep = tcp_now();
+    int64_t last_sweep = tcp_now() / 1000;
     while (!atomic_load_explicit(&t->srv->stop, memory_order_relaxed)) {
         epoch_offline(t->reader);
         int n = epoll_wait(t->epfd, ev, TCP_EVENTS, 500);
@@ -494,7 +495,9 @@ static void *tcp_main(void *arg)
             if (ev[i].events & (EPOLLIN | EPOLLRDHUP))
                 tcp_readable(t, c, snap);
         }
-        int64_t now = tcp_now();
+        /* The limits are whole seconds: a sweep a second closes each
+         * connection less than a second after its limit. */
+        int64_t now = tcp_now() / 1000;
         if (now != last_sweep) {
             tcp_expire(t);
             last_sweep = now;

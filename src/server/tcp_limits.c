@@ -117,9 +117,9 @@ unsigned tcp_peers_count(const struct tcp_peers *p, const struct sockaddr *clien
 enum tcp_expiry tcp_limits_expired(const struct tcp_limits *l, int64_t now, int64_t opened,
                                    int64_t last)
 {
-    if (l->max_time && now - opened >= (int64_t)l->max_time)
+    if (l->max_time && now - opened >= (int64_t)l->max_time * 1000)
         return TCP_EXPIRY_TIME;
-    if (l->idle && now - last >= (int64_t)l->idle)
+    if (l->idle && now - last >= (int64_t)l->idle * 1000)
         return TCP_EXPIRY_IDLE;
     return TCP_EXPIRY_NONE;
 }

@@ -66,7 +66,7 @@ enum tcp_expiry {
 };
 
 /* Which limit a connection accepted at `opened`, last active at `last`,
- * has reached at `now` (any clock counting seconds). The total time wins
+ * has reached at `now` (milliseconds of any clock). The total time wins
  * over idleness when both are reached. */
 enum tcp_expiry tcp_limits_expired(const struct tcp_limits *l, int64_t now, int64_t opened,
                                    int64_t last);

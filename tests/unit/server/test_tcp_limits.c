@@ -183,18 +183,22 @@ static void test_expiry(void **state)
 {
     (void)state;
     struct tcp_limits l = {.idle = 10, .max_time = 60};
-    /* Opened at 1000, active at 1005. */
-    assert_int_equal(tcp_limits_expired(&l, 1014, 1000, 1005), TCP_EXPIRY_NONE);
-    assert_int_equal(tcp_limits_expired(&l, 1015, 1000, 1005), TCP_EXPIRY_IDLE);
-    /* Busy all along (last = now), yet past its total time. */
-    assert_int_equal(tcp_limits_expired(&l, 1059, 1000, 1059), TCP_EXPIRY_NONE);
-    assert_int_equal(tcp_limits_expired(&l, 1060, 1000, 1060), TCP_EXPIRY_TIME);
+    /* Milliseconds: opened at 1000.000 s, active at 1005.500 s. */
+    assert_int_equal(tcp_limits_expired(&l, 1015499, 1000000, 1005500), TCP_EXPIRY_NONE);
+    assert_int_equal(tcp_limits_expired(&l, 1015500, 1000000, 1005500), TCP_EXPIRY_IDLE);
+    /* Busy all along (last = now), yet past its total time, to the ms. */
+    assert_int_equal(tcp_limits_expired(&l, 1059999, 1000000, 1059999), TCP_EXPIRY_NONE);
+    assert_int_equal(tcp_limits_expired(&l, 1060000, 1000000, 1060000), TCP_EXPIRY_TIME);
     /* Both: the total time is what is said. */
-    assert_int_equal(tcp_limits_expired(&l, 1100, 1000, 1000), TCP_EXPIRY_TIME);
+    assert_int_equal(tcp_limits_expired(&l, 1100000, 1000000, 1000000), TCP_EXPIRY_TIME);
     /* No total limit. */
     l.max_time = 0;
-    assert_int_equal(tcp_limits_expired(&l, 100000, 1000, 99999), TCP_EXPIRY_NONE);
-    assert_int_equal(tcp_limits_expired(&l, 100000, 1000, 99990), TCP_EXPIRY_IDLE);
+    assert_int_equal(tcp_limits_expired(&l, 100000000, 1000000, 99999000), TCP_EXPIRY_NONE);
+    assert_int_equal(tcp_limits_expired(&l, 100000000, 1000000, 99990000), TCP_EXPIRY_IDLE);
+    /* Limits in seconds that overflow 32 bits once in milliseconds. */
+    l.max_time = 4000000000u;
+    assert_int_equal(tcp_limits_expired(&l, 3999999999999, 0, 3999999999999), TCP_EXPIRY_NONE);
+    assert_int_equal(tcp_limits_expired(&l, 4000000000000, 0, 4000000000000), TCP_EXPIRY_TIME);
 }
 
 int main(void)
