@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     FILE *f = fopen(argv[5], "r");
     if (!f)
         return 1;
-    char (*addrs)[64] = malloc(100000 * sizeof(*addrs));
+    char(*addrs)[64] = malloc(100000 * sizeof(*addrs));
     int naddr = 0;
     while (naddr < 100000 && fgets(addrs[naddr], 64, f)) {
         addrs[naddr][strcspn(addrs[naddr], "\n")] = '\0';
@@ -65,7 +65,8 @@ int main(int argc, char **argv)
         plen[b] = len;
     }
     int fd[MAXCONN], next[MAXCONN], missing[MAXCONN], lastnl[MAXCONN];
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(0x7f000001)};
     long done = 0;
     double deadline = now() + seconds;
