@@ -1,6 +1,7 @@
 /* Fuzz harness for the server's answer path: the input is a request as a
  * client sends it over UDP or TCP, answered from a snapshot of zones of
- * every dataset type (built once), with the rate limit's empty reply and
+ * every dataset type (built once; one zone keyed: answered only below a
+ * customer's key), with the rate limit's empty reply and
  * the IXFR request reader beside it. Every reply is re-read: the id
  * echoed, QR set, within the buffer, the records exactly filling the
  * message. A crash, a leak, an out-of-bounds access or a malformed reply
@@ -43,10 +44,15 @@ static const struct {
      "@ A 127.0.0.9\nwww TXT \"generic text\"\nmx MX 10 mail.gen.example.\n"},
     {"comb.example", "combined", "g.txt",
      "$DATASET ip4set:proxy sub @\n192.0.2.9\n$DATASET dnset:names dom\nbad.example :5:name $\n"},
+    {"key.example", "ip4set", "j.txt", ":2:keyed $\n192.0.2.5\n"},
     {"acl.example", "ip4set", "h.txt", "192.0.2.77\n"},
     {"acl.example", "acl", "i.txt",
      "127.0.0.2 :refuse\n127.0.0.3 =empty\n127.0.0.1 :pass\n::2 :4:for you $\n"},
 };
+
+/* key.example answers only below a known key (zone_keys.h). */
+#define KEYS_FILE "keys.txt"
+#define KEYS_TEXT "customer-key-0001\n# a comment\nSecondKey_02 # and another\n"
 
 static void write_file(const char *name, const char *text)
 {
@@ -65,6 +71,9 @@ static void cleanup(void)
         snprintf(path, sizeof(path), "%s/%s", dir, data[i].file);
         unlink(path);
     }
+    char path[160];
+    snprintf(path, sizeof(path), "%s/%s", dir, KEYS_FILE);
+    unlink(path);
     rmdir(dir);
     snapshot_free(snap);
     serve_conf_free(&conf);
@@ -83,6 +92,12 @@ static void setup(void)
         snprintf(spec, sizeof(spec), "%s:%s:%s/%s", data[i].zone, data[i].type, dir, data[i].file);
         CHECK(serve_conf_add_zonespec(&conf, spec) == 0);
     }
+    write_file(KEYS_FILE, KEYS_TEXT);
+    for (unsigned i = 0; i < conf.nzones; i++)
+        if (!strcmp(conf.zones[i].name, "key.example")) {
+            snprintf(spec, sizeof(spec), "%s/%s", dir, KEYS_FILE);
+            CHECK((conf.zones[i].keys = strdup(spec)) != NULL);
+        }
     /* Two of the clients may transfer: IXFR over UDP is answered with
      * the SOA for them, refused for the others. */
     CHECK(xfr_conf_key(&conf.xfr, "allow-transfer", "127.0.0.1 ::2", err, sizeof(err)) == 1);

@@ -2,9 +2,11 @@
  * readers take a path) and read by every section's reader, as the
  * subcommands read it: [server] and [zone] (serve_conf, then
  * serve_conf_finish), [listing], [http], [check] and [list ZONE] (then
- * check_conf_finish), [policyd]. Refusals are expected; a crash, a leak,
- * an error without "file:line: reason", a line number past the file's
- * end, or a value accepted outside its documented range is the bug. */
+ * check_conf_finish), [policyd]; and read as a zone's key file ([zone]
+ * keys = FILE). Refusals are expected; a crash, a leak, an error without
+ * "file:line: reason", a line number past the file's end, a value
+ * accepted outside its documented range, or a key of the file not found
+ * in its set is the bug. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include "listing/listing_conf.h"
 #include "policy/policy_conf.h"
 #include "server/serve_conf.h"
+#include "server/zone_keys.h"
 
 static char dir[64], path[96];
 
@@ -206,6 +209,42 @@ static void run_policy(unsigned lines)
     (void)policy_conf_allowed(&c, "2001:db8::1");
 }
 
+/* The input as a key file: every key on its lines is in the set. */
+static void run_keys(const uint8_t *data, size_t size, unsigned lines)
+{
+    struct zone_keys *k = NULL;
+    char err[512];
+    err[0] = '\0';
+    const char *text = (const char *)data, *end = text + size;
+    if (zone_keys_parse(text, size, "keys", &k, err, sizeof(err)) != 0) {
+        CHECK(k == NULL && !strncmp(err, "keys:", 5));
+        if (err[5] >= '0' && err[5] <= '9')
+            CHECK(strtoul(err + 5, NULL, 10) <= lines);
+        return;
+    }
+    CHECK(k != NULL && k->count <= lines);
+    for (const char *p = text; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+        while (p < le && (*p == ' ' || *p == '\t' || *p == '\r'))
+            p++;
+        size_t n = 0;
+        while (p + n < le && p[n] != ' ' && p[n] != '\t' && p[n] != '\r' && p[n] != '#')
+            n++;
+        if (n > 0) {
+            uint8_t label[64];
+            CHECK(n >= ZONE_KEY_MIN && n <= ZONE_KEY_MAX);
+            label[0] = (uint8_t)n;
+            for (size_t i = 0; i < n; i++)
+                label[1 + i] = (uint8_t)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+            CHECK(zone_keys_has(k, label));
+        }
+        p = nl ? nl + 1 : end;
+    }
+    /* Not a key: a label no valid key file can hold. */
+    CHECK(!zone_keys_has(k, (const uint8_t *)"\007!absent"));
+    zone_keys_unref(k);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool ready;
@@ -222,5 +261,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_http(lines);
     run_check(lines);
     run_policy(lines);
+    run_keys(data, size, lines);
     return 0;
 }
