@@ -19,27 +19,7 @@
 #include "server/serve_conf.h"
 #include "wire/wire.h"
 
-static struct sockaddr_storage v4(const char *a)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-    sin->sin_family = AF_INET;
-    assert_int_equal(inet_pton(AF_INET, a, &sin->sin_addr), 1);
-    return ss;
-}
-
-static struct sockaddr_storage v6(const char *a)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-    sin6->sin6_family = AF_INET6;
-    assert_int_equal(inet_pton(AF_INET6, a, &sin6->sin6_addr), 1);
-    return ss;
-}
-
-#define SA(ss) ((const struct sockaddr *)&(ss))
+#include "sockaddr_util.h"
 
 /* Responses to `client` in second `now` that pass, out of `tries`. */
 static unsigned passes(struct ratelimit *rl, const struct sockaddr *client, uint32_t now,

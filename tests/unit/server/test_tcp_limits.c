@@ -15,27 +15,7 @@
 #include "common/err.h"
 #include "server/tcp_limits.h"
 
-static struct sockaddr_storage v4(const char *a)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-    sin->sin_family = AF_INET;
-    assert_int_equal(inet_pton(AF_INET, a, &sin->sin_addr), 1);
-    return ss;
-}
-
-static struct sockaddr_storage v6(const char *a)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-    sin6->sin6_family = AF_INET6;
-    assert_int_equal(inet_pton(AF_INET6, a, &sin6->sin6_addr), 1);
-    return ss;
-}
-
-#define SA(ss) ((const struct sockaddr *)&(ss))
+#include "sockaddr_util.h"
 
 static void test_per_address_cap(void **state)
 {
