@@ -46,6 +46,7 @@ void serve_conf_free(struct serve_conf *c)
     free(c->pidfile);
     free(c->workdir);
     free(c->chroot_dir);
+    free(c->state_dir);
     memset(c, 0, sizeof(*c));
 }
 
@@ -410,6 +411,13 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
             return serve_ini_fail(st, line, "%s%s", why, "");
         return 1;
     }
+    if (!strcmp(key, "state-dir")) {
+        if (value[0] == '\0')
+            return serve_ini_fail(st, line, "bad state-dir '' (want a directory)%s%s", "", "");
+        free(c->state_dir);
+        c->state_dir = strdup(value);
+        return c->state_dir ? 1 : 0;
+    }
     if (!strcmp(key, "chroot")) {
         if (value[0] != '/')
             return serve_ini_fail(st, line, "bad chroot '%s' (want an absolute path)%s", value, "");
@@ -579,6 +587,8 @@ int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
         if (c->zones[i].keys)
             serve_conf_jail_path(c->chroot_dir, c->zones[i].keys);
     }
+    if (c->chroot_dir && c->state_dir)
+        serve_conf_jail_path(c->chroot_dir, c->state_dir);
     if (c->nlisten == 0) {
         snprintf(errbuf, errsz, "no listen address (use -b addr/port or [server] listen)");
         return ERR_INVAL;

@@ -55,6 +55,7 @@ struct serve_conf {
     char *workdir;
     struct privdrop user; /* -u: who to become once the sockets are bound */
     char *chroot_dir;     /* -r: chroot there before that */
+    char *state_dir;      /* where the zones' serials are kept (serial.h), or NULL */
     struct serve_zone_conf *zones;
     unsigned nzones;
 };

@@ -67,13 +67,47 @@ static unsigned server_threads(const struct serve_conf *conf)
     return n > 0 ? (unsigned)n : 1;
 }
 
+/* Write the serial book, at most once a second while serials move (a
+ * live zone may take news five times a second); `force` at stop. After
+ * a crash the book may miss the last second's serials: the next start
+ * goes on from the data's own serial, the time of its newest change,
+ * which is past them unless changes outran the clock. */
+static void server_save_serials(struct server *srv, bool force)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (!serial_book_dirty(srv->serials) || (!force && now - srv->serials_saved < 1))
+        return;
+    char err[512];
+    if (serial_book_save(srv->serials, err, sizeof(err)) < 0)
+        log_error("%s; serials may go back after a restart", err);
+    srv->serials_saved = now;
+}
+
 static void server_publish(struct server *srv, struct snapshot *next)
 {
     struct snapshot *old = atomic_exchange_explicit(&srv->snap, next, memory_order_acq_rel);
+    if (srv->follow)
+        xfr_follow_publish(srv->follow, next);
     if (!old)
         return;
     epoch_synchronize(&srv->epoch);
     snapshot_free(old);
+}
+
+/* Whether the secondaries need the follower: a zone that may be
+ * transferred (for its IXFR history) or that names secondaries. */
+static bool server_has_secondaries(const struct serve_conf *conf, bool *notify)
+{
+    bool any = false;
+    *notify = false;
+    for (unsigned i = 0; i < conf->nzones; i++) {
+        const struct xfr_conf *x = &conf->zones[i].xfr;
+        if (conf->zones[i].name[0] == '\0')
+            continue;
+        any = any || x->nallow || x->nnotify;
+        *notify = *notify || x->nnotify;
+    }
+    return any;
 }
 
 static void server_reload(struct server *srv, bool force)
@@ -97,7 +131,9 @@ static void server_reload(struct server *srv, bool force)
         snapshot_free(next);
         return;
     }
+    serial_book_settle(srv->serials, cur, next);
     server_publish(srv, next);
+    server_save_serials(srv, false);
     atomic_store(&srv->last_publish, (int64_t)time(NULL));
     if (st.failed)
         atomic_fetch_add(&srv->reload_refused, st.failed);
@@ -139,13 +175,21 @@ static void server_log_tcp(const char *what, const struct answer_stats *t)
 }
 
 /* Zone transfers since the start (USR2 does not reset them). */
-static void server_log_xfr(struct xfr_counters *x)
+static void server_log_xfr(struct xfr_counters *x, const struct notify *n)
 {
     log_info(
-        "transfers: %llu sent (%llu records, %llu bytes), %llu refused, %llu failed",
+        "transfers: %llu sent (%llu records, %llu bytes), %llu refused, %llu failed; "
+        "%llu IXFRs from the history",
         (unsigned long long)atomic_load(&x->done), (unsigned long long)atomic_load(&x->records),
         (unsigned long long)atomic_load(&x->bytes), (unsigned long long)atomic_load(&x->refused),
-        (unsigned long long)atomic_load(&x->failed));
+        (unsigned long long)atomic_load(&x->failed), (unsigned long long)atomic_load(&x->ixfr));
+    if (!n)
+        return;
+    const struct notify_counters *c = notify_counters(n);
+    log_info(
+        "notify: %llu messages sent, %llu answered, %llu refused, %llu given up",
+        (unsigned long long)atomic_load(&c->sent), (unsigned long long)atomic_load(&c->answered),
+        (unsigned long long)atomic_load(&c->refused), (unsigned long long)atomic_load(&c->failed));
 }
 
 /* Sum every thread's counters, less the baseline of the last reset. */
@@ -179,6 +223,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     srv.opts.full_authority = conf->full_authority;
     srv.opts.xfr = &srv.xfr;
     epoch_init(&srv.epoch);
+    xfr_journal_init(&srv.journal);
     struct ratelimit ratelimit;
     atomic_store(&srv.snap, NULL);
     pthread_mutex_init(&srv.readers_lock, NULL);
@@ -289,6 +334,26 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
         goto out;
     }
 
+    /* After the jail and the user: the book is written as the user. */
+    if (serial_book_open(conf->state_dir, &srv.serials, err, sizeof(err)) < 0) {
+        log_error("state-dir: %s", err);
+        goto out;
+    }
+    bool notify_any;
+    bool secondaries = server_has_secondaries(conf, &notify_any);
+    if (secondaries && !conf->state_dir)
+        log_info("no state-dir: zone serials are not kept across restarts, and may go back "
+                 "after one if changes came faster than one a second");
+    if (notify_any && notify_start(&srv.notify) < 0) {
+        log_error("cannot start the NOTIFY sender");
+        goto out;
+    }
+    if (secondaries &&
+        xfr_follow_start(&srv.journal, srv.notify, conf->ttl_min, conf->ttl_max, &srv.follow) < 0) {
+        log_error("cannot start the IXFR history thread");
+        goto out;
+    }
+
     struct snapshot *first = NULL;
     if (conf->quickstart) {
         if (snapshot_build_pending(conf, &first) < 0) {
@@ -302,7 +367,11 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
             goto out;
         }
     }
+    serial_book_settle(srv.serials, NULL, first);
+    server_save_serials(&srv, true);
     atomic_store(&srv.snap, first);
+    if (srv.follow)
+        xfr_follow_publish(srv.follow, first);
 
     for (unsigned i = 0; i < nudp_open; i++) {
         if (udp_worker_start(&srv, udp_fds[i], &workers[nworkers]) < 0) {
@@ -372,7 +441,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
             server_sum_stats(workers, nworkers, tcp, &base, &now);
             server_log_stats("statistics", &now);
             server_log_tcp("statistics", &now);
-            server_log_xfr(&srv.xfr);
+            server_log_xfr(&srv.xfr, srv.notify);
             if (sig == SIGUSR2)
                 answer_stats_add(&base, &now);
             continue;
@@ -389,6 +458,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
                 server_reload(&srv, false);
             else if (live && snapshot_stale(cur))
                 server_reload(&srv, false);
+            server_save_serials(&srv, false);
         }
     }
 
@@ -403,8 +473,14 @@ stop:
         tcp_server_join(tcp, &total);
     server_log_stats("served", &total);
     server_log_tcp("served", &total);
-    server_log_xfr(&srv.xfr);
+    server_log_xfr(&srv.xfr, srv.notify);
 out:
+    xfr_follow_stop(srv.follow);
+    notify_stop(srv.notify);
+    if (srv.serials) {
+        server_save_serials(&srv, true);
+        serial_book_free(srv.serials);
+    }
     if (pid_written) {
         const char *slash = strrchr(conf->pidfile, '/');
         const char *name = slash ? slash + 1 : conf->pidfile;
@@ -427,5 +503,6 @@ out:
     if (srv.ratelimit)
         ratelimit_free(srv.ratelimit);
     pthread_mutex_destroy(&srv.readers_lock);
+    xfr_journal_destroy(&srv.journal);
     return status;
 }

@@ -10,7 +10,11 @@
 #include "server/epoch.h"
 #include "server/ratelimit.h"
 #include "server/serve_conf.h"
+#include "server/notify.h"
+#include "server/serial.h"
 #include "server/snapshot.h"
+#include "server/xfr_follow.h"
+#include "server/xfr_journal.h"
 
 #define SERVER_MAX_SERVICE_READERS 8
 
@@ -35,7 +39,12 @@ struct server {
     unsigned nworkers;
     struct tcp_server *tcp;
     _Atomic uint64_t reloads, reload_refused, live_updates;
-    struct xfr_counters xfr; /* zone transfers (opts.xfr points here) */
+    struct xfr_counters xfr;     /* zone transfers (opts.xfr points here) */
+    struct xfr_journal journal;  /* IXFR's history, kept by the follower */
+    struct serial_book *serials; /* every zone's last serial (serial.h) */
+    int64_t serials_saved;       /* when the book was last written */
+    struct notify *notify;       /* NULL when no zone names secondaries */
+    struct xfr_follow *follow;   /* NULL when no zone is transferred or notifies */
     _Atomic int64_t started, last_publish;
     pthread_mutex_t readers_lock;
     struct server_reader readers[SERVER_MAX_SERVICE_READERS];

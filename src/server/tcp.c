@@ -238,6 +238,7 @@ static int tcp_xfer_start(struct tcp_server *t, struct tcp_conn *c, const struct
     x->job.ttl_max = t->srv->opts.ttl_max;
     x->job.stop = &t->srv->stop;
     x->job.xc = &t->srv->xfr;
+    x->job.journal = &t->srv->journal;
     x->job.pending = c->out ? c->out + c->outoff : NULL;
     x->job.npending = c->outlen - c->outoff;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);

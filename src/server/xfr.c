@@ -451,6 +451,78 @@ static int xfr_send_rcode(struct xfr_out *o, unsigned rcode)
     return xfr_msg_flush(o);
 }
 
+/* IXFR from the history (RFC 1995 4): the newest SOA, then per version
+ * its old SOA, the records that went, its new SOA and the records that
+ * came, then the newest SOA again. */
+static int xfr_stream_ixfr(struct xfr_out *o, struct xfr_delta *const *chain, unsigned n)
+{
+    const struct zone *z = o->job->zone;
+    const struct xfr_delta *last = chain[n - 1];
+    int rc = xfr_add(o, z->apex, z->apex_len, DNS_TYPE_SOA, last->soa_to_ttl, last->soa_to,
+                     last->soa_to_len);
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        const struct xfr_delta *d = chain[i];
+        rc = xfr_add(o, z->apex, z->apex_len, DNS_TYPE_SOA, d->soa_from_ttl, d->soa_from,
+                     d->soa_from_len);
+        if (rc == 0)
+            rc = xfr_delta_walk(d, false, xfr_add_rr, o);
+        if (rc == 0)
+            rc = xfr_add(o, z->apex, z->apex_len, DNS_TYPE_SOA, d->soa_to_ttl, d->soa_to,
+                         d->soa_to_len);
+        if (rc == 0)
+            rc = xfr_delta_walk(d, true, xfr_add_rr, o);
+    }
+    if (rc == 0)
+        rc = xfr_add(o, z->apex, z->apex_len, DNS_TYPE_SOA, last->soa_to_ttl, last->soa_to,
+                     last->soa_to_len);
+    if (rc == 0)
+        rc = xfr_msg_flush(o);
+    return rc;
+}
+
+/* An IXFR the history answers: streamed and logged; ERR_NOTFOUND when
+ * the history does not reach the client's serial (the whole zone then). */
+static int xfr_run_ixfr(const struct xfr_job *job, struct xfr_out *o, const char *zone,
+                        const char *peer, const struct timespec *t0)
+{
+    struct xfr_delta **chain = NULL;
+    unsigned n = 0;
+    if (job->rq.q.qtype != DNS_TYPE_IXFR || !job->rq.have_serial || !job->journal ||
+        xfr_journal_chain(job->journal, job->zone->apex, job->rq.serial, &chain, &n) != 0)
+        return ERR_NOTFOUND;
+    uint64_t del = 0, add = 0;
+    for (unsigned i = 0; i < n; i++) {
+        del += chain[i]->ndel;
+        add += chain[i]->nadd;
+    }
+    uint32_t to = chain[n - 1]->to;
+    int rc = xfr_stream_ixfr(o, chain, n);
+    xfr_journal_chain_free(chain, n);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+    if (rc == 0) {
+        atomic_fetch_add(&job->xc->done, 1);
+        atomic_fetch_add(&job->xc->ixfr, 1);
+        atomic_fetch_add(&job->xc->records, o->records);
+        atomic_fetch_add(&job->xc->bytes, o->bytes);
+        log_info("IXFR of %s serial %u -> %u to %s: %u versions, %llu records gone, %llu new, "
+                 "%llu messages, %llu bytes in %.1f ms",
+                 zone, job->rq.serial, to, peer, n, (unsigned long long)del,
+                 (unsigned long long)add, (unsigned long long)o->messages,
+                 (unsigned long long)o->bytes, ms);
+        return 0;
+    }
+    atomic_fetch_add(&job->xc->failed, 1);
+    log_warning("IXFR of %s serial %u -> %u to %s stopped after %llu records, %.1f ms: %s", zone,
+                job->rq.serial, to, peer, (unsigned long long)o->records, ms,
+                rc == ERR_TIMEOUT                        ? "the peer read nothing for too long"
+                : rc == ERR_IO && atomic_load(job->stop) ? "the server is stopping"
+                : rc == ERR_IO                           ? "the connection broke"
+                                                         : err_str(rc));
+    return rc;
+}
+
 int xfr_run(const struct xfr_job *job)
 {
     const struct zone *z = job->zone;
@@ -481,6 +553,14 @@ int xfr_run(const struct xfr_job *job)
     /* What the connection had queued before the request goes first. */
     rc = job->npending ? xfr_send(o, job->pending, job->npending) : 0;
     o->bytes = 0;
+    if (rc == 0) {
+        int ir = xfr_run_ixfr(job, o, zone, peer, &t0);
+        if (ir != ERR_NOTFOUND) {
+            free(o);
+            free(buf);
+            return ir;
+        }
+    }
     struct zrec_opts zo = {.ttl_min = job->ttl_min,
                            .ttl_max = job->ttl_max,
                            .max_records = z->xfr ? z->xfr->max_records : 0};

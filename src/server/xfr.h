@@ -1,6 +1,7 @@
 /* Zone transfers out: AXFR (RFC 5936) over TCP from one snapshot, IXFR
- * (RFC 1995) answered with the whole zone until there is a history to
- * answer it from, the transfer ACL, and the counters. The records come
+ * (RFC 1995) from the history of changes (xfr_journal.h) or, where that
+ * does not reach the client's serial, with the whole zone; the transfer
+ * ACL, and the counters. The records come
  * from data/zone_records.h; this module decides who gets them and writes
  * them as a stream of DNS messages. */
 #ifndef DBK_SERVER_XFR_H
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "server/snapshot.h"
+#include "server/xfr_journal.h"
 #include "wire/wire.h"
 
 /* Transfers in progress at most; more are answered SERVFAIL (the
@@ -22,6 +24,7 @@
 /* Counters of one server, and the state of its refusal log. */
 struct xfr_counters {
     _Atomic uint64_t done;    /* transfers sent whole */
+    _Atomic uint64_t ixfr;    /* of which IXFRs answered from the history */
     _Atomic uint64_t refused; /* refused: client not allowed, too many records */
     _Atomic uint64_t failed;  /* started, not finished (peer gone, stop, error) */
     _Atomic uint64_t records; /* records sent by finished transfers */
@@ -89,6 +92,7 @@ struct xfr_job {
     struct xfr_counters *xc;
     const uint8_t *pending;
     size_t npending;
+    struct xfr_journal *journal; /* IXFR's history; NULL: none */
 };
 
 #define XFR_IO_TIMEOUT_S 30

@@ -40,8 +40,74 @@ static int xfr_conf_allow(struct xfr_conf *x, const char *value, char *why, size
     return 1;
 }
 
+/* "ADDR@PORT" as Knot and NSD write a remote, or our "ADDR/PORT"; the
+ * port is 53 when left out. */
+static int xfr_conf_notify(struct xfr_conf *x, const char *value, char *why, size_t whysz)
+{
+    char buf[2048];
+    if (strlen(value) >= sizeof(buf)) {
+        snprintf(why, whysz, "notify line too long");
+        return ERR_INVAL;
+    }
+    strcpy(buf, value);
+    x->notify_set = true;
+    unsigned given = 0;
+    for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        given++;
+        if (!strcmp(tok, "none"))
+            continue;
+        if (x->nnotify >= XFR_CONF_MAX_NOTIFY) {
+            snprintf(why, whysz, "too many notify addresses (at most %d)", XFR_CONF_MAX_NOTIFY);
+            return ERR_LIMIT;
+        }
+        char *at = strrchr(tok, '@');
+        if (at)
+            *at = '/';
+        struct addr_sock *a = &x->notify[x->nnotify];
+        uint64_t hi, lo;
+        if (tok[0] == '*' || addr_sock_parse(tok, 53, a) < 0 ||
+            !addr_sock_128((const struct sockaddr *)&a->ss, &hi, &lo) || (hi == 0 && lo == 0) ||
+            (addr_128_is_ip4(hi, lo) && (uint32_t)lo == 0)) {
+            if (at)
+                *at = '@';
+            snprintf(why, whysz, "bad notify address '%s' (want addr[@port])", tok);
+            return ERR_INVAL;
+        }
+        x->nnotify++;
+    }
+    if (given == 0) {
+        snprintf(why, whysz, "notify needs addresses, or none");
+        return ERR_INVAL;
+    }
+    return 1;
+}
+
 int xfr_conf_key(struct xfr_conf *x, const char *key, const char *value, char *why, size_t whysz)
 {
+    if (!strcmp(key, "notify"))
+        return xfr_conf_notify(x, value, why, whysz);
+    if (!strcmp(key, "ixfr-history")) {
+        char *end;
+        unsigned long n = strtoul(value, &end, 10);
+        if (value[0] < '0' || value[0] > '9' || *end || n > XFR_CONF_MAX_HISTORY) {
+            snprintf(why, whysz, "bad ixfr-history '%s' (0..%d versions)", value,
+                     XFR_CONF_MAX_HISTORY);
+            return ERR_INVAL;
+        }
+        x->history = (unsigned)n;
+        x->history_set = true;
+        return 1;
+    }
+    if (!strcmp(key, "transfer-key")) {
+        if (value[0] == '\0' || strlen(value) >= sizeof(x->key_name) || strpbrk(value, " \t,")) {
+            snprintf(why, whysz, "bad transfer-key '%s' (the name of a tsig-key, or none)", value);
+            return ERR_INVAL;
+        }
+        snprintf(x->key_name, sizeof(x->key_name), "%s", strcmp(value, "none") ? value : "");
+        x->key_set = true;
+        return 1;
+    }
     if (!strcmp(key, "allow-transfer"))
         return xfr_conf_allow(x, value, why, whysz);
     if (!strcmp(key, "transfer-max-records")) {
@@ -74,6 +140,17 @@ void xfr_conf_inherit(struct xfr_conf *zone, const struct xfr_conf *server)
     if (!zone->max_set)
         zone->max_records =
             server->max_set ? server->max_records : (uint64_t)ZREC_DEFAULT_MAX_RECORDS;
+    if (!zone->notify_set && server->notify_set) {
+        memcpy(zone->notify, server->notify, server->nnotify * sizeof(server->notify[0]));
+        zone->nnotify = server->nnotify;
+        zone->notify_set = true;
+    }
+    if (!zone->history_set)
+        zone->history = server->history_set ? server->history : XFR_CONF_DEFAULT_HISTORY;
+    if (!zone->key_set && server->key_set) {
+        memcpy(zone->key_name, server->key_name, sizeof(zone->key_name));
+        zone->key_set = true;
+    }
 }
 
 bool xfr_conf_allows(const struct xfr_conf *x, const struct sockaddr *client)

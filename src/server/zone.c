@@ -80,6 +80,8 @@ static void zone_set_soa(struct zone *z, const struct ds_soa *soa, time_t newest
     p += 20;
     z->soa_rdlen = (uint16_t)(p - z->soa_rdata);
     z->serial = serial;
+    z->data_serial = serial;
+    z->serial_given = soa && soa->present && soa->serial;
     z->neg_ttl = minimum < z->soa_ttl ? minimum : z->soa_ttl;
 }
 
@@ -158,6 +160,13 @@ int zone_build_pending(const char *name, uint32_t default_ttl, struct zone **out
     z->loaded = false;
     *out = z;
     return 0;
+}
+
+void zone_set_serial(struct zone *z, uint32_t serial)
+{
+    /* The serial is the first of the five numbers that end the RDATA. */
+    wire_put32(z->soa_rdata + z->soa_rdlen - 20, serial);
+    z->serial = serial;
 }
 
 void zone_free(struct zone *z)

@@ -35,8 +35,11 @@ struct zone {
     uint8_t soa_rdata[ZONE_SOA_RDMAX];
     uint16_t soa_rdlen;
     uint32_t soa_ttl;
-    uint32_t neg_ttl; /* TTL of the SOA in negative answers (RFC 2308) */
-    uint32_t serial;
+    uint32_t neg_ttl;     /* TTL of the SOA in negative answers (RFC 2308) */
+    uint32_t serial;      /* the SOA's, as serial.h settled it */
+    uint32_t data_serial; /* what the data alone says: its $SOA serial, or
+                             the time of its newest part */
+    bool serial_given;    /* data_serial is a $SOA serial, not a time */
     struct ds_ns ns;
 
     time_t expires; /* earliest $TIMESTAMP expiry of the data, 0 = never */
@@ -60,6 +63,9 @@ int zone_build(const char *name, struct dataset *const *ds, unsigned nds,
 
 /* A placeholder for a zone whose data is still loading (-q). */
 int zone_build_pending(const char *name, uint32_t default_ttl, struct zone **out);
+
+/* Give a zone that is not yet published another SOA serial. */
+void zone_set_serial(struct zone *z, uint32_t serial);
 
 void zone_free(struct zone *z);
 

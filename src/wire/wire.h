@@ -23,6 +23,7 @@ enum wire_rcode {
     WIRE_RCODE_NXDOMAIN = 3,
     WIRE_RCODE_NOTIMP = 4,
     WIRE_RCODE_REFUSED = 5,
+    WIRE_RCODE_NOTAUTH = 9,  /* RFC 8945: a TSIG that does not verify */
     WIRE_RCODE_BADVERS = 16, /* extended, needs OPT */
 };
 

@@ -1,0 +1,42 @@
+/* DNS NOTIFY (RFC 1996): telling secondaries that a zone has a new
+ * serial, so that they ask for it at once instead of at their next
+ * refresh, which for a blocklist is minutes of serving stale listings.
+ *
+ * One thread sends and resends: a NOTIFY not answered is tried again
+ * after 1, 2, 4 and 8 seconds, and given up after 16 more with a warning
+ * (the secondary's own refresh is then the way the data gets there). A
+ * newer serial for the same zone and secondary replaces the one still
+ * being tried. */
+#ifndef DBK_SERVER_NOTIFY_H
+#define DBK_SERVER_NOTIFY_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "server/xfr_conf.h"
+#include "server/zone.h"
+
+#define NOTIFY_TRIES 5
+
+struct notify_counters {
+    _Atomic uint64_t sent;     /* messages sent, retries included */
+    _Atomic uint64_t answered; /* NOTIFYs a secondary answered NOERROR */
+    _Atomic uint64_t refused;  /* answered with another rcode */
+    _Atomic uint64_t failed;   /* given up after NOTIFY_TRIES tries */
+};
+
+struct notify;
+
+/* Start the sender: its sockets and its thread. */
+int notify_start(struct notify **out);
+
+/* Tell every secondary of x->notify that z has z->serial now (copied:
+ * z may go before the NOTIFYs do). */
+int notify_zone(struct notify *n, const struct zone *z, const struct xfr_conf *x);
+
+const struct notify_counters *notify_counters(const struct notify *n);
+
+/* Stop the thread (NOTIFYs not answered yet are dropped) and free. */
+void notify_stop(struct notify *n);
+
+#endif

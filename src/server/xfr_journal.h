@@ -1,0 +1,82 @@
+/* The history IXFR answers from (RFC 1995): per zone, the differences
+ * between its consecutive versions, each as the records that went and
+ * the records that came, kept for the last `ixfr-history` versions.
+ *
+ * A difference is immutable once made and counted by references, so a
+ * transfer streams it without holding the journal's lock while newer
+ * ones are added and old ones leave. The history lives in memory only:
+ * after a restart an IXFR gets the whole zone (RFC 1995 allows it),
+ * which is what a secondary needs then anyway. */
+#ifndef DBK_SERVER_XFR_JOURNAL_H
+#define DBK_SERVER_XFR_JOURNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/zone_records.h"
+#include "server/zone.h"
+
+/* One version's difference. The records are packed one after the other:
+ * owner length (1 byte), owner (uncompressed wire), type, TTL, RDATA
+ * length (2, 4, 2 bytes, network order), RDATA. */
+struct xfr_delta {
+    atomic_uint refs;
+    uint32_t from, to; /* the serials */
+    uint8_t soa_from[ZONE_SOA_RDMAX], soa_to[ZONE_SOA_RDMAX];
+    uint16_t soa_from_len, soa_to_len;
+    uint32_t soa_from_ttl, soa_to_ttl;
+    uint8_t *del, *add;
+    size_t del_len, add_len;
+    size_t del_cap, add_cap;
+    uint64_t ndel, nadd;
+};
+
+/* A new, empty difference (one reference); NULL without memory. */
+struct xfr_delta *xfr_delta_new(void);
+
+/* Append a record to del or add (a buffer of d); ERR_NOMEM. */
+int xfr_delta_put(struct xfr_delta *d, bool add, const struct zrec_rr *rr);
+
+/* Hand the records of one side to fn, in the order they were put. */
+int xfr_delta_walk(const struct xfr_delta *d, bool add, zrec_fn fn, void *arg);
+
+struct xfr_delta *xfr_delta_ref(struct xfr_delta *d);
+void xfr_delta_unref(struct xfr_delta *d);
+
+struct xfr_journal_zone;
+
+struct xfr_journal {
+    pthread_mutex_t lock;
+    struct xfr_journal_zone *zones;
+    unsigned nzones, cap;
+};
+
+void xfr_journal_init(struct xfr_journal *j);
+void xfr_journal_destroy(struct xfr_journal *j);
+
+/* Add the difference d of the zone apex (a reference is taken), keeping
+ * at most depth versions; 0 forgets the zone's history. A difference
+ * that does not start where the last one ended (a version that could
+ * not be diffed) starts the history again. */
+int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth,
+                    struct xfr_delta *d);
+
+/* Forget the zone's history (a version that could not be diffed). */
+void xfr_journal_forget(struct xfr_journal *j, const uint8_t *apex);
+
+/* The differences that lead from serial `from` to the newest version
+ * the journal has: an array of references in order, *n of them (free
+ * with xfr_journal_chain_free). ERR_NOTFOUND when the history does not
+ * reach back to `from`. */
+int xfr_journal_chain(struct xfr_journal *j, const uint8_t *apex, uint32_t from,
+                      struct xfr_delta ***out, unsigned *n);
+void xfr_journal_chain_free(struct xfr_delta **chain, unsigned n);
+
+/* The serial of the newest version the zone's history reaches, for
+ * tests and logs; false when it has none. */
+bool xfr_journal_newest(struct xfr_journal *j, const uint8_t *apex, uint32_t *serial);
+
+#endif
