@@ -1,0 +1,1110 @@
+# Incremental zone transfers and what makes them prompt and safe: Knot
+# (knotd) and NSD as secondaries learn of a change by NOTIFY and take it
+# by IXFR from dnsblkit's history of changes (a listing added or deleted
+# with `dnsblkit list`, a data file edited and SIGHUP), within 5 s while
+# their own SOA refresh is an hour; dnspython applies an IXFR to an old
+# copy and gets the new zone record for record, and gets the whole zone
+# when the history does not reach back; serials only go up (two changes
+# within a second, a $SOA serial going down, a timestamp going back,
+# restarts with a state-dir); TSIG (RFC 8945) on transfers, NOTIFY and
+# SOA queries, with BADSIG/BADKEY/BADTIME and REFUSED for the rest; the
+# NOTIFY messages themselves, their retries and their signature, seen on
+# a plain UDP socket.
+import base64
+import ipaddress
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+from unittest import mock
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.serial
+import dns.tsig
+import dns.tsigkeyring
+import dns.xfr
+import dns.zone
+import pytest
+
+from conftest import (
+    Server,
+    a_values,
+    batch_query,
+    free_port,
+    query,
+    run_dnsblkit,
+    scale,
+    tcp_recv_msg,
+    txt_values,
+    write,
+)
+from test_axfr import LIVE, LIVE4, LIVE6, Data, key, nib, pick4, pick6, rev4, soa_serial
+
+KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
+NSD = shutil.which("nsd") or "/usr/sbin/nsd"
+KDIG = shutil.which("kdig") or "/usr/bin/kdig"
+SEED = 20261128
+QUERIES = scale(4000, minimum=1000)
+PROMPT = 5.0  # seconds from the change to the answer on a secondary
+
+# The secondaries would ask for news only after an hour: a change that
+# reaches them within seconds came by NOTIFY.
+SOA_LINE = "$SOA 3600 ns1.example.net. hostmaster.example.net. %d 3600 600 86400 60\n"
+NS_LINE = "$NS 3600 ns1.example.net.\n"
+
+KEY_NAME = "xfr-key"
+KEY_SECRET = base64.b64encode(bytes(range(7, 39))).decode()  # 32 bytes
+WRONG_SECRET = base64.b64encode(bytes(range(8, 40))).decode()
+KEYRING = dns.tsigkeyring.from_text({KEY_NAME: KEY_SECRET})
+
+# The log line of an IXFR answered from the history (not in full).
+IXFR_LINE = r"IXFR of %s serial (\d+) -> (\d+) to (127\.0\.0\.1/\d+)"
+
+
+def rev(a):
+    return rev4(a)
+
+
+def dbk(args, ok=True):
+    r = run_dnsblkit(args)
+    if ok:
+        assert r.returncode == 0, "dnsblkit %s: %d\n%s%s" % (" ".join(args), r.returncode,
+                                                             r.stdout, r.stderr)
+    return r
+
+
+def newer(a, b):
+    """a > b in serial number arithmetic (RFC 1982)."""
+    return dns.serial.Serial(a) > dns.serial.Serial(b)
+
+
+# ------------------------------------------------------------- peers ----
+
+def knot_conf(d, port, primary, zones, key=False):
+    """Knot as a secondary: NOTIFY allowed from 127.0.0.1 (with the key
+    when key), the primary's SOA refresh (an hour) kept, at least an hour
+    between refreshes of its own."""
+    text = "server:\n    listen: 127.0.0.1@%d\n    rundir: %s\n" % (port, d)
+    if key:
+        text += ("key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: %s\n"
+                 % (KEY_NAME, KEY_SECRET))
+    text += "database:\n    storage: %s\n" % d
+    text += "remote:\n  - id: primary\n    address: 127.0.0.1@%d\n" % primary
+    if key:
+        text += "    key: %s\n" % KEY_NAME
+    text += "acl:\n  - id: from_primary\n    address: 127.0.0.1\n    action: notify\n"
+    if key:
+        text += "    key: %s\n" % KEY_NAME
+    text += ("template:\n  - id: default\n    storage: %s\n    zonefile-sync: -1\n"
+             "    zonefile-load: none\n    journal-content: changes\n    master: primary\n"
+             "    acl: from_primary\n    refresh-min-interval: 3600\n"
+             "    retry-min-interval: 600\n"
+             "zone:\n" % d)
+    text += "".join("  - domain: %s\n" % z for z in zones)
+    text += "log:\n  - target: stderr\n    any: info\n"
+    return write(os.path.join(d, "knot.conf"), text)
+
+
+def nsd_conf(d, port, primary, zones, key=False):
+    text = ("server:\n    ip-address: 127.0.0.1@%d\n    username: \"\"\n    chroot: \"\"\n"
+            "    zonesdir: \"%s\"\n    database: \"\"\n    pidfile: \"%s/nsd.pid\"\n"
+            "    xfrdfile: \"%s/xfrd.state\"\n    zonelistfile: \"%s/zone.list\"\n"
+            "    xfrdir: \"%s\"\n    logfile: \"%s/nsd.log\"\n    verbosity: 2\n"
+            "    server-count: 1\n    rrl-ratelimit: 0\n"
+            "remote-control:\n    control-enable: no\n" % (port, d, d, d, d, d, d))
+    k = KEY_NAME if key else "NOKEY"
+    if key:
+        text += ("key:\n    name: \"%s\"\n    algorithm: hmac-sha256\n    secret: \"%s\"\n"
+                 % (KEY_NAME, KEY_SECRET))
+    for z in zones:
+        text += ("zone:\n    name: %s\n    zonefile: \"%s.zone\"\n"
+                 "    request-xfr: 127.0.0.1@%d %s\n    allow-notify: 127.0.0.1 %s\n"
+                 "    min-refresh-time: 3600\n    min-retry-time: 600\n"
+                 % (z, z, primary, k, k))
+    return write(os.path.join(d, "nsd.conf"), text)
+
+
+def start_peer(kind, d, primary, zones, key=False):
+    sub = os.path.join(d, kind)
+    os.mkdir(sub)
+    port = free_port()
+    if kind.startswith("knot"):
+        return Server([KNOTD, "-c", knot_conf(sub, port, primary, zones, key)], port, zones[0],
+                      d, name=kind)
+    srv = Server([NSD, "-d", "-c", nsd_conf(sub, port, primary, zones, key)], port, zones[0], d,
+                 name=kind)
+    srv.logfile = os.path.join(sub, "nsd.log")
+    return srv
+
+
+def peer_log(sec):
+    text = sec.stderr()
+    if getattr(sec, "logfile", None) and os.path.exists(sec.logfile):
+        with open(sec.logfile, errors="replace") as f:
+            text += f.read()
+    return text
+
+
+def stop_peer(sec):
+    if sec.proc.poll() is None:
+        sec.proc.send_signal(signal.SIGTERM)
+        try:
+            sec.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            sec.proc.kill()
+            sec.proc.wait()
+    sec.errfile.close()
+
+
+def wait_serials(sec, primary_port, zones, timeout=30):
+    """Until sec serves every zone at the primary's serial."""
+    deadline = time.monotonic() + timeout
+    want = {z: soa_serial(primary_port, z) for z in zones}
+    missing = list(zones)
+    while missing and time.monotonic() < deadline:
+        if sec.proc.poll() is not None:
+            pytest.fail("%s exited:\n%s" % (sec.name, peer_log(sec)[-4000:]))
+        missing = [z for z in missing if soa_serial(sec.port, z) != want[z]]
+        if missing:
+            time.sleep(0.1)
+    assert not missing, "%s does not serve %s at serial %s after %d s:\n%s" % (
+        sec.name, missing, [want[z] for z in missing], timeout, peer_log(sec)[-4000:])
+
+
+def answers(port, name):
+    """(rcode, A values, TXT values) of name, UDP."""
+    ra = query(port, name, "A", timeout=0.5)
+    rt = query(port, name, "TXT", timeout=0.5)
+    return (dns.rcode.to_text(ra.rcode()), frozenset(a_values(ra)), frozenset(txt_values(rt)))
+
+
+def wait_answers(secs, name, want, t0, timeout=PROMPT + 5):
+    """Polls every secondary until name answers want; returns the seconds
+    from t0 each took (None for one that did not within timeout)."""
+    took = {}
+    deadline = t0 + timeout
+    pending = list(secs)
+    while pending and time.monotonic() < deadline:
+        for sec in list(pending):
+            try:
+                got = answers(sec.port, name)
+            except (dns.exception.Timeout, OSError):
+                continue
+            if got == want:
+                took[sec.name] = time.monotonic() - t0
+                pending.remove(sec)
+        if pending:
+            time.sleep(0.02)
+    for sec in pending:
+        took[sec.name] = None
+    return took
+
+
+def wait_serial_change(port, zone, old, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = soa_serial(port, zone)
+        if s is not None and s != old:
+            return s
+        time.sleep(0.02)
+    raise AssertionError("the serial of %s stayed %s for %.0f s" % (zone, old, timeout))
+
+
+def ixfr_lines(log, zone, new_serial):
+    """Peers that got an IXFR of zone from the history up to new_serial."""
+    return [m for m in re.findall(IXFR_LINE % re.escape(zone), log) if int(m[1]) == new_serial]
+
+
+# ------------------------------------------------ 1. NOTIFY and IXFR ----
+
+class Env:
+    pass
+
+
+def live_soa(d, name):
+    return write(os.path.join(d, name + ".soa"), SOA_LINE % 0 + NS_LINE)
+
+
+@pytest.fixture(scope="module")
+def notified(module_dnsblkit, tmp_path_factory):
+    """dnsblkit serving a live zone and a file zone, with `notify =` a Knot
+    and an NSD secondary; a second Knot, not notified, shows what the
+    refresh timers alone would do."""
+    for tool in (KNOTD, NSD, KDIG):
+        if not os.access(tool, os.X_OK):
+            pytest.fail("%s is not installed (scripts/deps.sh installs it)" % tool)
+    d = str(tmp_path_factory.mktemp("ixfr"))
+    data = Data(random.Random(SEED))
+    data.ip4set()
+    e = Env()
+    e.dir, e.data, e.serial = d, data, 10
+    e.file_body = data.files["set"]
+    e.file = write(os.path.join(d, "file.txt"), SOA_LINE % e.serial + e.file_body)
+    port = free_port()
+    kport, nport = free_port(), free_port()
+    e.cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+notify = 127.0.0.1@%d 127.0.0.1@%d
+[listing]
+database = %s/live.db
+txt = Blocked - $ is listed
+[zone live.example]
+dataset = listing
+data = generic:%s
+[zone file.example]
+data = ip4set:%s
+""" % (port, kport, nport, d, live_soa(d, "live"), e.file))
+    for item in LIVE:
+        dbk([item[0], "add", "live.example"] + list(item[1:]) + ["--config", e.cfg])
+    e.srv = module_dnsblkit.start([], args=["--config", e.cfg], port=port, bind=False,
+                                  zone="live.example")
+    e.port = port
+    e.zones = ["live.example", "file.example"]
+    e.secs = []
+    try:
+        kd = os.path.join(d, "knot")
+        os.mkdir(kd)
+        knot = Server([KNOTD, "-c", knot_conf(kd, kport, port, e.zones)], kport, "live.example",
+                      d, name="knotd")
+        e.secs.append(knot)
+        nd = os.path.join(d, "nsd")
+        os.mkdir(nd)
+        nsd = Server([NSD, "-d", "-c", nsd_conf(nd, nport, port, e.zones)], nport,
+                     "live.example", d, name="nsd")
+        nsd.logfile = os.path.join(nd, "nsd.log")
+        e.secs.append(nsd)
+        e.quiet = start_peer("knotd-quiet", d, port, e.zones)
+        for sec in e.secs + [e.quiet]:
+            wait_serials(sec, port, e.zones)
+        yield e
+    finally:
+        for sec in e.secs + [e.quiet] if hasattr(e, "quiet") else e.secs:
+            stop_peer(sec)
+
+
+def check_prompt(e, zone, change, name, want, label):
+    """Runs change(); every notified secondary must answer name as want
+    within PROMPT seconds, by an IXFR from the history; the quiet one
+    keeps the old serial. Returns the times."""
+    old = soa_serial(e.port, zone)
+    quiet_old = soa_serial(e.quiet.port, zone)
+    t0 = time.monotonic()
+    change()
+    took = wait_answers(e.secs, name, want, t0)
+    new = soa_serial(e.port, zone)
+    assert answers(e.port, name) == want, "dnsblkit itself does not answer %s as %s" % (name,
+                                                                                      want)
+    slow = {n: t for n, t in took.items() if t is None or t > PROMPT}
+    assert not slow, "%s: %s answered only after %s s (None: not within %.0f s)\n%s" % (
+        label, list(slow), slow, PROMPT + 5,
+        "\n".join(peer_log(s)[-1500:] for s in e.secs))
+    assert newer(new, old), (old, new)
+    for sec in e.secs:
+        assert soa_serial(sec.port, zone) == new, sec.name
+    # By IXFR from the history, once for each secondary.
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and len(ixfr_lines(e.srv.stderr(), zone, new)) < 2:
+        time.sleep(0.05)
+    log = e.srv.stderr()
+    lines = ixfr_lines(log, zone, new)
+    assert len(lines) >= 2 and len({peer for _, _, peer in lines}) >= 2, (
+        "%s: no IXFR from the history to each secondary (serial %d):\n%s" % (
+            label, new, "\n".join(l for l in log.splitlines()[-30:])))
+    assert all(int(a) == old for a, _, _ in lines), lines
+    assert not re.search(r"IXFR \(answered in full\) of %s serial %d" % (re.escape(zone), new),
+                         log), log[-3000:]
+    # Nothing but NOTIFY explains the speed: the secondary left out of
+    # `notify` still serves the old serial.
+    assert soa_serial(e.quiet.port, zone) == quiet_old != new
+    return took
+
+
+def test_listing_reaches_secondaries_by_notify(notified):
+    e = notified
+    name = rev("45.83.0.77") + ".live.example"
+    assert answers(e.port, name)[0] == "NXDOMAIN"
+    want = ("NOERROR", frozenset({"127.0.0.2"}), frozenset({"Blocked - 45.83.0.77 is listed"}))
+    took_add = check_prompt(e, "live.example",
+                            lambda: dbk(["list", "add", "live.example", "45.83.0.77", "--config",
+                                         e.cfg]), name, want, "list add")
+    took_del = check_prompt(e, "live.example",
+                            lambda: dbk(["list", "del", "live.example", "45.83.0.77", "--config",
+                                         e.cfg]), name, ("NXDOMAIN", frozenset(), frozenset()),
+                            "list del")
+    print("list add -> answer: %s; list del -> NXDOMAIN: %s" % (
+        {k: round(v, 3) for k, v in took_add.items()},
+        {k: round(v, 3) for k, v in took_del.items()}))
+    # The secondaries heard it from dnsblkit.
+    klog = peer_log(e.secs[0])
+    assert re.search(r"\[live\.example\.\] notify, incoming, remote 127\.0\.0\.1", klog), \
+        klog[-3000:]
+    assert re.search(r"\[live\.example\.\] IXFR, incoming, remote 127\.0\.0\.1@%d, finished"
+                     % e.port, klog), klog[-3000:]
+    assert not re.search(r"\[live\.example\.\] (AXFR|IXFR), incoming.*fallback", klog)
+    assert re.search(r"notify for live\.example\. from 127\.0\.0\.1", peer_log(e.secs[1]))
+
+
+def test_file_edit_reaches_secondaries_by_notify(notified):
+    e = notified
+    name = rev("192.0.2.77") + ".file.example"
+    assert answers(e.port, name)[0] == "NXDOMAIN"
+
+    def edit(extra):
+        def run():
+            e.serial += 1
+            write(e.file, SOA_LINE % e.serial + e.file_body + extra)
+            e.srv.send(signal.SIGHUP)
+        return run
+
+    want = ("NOERROR", frozenset({"127.0.0.2"}),
+            frozenset({"Listed 192.0.2.77 see https://lookup.example/?192.0.2.77"}))
+    took_add = check_prompt(e, "file.example", edit("192.0.2.77\n"), name, want, "file edit")
+    took_del = check_prompt(e, "file.example", edit(""), name,
+                            ("NXDOMAIN", frozenset(), frozenset()), "file edit back")
+    print("file edit + SIGHUP -> answer: %s; edit back -> NXDOMAIN: %s" % (
+        {k: round(v, 3) for k, v in took_add.items()},
+        {k: round(v, 3) for k, v in took_del.items()}))
+
+
+def compare_questions(e, n, rng):
+    zones4 = [("file.example", e.data.ranges4["set.example"]), ("live.example", LIVE4)]
+    out = []
+    while len(out) < n:
+        k = rng.random()
+        rdtype = rng.choice(["A", "TXT"])
+        if k < 0.8:
+            zone, ranges = rng.choice(zones4)
+            labels = rev4(str(ipaddress.IPv4Address(pick4(rng, ranges)))).split(".")
+            if rng.random() < 0.1:
+                labels = labels[rng.randint(1, 3):]
+            out.append((".".join(labels + [zone]), rdtype))
+        elif k < 0.95:
+            a = ipaddress.IPv6Address(pick6(rng, LIVE6))
+            out.append(("%s.live.example" % nib(str(a)), "A"))
+        else:
+            out.append(("%s.%s" % (rng.choice(["2.0.0.127", "1.0.0.127", "77.2.0.192", "77.0.83.45"]),
+                                   rng.choice(e.zones)), rdtype))
+    return out
+
+
+def test_secondaries_answer_as_primary_after_increments(notified):
+    """After the increments above (run first), every answer is the same."""
+    e = notified
+    for z in e.zones:
+        for sec in e.secs:
+            assert soa_serial(sec.port, z) == soa_serial(e.port, z), (sec.name, z)
+    qs = compare_questions(e, QUERIES, random.Random(SEED + 1))
+    ours = batch_query(e.port, qs)
+    assert all(r is not None for r in ours), "dnsblkit left queries unanswered"
+    listed = sum(1 for r in ours if r.answer)
+    assert listed > len(qs) // 5, listed
+    for sec in e.secs:
+        theirs = batch_query(sec.port, qs)
+        diffs = [(q, key(a), key(b)) for q, a, b in zip(qs, ours, theirs) if key(a) != key(b)]
+        assert not diffs, "%s answers %d of %d queries otherwise, e.g.:\n%s" % (
+            sec.name, len(diffs), len(qs),
+            "\n".join("%s %s: dnsblkit %s, %s %s" % (q[0], q[1], a, sec.name, b)
+                      for q, a, b in diffs[:15]))
+
+
+# ------------------------------------------- 2. IXFR with dnspython ----
+
+def axfr_set(port, zone, **kw):
+    """(SOA serial, {(owner, ttl, type, rdata)} without the SOA)."""
+    recs, serial = set(), None
+    for m in dns.query.xfr("127.0.0.1", zone, port=port, relativize=False, lifetime=20, **kw):
+        for rrset in m.answer:
+            for rd in rrset:
+                if rrset.rdtype == dns.rdatatype.SOA:
+                    serial = rd.serial
+                    continue
+                recs.add((rrset.name.to_text(), rrset.ttl, dns.rdatatype.to_text(rrset.rdtype),
+                          rd.to_text()))
+    return serial, recs
+
+
+def ixfr_rrs(port, zone, serial, **kw):
+    """Every RR of an IXFR answer, in order: (owner, ttl, type, rdata, rd)."""
+    out = []
+    for m in dns.query.xfr("127.0.0.1", zone, rdtype=dns.rdatatype.IXFR, serial=serial,
+                           port=port, relativize=False, lifetime=20, **kw):
+        for rrset in m.answer:
+            for rd in rrset:
+                out.append((rrset.name.to_text(), rrset.ttl, dns.rdatatype.to_text(rrset.rdtype),
+                            rd.to_text(), rd))
+    return out
+
+
+def apply_ixfr(base, base_serial, rrs):
+    """Classifies an IXFR answer and applies it to base (a set as from
+    axfr_set): returns (kind, serial, records, sequences). An incremental
+    answer must chain serials from base_serial to its first SOA, delete
+    only records that are there and add only records that are not."""
+    assert rrs and rrs[0][2] == "SOA", rrs[:3]
+    new = rrs[0][4].serial
+    if len(rrs) == 1:
+        return "soa", new, set(base), 0
+    assert rrs[-1][2] == "SOA" and rrs[-1][4].serial == new, rrs[-3:]
+    if rrs[1][2] != "SOA":  # AXFR-style: the whole zone
+        recs = {r[:4] for r in rrs[1:-1]}
+        assert not any(r[2] == "SOA" for r in rrs[1:-1])
+        return "full", new, recs, 0
+    recs = set(base)
+    at, i, seqs = base_serial, 1, 0
+    while i < len(rrs) - 1:
+        assert rrs[i][2] == "SOA" and rrs[i][4].serial == at, (i, rrs[i][:4], at)
+        i += 1
+        while rrs[i][2] != "SOA":
+            assert rrs[i][:4] in recs, "IXFR deletes %s, not in the zone at %d" % (rrs[i][:4], at)
+            recs.discard(rrs[i][:4])
+            i += 1
+        to = rrs[i][4].serial
+        assert newer(to, at), (at, to)
+        i += 1
+        while rrs[i][2] != "SOA":
+            assert rrs[i][:4] not in recs, "IXFR adds %s, already there" % (rrs[i][:4],)
+            recs.add(rrs[i][:4])
+            i += 1
+        at, seqs = to, seqs + 1
+        if i == len(rrs) - 1:
+            break
+    assert at == new, (at, new)
+    return "incremental", new, recs, seqs
+
+
+@pytest.fixture
+def history(dnsblkit, tmp_path):
+    """Live zones with the default history, ixfr-history = 2 and 0."""
+    d = str(tmp_path)
+    port = free_port()
+    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+[listing]
+database = %s/live.db
+txt = Blocked - $ is listed
+[zone live.example]
+dataset = listing
+data = generic:%s
+[zone short.example]
+dataset = listing
+ixfr-history = 2
+[zone none.example]
+dataset = listing
+ixfr-history = 0
+""" % (port, d, live_soa(d, "live")))
+    for z in ("live.example", "short.example", "none.example"):
+        dbk(["list", "add", z, "46.4.100.0/24", "--code", "3", "--config", cfg])
+        dbk(["list", "add", z, "1.2.3.4", "--config", cfg])
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="live.example")
+    return srv, cfg
+
+
+def change(srv, cfg, zone, *args):
+    old = soa_serial(srv.port, zone)
+    dbk(list(args[:2]) + [zone] + list(args[2:]) + ["--config", cfg])
+    return wait_serial_change(srv.port, zone, old)
+
+
+def test_ixfr_applied_to_an_old_copy_is_the_new_zone(history):
+    srv, cfg = history
+    zone = "live.example"
+    s1, base = axfr_set(srv.port, zone)
+    assert s1 == soa_serial(srv.port, zone) and len(base) > 10
+    steps = [("list", "add", "80.77.113.5"),
+             ("list", "add", "80.77.113.6", "--code", "4"),
+             ("list", "del", "1.2.3.4"),
+             ("list", "add", "46.4.100.128/25", "--code", "5"),  # a range changed
+             ("allow", "add", "46.4.100.7"),
+             ("list", "del", "46.4.100.0/24"),
+             ("list", "add", "2a01:4f9:77::1")]
+    serials = [s1]
+    for st in steps:
+        serials.append(change(srv, cfg, zone, *st))
+    assert all(newer(b, a) for a, b in zip(serials, serials[1:])), serials
+    sn, fresh = axfr_set(srv.port, zone)
+    assert sn == serials[-1]
+    assert fresh != base
+    # Spot checks that the changes are in the fresh AXFR at all.
+    owners = {r[0] for r in fresh}
+    assert "5.113.77.80.live.example." in owners and "4.3.2.1.live.example." not in owners
+    rrs = ixfr_rrs(srv.port, zone, s1)
+    kind, new, applied, seqs = apply_ixfr(base, s1, rrs)
+    assert kind == "incremental", "IXFR from %d (in the history) came as %s" % (s1, kind)
+    assert new == sn and seqs >= 1
+    assert applied == fresh, (sorted(applied - fresh)[:10], sorted(fresh - applied)[:10])
+    # The last change alone (one IPv6 /64 listed) is a handful of
+    # records, not the zone.
+    last = ixfr_rrs(srv.port, zone, serials[-2])
+    assert [r[2] for r in last].count("SOA") == 4 and len(last) < 12, [r[:4] for r in last]
+    # From every serial on the way, too.
+    for mid in serials[1:-1]:
+        rr = ixfr_rrs(srv.port, zone, mid)
+        assert rr[1][2] == "SOA" and rr[1][4].serial == mid, "IXFR from %d not incremental" % mid
+    # dnspython's own IXFR client, applying to a zone object, agrees.
+    z = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", zone, port=srv.port, relativize=True,
+                                        lifetime=20))
+    znew = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", zone, port=srv.port, relativize=True,
+                                           lifetime=20))
+    assert z == znew
+    zold = dns.zone.Zone(z.origin)
+    # Rebuild the S1 copy as a zone, then let dnspython apply the IXFR.
+    with zold.writer() as txn:
+        for owner, ttl, rdtype, text in base:
+            txn.add(dns.name.from_text(owner).relativize(z.origin), ttl,
+                    dns.rdata.from_text("IN", rdtype, text))
+        soa = [r for r in rrs if r[2] == "SOA" and r[4].serial == s1][0]
+        txn.add(dns.name.empty, soa[1], soa[4])
+    q, _ = dns.xfr.make_query(zold)
+    assert q.authority[0][0].serial == s1
+    dns.query.inbound_xfr("127.0.0.1", zold, q, port=srv.port, lifetime=20)
+    assert zold == znew
+    log = srv.stderr()
+    assert re.search(IXFR_LINE % r"live\.example", log), log[-2000:]
+
+
+def test_ixfr_beyond_the_history_is_the_whole_zone(history):
+    srv, cfg = history
+    zone = "short.example"
+    s1, base = axfr_set(srv.port, zone)
+    serials = [s1]
+    for ip in ("80.77.113.1", "80.77.113.2", "80.77.113.3", "80.77.113.4"):
+        serials.append(change(srv, cfg, zone, "list", "add", ip))
+    sn, fresh = axfr_set(srv.port, zone)
+    assert sn == serials[-1]
+    # Four changes, two kept: from S1 (and S2) the whole zone.
+    for old in serials[:2]:
+        kind, new, recs, _ = apply_ixfr(base, old, ixfr_rrs(srv.port, zone, old))
+        assert kind == "full", "IXFR from %d, older than the history, came as %s" % (old, kind)
+        assert new == sn and recs == fresh, (sorted(recs ^ fresh)[:10])
+    # The last two changes are in the history.
+    for old in serials[2:4]:
+        kind, new, _, _ = apply_ixfr(set(), old, ixfr_rrs(srv.port, zone, old))
+        assert kind == "incremental", "IXFR from %d (2 changes kept) came as %s" % (old, kind)
+        assert new == sn
+    # ixfr-history = 0: always the whole zone.
+    z0, base0 = axfr_set(srv.port, "none.example")
+    z1 = change(srv, cfg, "none.example", "list", "add", "80.77.113.9")
+    _, fresh0 = axfr_set(srv.port, "none.example")
+    kind, new, recs, _ = apply_ixfr(base0, z0, ixfr_rrs(srv.port, "none.example", z0))
+    assert kind == "full" and new == z1 and recs == fresh0
+
+
+def test_ixfr_from_the_current_serial_is_the_soa_alone(history):
+    srv, cfg = history
+    zone = "live.example"
+    change(srv, cfg, zone, "list", "add", "80.77.113.50")
+    sn = soa_serial(srv.port, zone)
+    rrs = ixfr_rrs(srv.port, zone, sn)
+    assert [(r[2], r[4].serial) for r in rrs] == [("SOA", sn)]
+    # Over UDP the SOA alone, even for an old serial (the client asks
+    # again over TCP).
+    q = dns.message.make_query(zone, "IXFR")
+    q.authority.append(dns.rrset.from_text(zone + ".", 0, "IN", "SOA",
+                                           ". . %d 0 0 0 0" % (sn - 1)))
+    r = dns.query.udp(q, "127.0.0.1", port=srv.port, timeout=3)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert [(rs.rdtype, rs[0].serial) for rs in r.answer] == [(dns.rdatatype.SOA, sn)]
+
+
+# ------------------------------------------------------- 3. serials ----
+
+def serve_conf(d, port, state_dir=None, extra=""):
+    text = "[server]\nlisten = 127.0.0.1/%d\nallow-transfer = 127.0.0.1\n" % port
+    if state_dir:
+        text += "state-dir = %s\n" % state_dir
+    text += ("[listing]\ndatabase = %s/live.db\n"
+             "[zone live.example]\ndataset = listing\n"
+             "[zone down.example]\ndata = ip4set:%s/down.txt\n"
+             "[zone ts.example]\ndata = ip4set:%s/ts.txt\n" % (d, d, d))
+    return write(os.path.join(d, "dnsblkit.conf"), text + extra)
+
+
+def test_two_listing_changes_within_a_second(dnsblkit, tmp_path):
+    d = str(tmp_path)
+    write(os.path.join(d, "down.txt"), "10.0.0.1\n")
+    write(os.path.join(d, "ts.txt"), "10.0.0.1\n")
+    port = free_port()
+    cfg = serve_conf(d, port)
+    dbk(["list", "add", "live.example", "46.4.2.1", "--config", cfg])
+    dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="live.example")
+    s0 = soa_serial(port, "live.example")
+    t0 = time.monotonic()
+    dbk(["list", "add", "live.example", "46.4.2.2", "--config", cfg])
+    s1 = wait_serial_change(port, "live.example", s0)
+    dbk(["list", "add", "live.example", "46.4.2.3", "--config", cfg])
+    s2 = wait_serial_change(port, "live.example", s1)
+    took = time.monotonic() - t0
+    assert newer(s1, s0) and newer(s2, s1), (s0, s1, s2)
+    assert a_values(query(port, rev("46.4.2.3") + ".live.example")) == {"127.0.0.2"}
+    print("two listing changes in %.2f s: serials %d, %d, %d" % (took, s0, s1, s2))
+
+
+def test_serial_going_down_still_goes_up(dnsblkit, tmp_path):
+    d = str(tmp_path)
+    down = write(os.path.join(d, "down.txt"), SOA_LINE % 100 + "10.0.0.1\n")
+    ts = write(os.path.join(d, "ts.txt"), "10.0.0.1\n")
+    port = free_port()
+    cfg = serve_conf(d, port)
+    dbk(["list", "add", "live.example", "46.4.2.1", "--config", cfg])
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="down.example")
+    assert soa_serial(port, "down.example") == 100
+    # $SOA serial 100 -> 50: still a higher serial than 100, and a warning.
+    write(down, SOA_LINE % 50 + "10.0.0.1\n10.0.0.2\n")
+    srv.send(signal.SIGHUP)
+    s = wait_serial_change(port, "down.example", 100)
+    assert newer(s, 100), s
+    assert a_values(query(port, rev("10.0.0.2") + ".down.example")) == {"127.0.0.2"}
+    time.sleep(0.2)
+    assert re.search(r"warning: .*down\.example.*serial|warning: .*serial.*down\.example",
+                     srv.stderr()), srv.stderr()[-2000:]
+    # And once more down: higher again.
+    write(down, SOA_LINE % 40 + "10.0.0.1\n")
+    srv.send(signal.SIGHUP)
+    s2 = wait_serial_change(port, "down.example", s)
+    assert newer(s2, s), (s, s2)
+    # A file without $SOA whose time goes back a day.
+    t_old = soa_serial(port, "ts.example")
+    write(ts, "10.0.0.1\n10.0.0.3\n")
+    back = time.time() - 86400
+    os.utime(ts, (back, back))
+    srv.send(signal.SIGHUP)
+    t_new = wait_serial_change(port, "ts.example", t_old)
+    assert newer(t_new, t_old), (t_old, t_new)
+    assert a_values(query(port, rev("10.0.0.3") + ".ts.example")) == {"127.0.0.2"}
+
+
+def test_serials_across_restarts_with_a_state_dir(dnsblkit, tmp_path):
+    d = str(tmp_path)
+    state = os.path.join(d, "state")
+    os.mkdir(state)
+    down = write(os.path.join(d, "down.txt"), SOA_LINE % 100 + "10.0.0.1\n")
+    write(os.path.join(d, "ts.txt"), "10.0.0.1\n")
+    port = free_port()
+    cfg = serve_conf(d, port, state_dir=state)
+    dbk(["list", "add", "live.example", "46.4.2.1", "--config", cfg])
+    zones = ("live.example", "down.example", "ts.example")
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="down.example")
+    # Down to 50 while running: served above 100.
+    write(down, SOA_LINE % 50 + "10.0.0.1\n")
+    srv.send(signal.SIGHUP)
+    bumped = wait_serial_change(port, "down.example", 100)
+    assert newer(bumped, 100)
+    before = {z: soa_serial(port, z) for z in zones}
+    srv.assert_clean_exit()
+    assert os.path.exists(os.path.join(state, "serials")), os.listdir(state)
+    with open(os.path.join(state, "serials")) as f:
+        saved = f.read()
+    assert "down.example" in saved and str(bumped) in saved, saved
+    # The same data: the same serials (not 50, the file's).
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="down.example")
+    same = {z: soa_serial(port, z) for z in zones}
+    assert same == before, (before, same)
+    srv.assert_clean_exit()
+    # Changed data (a listing and a line while stopped): higher serials.
+    dbk(["list", "add", "live.example", "46.4.2.9", "--config", cfg])
+    write(down, SOA_LINE % 50 + "10.0.0.1\n10.0.0.5\n")
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="down.example")
+    after = {z: soa_serial(port, z) for z in zones}
+    assert newer(after["live.example"], before["live.example"]), (before, after)
+    assert newer(after["down.example"], before["down.example"]), (before, after)
+    assert after["ts.example"] == before["ts.example"], (before, after)
+    assert a_values(query(port, rev("10.0.0.5") + ".down.example")) == {"127.0.0.2"}
+
+
+# ---------------------------------------------------------- 4. TSIG ----
+
+def tsig_of(wire):
+    """(rcode, ancount, TSIG fields or None) of a raw DNS message."""
+    qd, an, ns, ar = struct.unpack("!HHHH", wire[4:12])
+    rcode = struct.unpack("!H", wire[2:4])[0] & 0xF
+    pos = 12
+
+    def skip_name(p):
+        while True:
+            n = wire[p]
+            if n >= 0xC0:
+                return p + 2
+            if n == 0:
+                return p + 1
+            p += n + 1
+
+    def read_name(p):
+        labels = []
+        while True:
+            n = wire[p]
+            if n >= 0xC0:
+                return labels  # the algorithm name is never compressed
+            if n == 0:
+                return labels
+            labels.append(wire[p + 1:p + 1 + n].decode("ascii").lower())
+            p += n + 1
+
+    for _ in range(qd):
+        pos = skip_name(pos) + 4
+    tsig = None
+    for i in range(an + ns + ar):
+        owner_at = pos
+        pos = skip_name(pos)
+        rtype, _, _, rdlen = struct.unpack("!HHIH", wire[pos:pos + 10])
+        pos += 10
+        if rtype == dns.rdatatype.TSIG and i == an + ns + ar - 1:
+            rd = wire[pos:pos + rdlen]
+            alg = read_name(pos)
+            p = skip_name(pos) - pos
+            tsig_time = int.from_bytes(rd[p:p + 6], "big")
+            fudge, macsize = struct.unpack("!HH", rd[p + 6:p + 10])
+            p += 10 + macsize
+            orig, error, olen = struct.unpack("!HHH", rd[p:p + 6])
+            tsig = {"owner": ".".join(read_name(owner_at)), "algorithm": ".".join(alg),
+                    "time": tsig_time, "macsize": macsize, "error": error}
+        pos += rdlen
+    return rcode, an, tsig
+
+
+def tcp_exchange(port, wire, source=None, timeout=5.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
+    try:
+        s.sendall(len(wire).to_bytes(2, "big") + wire)
+        return tcp_recv_msg(s)
+    finally:
+        s.close()
+
+
+def signed_query(zone, rdtype, secret=KEY_SECRET, keyname=KEY_NAME, serial=None):
+    q = dns.message.make_query(zone, rdtype)
+    if serial is not None:
+        q.authority.append(dns.rrset.from_text(zone + ".", 0, "IN", "SOA",
+                                               ". . %d 0 0 0 0" % serial))
+    if secret is not None:
+        q.use_tsig(dns.tsigkeyring.from_text({keyname: secret}), keyname=keyname)
+    return q
+
+
+@pytest.fixture(scope="module")
+def signed(module_dnsblkit, tmp_path_factory):
+    for tool in (KNOTD, NSD, KDIG):
+        if not os.access(tool, os.X_OK):
+            pytest.fail("%s is not installed (scripts/deps.sh installs it)" % tool)
+    d = str(tmp_path_factory.mktemp("tsig"))
+    port, kport, nport = free_port(), free_port(), free_port()
+    e = Env()
+    e.dir, e.port = d, port
+    e.cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+tsig-key = hmac-sha256:%s:%s
+tsig-key = hmac-sha512:other-key:%s
+[listing]
+database = %s/live.db
+txt = Blocked - $ is listed
+[zone sig.example]
+dataset = listing
+data = generic:%s
+transfer-key = %s
+notify = 127.0.0.1@%d 127.0.0.1@%d
+[zone open.example]
+dataset = listing
+""" % (port, KEY_NAME, KEY_SECRET, WRONG_SECRET, d, live_soa(d, "sig"), KEY_NAME, kport, nport))
+    for z in ("sig.example", "open.example"):
+        for item in LIVE[:4]:
+            dbk([item[0], "add", z] + list(item[1:]) + ["--config", e.cfg])
+    e.srv = module_dnsblkit.start([], args=["--config", e.cfg], port=port, bind=False,
+                                  zone="sig.example")
+    e.secs = []
+    try:
+        kd = os.path.join(d, "knot")
+        os.mkdir(kd)
+        e.secs.append(Server([KNOTD, "-c", knot_conf(kd, kport, port, ["sig.example"], key=True)],
+                             kport, "sig.example", d, name="knotd"))
+        nd = os.path.join(d, "nsd")
+        os.mkdir(nd)
+        nsd = Server([NSD, "-d", "-c", nsd_conf(nd, nport, port, ["sig.example"], key=True)],
+                     nport, "sig.example", d, name="nsd")
+        nsd.logfile = os.path.join(nd, "nsd.log")
+        e.secs.append(nsd)
+        for sec in e.secs:
+            wait_serials(sec, port, ["sig.example"])
+        yield e
+    finally:
+        for sec in e.secs:
+            stop_peer(sec)
+
+
+def test_signed_secondaries_follow_by_notify_and_ixfr(signed):
+    e = signed
+    name = rev("45.83.0.88") + ".sig.example"
+    old = soa_serial(e.port, "sig.example")
+    t0 = time.monotonic()
+    dbk(["list", "add", "sig.example", "45.83.0.88", "--config", e.cfg])
+    want = ("NOERROR", frozenset({"127.0.0.2"}), frozenset({"Blocked - 45.83.0.88 is listed"}))
+    took = wait_answers(e.secs, name, want, t0)
+    print("signed: list add -> answer: %s" % {k: v and round(v, 3) for k, v in took.items()})
+    assert all(t is not None and t <= PROMPT for t in took.values()), (
+        took, "\n".join(peer_log(s)[-2000:] for s in e.secs), e.srv.stderr()[-2000:])
+    new = soa_serial(e.port, "sig.example")
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and len(ixfr_lines(e.srv.stderr(), "sig.example",
+                                                         new)) < 2:
+        time.sleep(0.05)
+    lines = ixfr_lines(e.srv.stderr(), "sig.example", new)
+    assert len(lines) >= 2 and all(int(a) == old for a, _, _ in lines), (
+        lines, e.srv.stderr()[-3000:])
+    # Knot checked the signatures of the NOTIFY and of the transfer.
+    klog = peer_log(e.secs[0])
+    assert re.search(r"NOTIFY, incoming, remote 127\.0\.0\.1@\d+.*key xfr-key", klog), klog[-3000:]
+    assert re.search(r"IXFR, incoming, remote 127\.0\.0\.1@\d+.*key xfr-key", klog), klog[-3000:]
+
+
+def test_transfer_with_the_key(signed):
+    e = signed
+    msgs = list(dns.query.xfr("127.0.0.1", "sig.example", port=e.port, keyring=KEYRING,
+                              keyname=KEY_NAME, lifetime=20))
+    # dnspython verified each signature; the first and the last message
+    # are signed (RFC 8945 5.3.1).
+    assert msgs[0].had_tsig and msgs[-1].had_tsig
+    recs = {(rs.name.to_text(), dns.rdatatype.to_text(rs.rdtype)) for m in msgs for rs in m.answer}
+    assert ("4.3.2.1", "A") in recs
+    # kdig checks the signature as well.
+    r = subprocess.run([KDIG, "@127.0.0.1", "-p", str(e.port), "-y",
+                        "hmac-sha256:%s:%s" % (KEY_NAME, KEY_SECRET), "sig.example", "AXFR"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and "4.3.2.1.sig.example." in r.stdout, r.stdout + r.stderr
+    assert "NOERROR" in r.stdout and "TSIG" in r.stdout
+    # IXFR with the key, from the previous serial.
+    s = soa_serial(e.port, "sig.example")
+    rrs = ixfr_rrs(e.port, "sig.example", s - 1, keyring=KEYRING, keyname=KEY_NAME)
+    assert rrs[0][2] == "SOA" and rrs[0][4].serial == s
+    # A signed SOA query, over UDP and TCP, is answered signed.
+    for tcp in (False, True):
+        q = signed_query("sig.example", "SOA")
+        send = dns.query.tcp if tcp else dns.query.udp
+        r = send(q, "127.0.0.1", port=e.port, timeout=3)
+        assert r.rcode() == dns.rcode.NOERROR and r.had_tsig, tcp
+        assert r.answer[0][0].serial == s
+
+
+def refused_log(e, zone, n_before):
+    time.sleep(0.2)
+    lines = re.findall(r"(?:AXFR|IXFR) of %s refused to (127\.0\.0\.\d+/\d+): ([^\n]*)"
+                       % re.escape(zone), e.srv.stderr())
+    return lines[n_before:]
+
+
+def count_refusals(e, zone):
+    return len(re.findall(r"(?:AXFR|IXFR) of %s refused to " % re.escape(zone), e.srv.stderr()))
+
+
+@pytest.mark.parametrize("how, error, reason", [
+    ("wrong secret", dns.rcode.BADSIG, r"(?i)badsig|signature|mac"),
+    ("unknown key", dns.rcode.BADKEY, r"(?i)badkey|unknown key|no-such-key"),
+    ("stale time", dns.rcode.BADTIME, r"(?i)badtime|time"),
+    ("no key", None, r"(?i)tsig|sign|key"),
+    ("other known key", None, r"(?i)key"),
+])
+def test_transfer_refused_without_the_right_key(signed, how, error, reason):
+    e = signed
+    n0 = count_refusals(e, "sig.example")
+    for rdtype in ("AXFR", "IXFR"):
+        serial = 1 if rdtype == "IXFR" else None
+        if how == "wrong secret":
+            q = signed_query("sig.example", rdtype, secret=WRONG_SECRET, serial=serial)
+        elif how == "unknown key":
+            q = signed_query("sig.example", rdtype, keyname="no-such-key", serial=serial)
+        elif how == "other known key":  # a key the server has, not the zone's
+            q = signed_query("sig.example", rdtype, secret=None, serial=serial)
+            q.use_tsig(dns.tsigkeyring.from_text({"other-key": WRONG_SECRET}),
+                       keyname="other-key", algorithm="hmac-sha512")
+        else:
+            q = signed_query("sig.example", rdtype, secret=None if how == "no key" else KEY_SECRET,
+                             serial=serial)
+        if how == "stale time":
+            stale = time.time() - 3600
+            with mock.patch.object(dns.message.time, "time", lambda: stale):
+                wire = q.to_wire()
+        else:
+            wire = q.to_wire()
+        reply = tcp_exchange(e.port, wire)
+        rcode, ancount, tsig = tsig_of(reply)
+        assert ancount == 0, "%s %s: %d records given away" % (how, rdtype, ancount)
+        if error is None:
+            assert rcode == dns.rcode.REFUSED, (how, rdtype, dns.rcode.to_text(rcode))
+        else:
+            assert rcode == dns.rcode.NOTAUTH, (how, rdtype, dns.rcode.to_text(rcode))
+            assert tsig is not None, "%s %s: no TSIG in the answer" % (how, rdtype)
+            assert tsig["error"] == error, (how, rdtype, tsig)
+            if error in (dns.rcode.BADSIG, dns.rcode.BADKEY):
+                assert tsig["macsize"] == 0, tsig  # unsigned (RFC 8945 5.3.2)
+            else:
+                assert tsig["macsize"] > 0, tsig  # BADTIME answers are signed
+    lines = refused_log(e, "sig.example", n0)
+    assert len(lines) >= 2, e.srv.stderr()[-3000:]
+    assert all(re.search(reason, why) for _, why in lines), lines
+
+
+def test_right_key_from_the_wrong_address(signed):
+    e = signed
+    q = signed_query("sig.example", "AXFR")
+    rcode, ancount, _ = tsig_of(tcp_exchange(e.port, q.to_wire(), source="127.0.0.2"))
+    assert rcode == dns.rcode.REFUSED and ancount == 0
+    assert re.search(r"AXFR of sig\.example refused to 127\.0\.0\.2/\d+: not in allow-transfer",
+                     e.srv.stderr())
+
+
+def test_kdig_with_a_wrong_secret(signed):
+    e = signed
+    r = subprocess.run([KDIG, "@127.0.0.1", "-p", str(e.port), "-y",
+                        "hmac-sha256:%s:%s" % (KEY_NAME, WRONG_SECRET), "sig.example", "AXFR"],
+                       capture_output=True, text=True, timeout=20)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and ("NOTAUTH" in out or "BADSIG" in out), out
+    assert "4.3.2.1.sig.example." not in out
+
+
+def test_zone_without_transfer_key_needs_none(signed):
+    """The key is per zone: open.example transfers unsigned."""
+    e = signed
+    msgs = list(dns.query.xfr("127.0.0.1", "open.example", port=e.port, lifetime=20))
+    assert any(rs.name.to_text() == "4.3.2.1" for m in msgs for rs in m.answer)
+
+
+# ------------------------------------------ 5. NOTIFY on a UDP socket ----
+
+def udp_listener():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def listen(socks, until, policy, log, keyring=None):
+    """Receives NOTIFYs on socks until `until` (monotonic); policy(i, n)
+    says whether to answer the n-th (1-based) on socket i. Appends
+    (i, time, message, wire) to log."""
+    counts = [sum(1 for x in log if x[0] == i) for i in range(len(socks))]
+    while True:
+        left = until() - time.monotonic()
+        if left <= 0:
+            return
+        ready, _, _ = select.select(socks, [], [], min(left, 0.1))
+        for s in ready:
+            i = socks.index(s)
+            wire, peer = s.recvfrom(65535)
+            t = time.monotonic()
+            m = dns.message.from_wire(wire, keyring=keyring) if keyring else \
+                dns.message.from_wire(wire)
+            counts[i] += 1
+            log.append((i, t, m, wire))
+            if policy(i, counts[i]):
+                r = dns.message.make_response(m)
+                r.flags |= dns.flags.AA
+                s.sendto(r.to_wire(), peer)
+
+
+def quiesce(socks, keyring=None, quiet=1.5, limit=6.0):
+    """Answers whatever comes (say, NOTIFYs at start) until the sockets
+    have been quiet for `quiet` seconds."""
+    log = []
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        n = len(log)
+        t_end = time.monotonic() + quiet
+        listen(socks, lambda: t_end, lambda i, n: True, log, keyring)
+        if len(log) == n:
+            return
+    raise AssertionError("NOTIFYs kept coming for %.0f s" % limit)
+
+
+def test_notify_messages_retries_and_signature(dnsblkit, tmp_path):
+    d = str(tmp_path)
+    a, b, c = udp_listener(), udp_listener(), udp_listener()
+    pa, pb, pc = (s.getsockname()[1] for s in (a, b, c))
+    nfile = write(os.path.join(d, "n.txt"), SOA_LINE % 1 + "10.0.0.1\n")
+    sfile = write(os.path.join(d, "s.txt"), SOA_LINE % 1 + "10.0.0.1\n")
+    port = free_port()
+    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+tsig-key = %s:%s
+[zone n.example]
+data = ip4set:%s
+notify = 127.0.0.1@%d
+notify = 127.0.0.1@%d
+[zone s.example]
+data = ip4set:%s
+transfer-key = %s
+notify = 127.0.0.1@%d
+""" % (port, KEY_NAME, KEY_SECRET, nfile, pa, pb, sfile, KEY_NAME, pc))
+    try:
+        srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="n.example")
+        quiesce([a, b], None)
+        quiesce([c], KEYRING)
+        write(nfile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
+        write(sfile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
+        srv.send(signal.SIGHUP)
+        t0 = time.monotonic()
+        wait_serial_change(port, "n.example", 1)
+        log_ab, log_c = [], []
+        # a answers the third NOTIFY, b none (five tries, 1+2+4+8 s
+        # apart, then 16 s more for an answer to the last); c (signed)
+        # answers the first.
+        end = t0 + 33
+        deadline_c = time.monotonic() + 5
+        listen([c], lambda: deadline_c, lambda i, n: True, log_c, KEYRING)
+        listen([a, b], lambda: end, lambda i, n: i == 0 and n == 3, log_ab)
+    finally:
+        for s in (a, b, c):
+            s.close()
+    ta = [t - t0 for i, t, _, _ in log_ab if i == 0]
+    tb = [t - t0 for i, t, _, _ in log_ab if i == 1]
+    print("NOTIFY to a (answered the 3rd): %s; to b (never answered): %s" % (
+        [round(x, 2) for x in ta], [round(x, 2) for x in tb]))
+    for i, t, m, wire in log_ab + [(2,) + x[1:] for x in log_c]:
+        zone = "s.example." if i == 2 else "n.example."
+        assert m.opcode() == dns.opcode.NOTIFY, m
+        assert not m.flags & dns.flags.QR and m.flags & dns.flags.AA, m
+        assert len(m.question) == 1
+        qq = m.question[0]
+        assert (qq.name.to_text(), qq.rdtype, qq.rdclass) == (zone, dns.rdatatype.SOA,
+                                                              dns.rdataclass.IN), qq
+        for rs in m.answer:  # the new SOA may ride along (RFC 1996 3.7)
+            assert rs.rdtype == dns.rdatatype.SOA and rs[0].serial == 2, rs
+        assert m.had_tsig == (i == 2), (i, m)
+    # The first within a second of the change, then about 1, 2, 4, 8 s
+    # apart while unanswered; five tries in all.
+    assert ta and ta[0] < 1.5 and tb and tb[0] < 1.5, (ta, tb)
+    assert len(ta) == 3, "a answered the 3rd NOTIFY, yet got %d: %s" % (len(ta), ta)
+    assert len(tb) == 5, "b never answered: %d tries %s, not 5" % (len(tb), tb)
+    gaps = [y - x for x, y in zip(tb, tb[1:])]
+    for g, want in zip(gaps, (1, 2, 4, 8)):
+        assert 0.6 * want <= g <= 1.6 * want + 0.3, (gaps, "want about 1, 2, 4, 8")
+    assert [round(y - x) for x, y in zip(ta, ta[1:])] == [round(g) for g in gaps[:2]], (ta, tb)
+    # Signed with the zone's transfer-key: dnspython verified the MAC
+    # with the keyring; the same bytes with a wrong secret do not verify.
+    assert len(log_c) == 1, [t for _, t, _, _ in log_c]
+    assert log_c[0][2].keyname.to_text() == KEY_NAME + "."
+    with pytest.raises(dns.tsig.BadSignature):
+        dns.message.from_wire(log_c[0][3],
+                              keyring=dns.tsigkeyring.from_text({KEY_NAME: WRONG_SECRET}))
+    # Both the late answer and the silence are logged, with the target.
+    log = srv.stderr()
+    assert re.search(r"NOTIFY of n\.example serial 2 to 127\.0\.0\.1/%d answered after 3 tries"
+                     % pa, log), log[-3000:]
+    assert re.search(r"warning: NOTIFY of n\.example serial 2 to 127\.0\.0\.1/%d: no answer to 5 "
+                     r"tries" % pb, log), log[-3000:]
