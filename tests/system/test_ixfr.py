@@ -993,13 +993,13 @@ def udp_listener():
     return s
 
 
-def listen(socks, until, policy, log, keyring=None):
-    """Receives NOTIFYs on socks until `until` (monotonic); policy(i, n)
-    says whether to answer the n-th (1-based) on socket i. Appends
-    (i, time, message, wire) to log."""
+def listen(socks, until, policy, log, keyrings=None):
+    """Receives NOTIFYs on socks until time `until` (monotonic); policy(i, n)
+    says whether to answer the n-th (1-based) on socket i, signed when its
+    keyring (keyrings[i]) verified it. Appends (i, time, message, wire)."""
     counts = [sum(1 for x in log if x[0] == i) for i in range(len(socks))]
     while True:
-        left = until() - time.monotonic()
+        left = until - time.monotonic()
         if left <= 0:
             return
         ready, _, _ = select.select(socks, [], [], min(left, 0.1))
@@ -1007,8 +1007,8 @@ def listen(socks, until, policy, log, keyring=None):
             i = socks.index(s)
             wire, peer = s.recvfrom(65535)
             t = time.monotonic()
-            m = dns.message.from_wire(wire, keyring=keyring) if keyring else \
-                dns.message.from_wire(wire)
+            keyring = keyrings[i] if keyrings else None
+            m = dns.message.from_wire(wire, keyring=keyring)
             counts[i] += 1
             log.append((i, t, m, wire))
             if policy(i, counts[i]):
@@ -1017,94 +1017,136 @@ def listen(socks, until, policy, log, keyring=None):
                 s.sendto(r.to_wire(), peer)
 
 
-def quiesce(socks, keyring=None, quiet=1.5, limit=6.0):
-    """Answers whatever comes (say, NOTIFYs at start) until the sockets
-    have been quiet for `quiet` seconds."""
+def quiesce(socks, keyrings=None, quiet=1.5, limit=6.0):
+    """Answers whatever comes (NOTIFYs at start) until the sockets have
+    been quiet for `quiet` seconds."""
     log = []
     start = time.monotonic()
     while time.monotonic() - start < limit:
         n = len(log)
-        t_end = time.monotonic() + quiet
-        listen(socks, lambda: t_end, lambda i, n: True, log, keyring)
+        listen(socks, time.monotonic() + quiet, lambda i, k: True, log, keyrings)
         if len(log) == n:
             return
     raise AssertionError("NOTIFYs kept coming for %.0f s" % limit)
 
 
-def test_notify_messages_retries_and_signature(dnsblkit, tmp_path):
+def check_notify(m, zone, serial):
+    """A NOTIFY (RFC 1996): opcode 4, a query with AA, one question
+    ZONE IN SOA, the new SOA in the answer if anything."""
+    assert m.opcode() == dns.opcode.NOTIFY, m
+    assert not m.flags & dns.flags.QR and m.flags & dns.flags.AA, m
+    assert len(m.question) == 1
+    qq = m.question[0]
+    assert (qq.name.to_text(), qq.rdtype, qq.rdclass) == (zone + ".", dns.rdatatype.SOA,
+                                                          dns.rdataclass.IN), qq
+    for rs in m.answer:  # RFC 1996 3.7: the SOA may ride along
+        assert rs.rdtype == dns.rdatatype.SOA and rs[0].serial == serial, rs
+
+
+def gaps_about(times, wanted):
+    gaps = [y - x for x, y in zip(times, times[1:])]
+    for g, want in zip(gaps, wanted):
+        assert 0.6 * want <= g <= 1.6 * want + 0.3, (gaps, "want about %s" % (wanted,))
+    return gaps
+
+
+def test_notify_retried_until_answered(dnsblkit, tmp_path):
     d = str(tmp_path)
-    a, b, c = udp_listener(), udp_listener(), udp_listener()
-    pa, pb, pc = (s.getsockname()[1] for s in (a, b, c))
+    a, b = udp_listener(), udp_listener()
+    pa, pb = (s.getsockname()[1] for s in (a, b))
     nfile = write(os.path.join(d, "n.txt"), SOA_LINE % 1 + "10.0.0.1\n")
-    sfile = write(os.path.join(d, "s.txt"), SOA_LINE % 1 + "10.0.0.1\n")
     port = free_port()
     cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
 listen = 127.0.0.1/%d
 allow-transfer = 127.0.0.1
-tsig-key = %s:%s
 [zone n.example]
 data = ip4set:%s
 notify = 127.0.0.1@%d
 notify = 127.0.0.1@%d
-[zone s.example]
-data = ip4set:%s
-transfer-key = %s
-notify = 127.0.0.1@%d
-""" % (port, KEY_NAME, KEY_SECRET, nfile, pa, pb, sfile, KEY_NAME, pc))
+""" % (port, nfile, pa, pb))
     try:
         srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="n.example")
-        quiesce([a, b], None)
-        quiesce([c], KEYRING)
+        quiesce([a, b])
         write(nfile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
-        write(sfile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
         srv.send(signal.SIGHUP)
         t0 = time.monotonic()
-        wait_serial_change(port, "n.example", 1)
-        log_ab, log_c = [], []
-        # a answers the third NOTIFY, b none (five tries, 1+2+4+8 s
-        # apart, then 16 s more for an answer to the last); c (signed)
-        # answers the first.
+        log = []
+        # a answers the third NOTIFY, b none: five tries, 1+2+4+8 s
+        # apart, then 16 s more for an answer to the last.
         end = t0 + 33
-        deadline_c = time.monotonic() + 5
-        listen([c], lambda: deadline_c, lambda i, n: True, log_c, KEYRING)
-        listen([a, b], lambda: end, lambda i, n: i == 0 and n == 3, log_ab)
+        listen([a, b], end, lambda i, n: i == 0 and n == 3, log)
     finally:
-        for s in (a, b, c):
-            s.close()
-    ta = [t - t0 for i, t, _, _ in log_ab if i == 0]
-    tb = [t - t0 for i, t, _, _ in log_ab if i == 1]
-    print("NOTIFY to a (answered the 3rd): %s; to b (never answered): %s" % (
+        a.close()
+        b.close()
+    assert soa_serial(port, "n.example") == 2
+    ta = [t - t0 for i, t, _, _ in log if i == 0]
+    tb = [t - t0 for i, t, _, _ in log if i == 1]
+    print("NOTIFY to a (answers the 3rd): %s; to b (never answers): %s" % (
         [round(x, 2) for x in ta], [round(x, 2) for x in tb]))
-    for i, t, m, wire in log_ab + [(2,) + x[1:] for x in log_c]:
-        zone = "s.example." if i == 2 else "n.example."
-        assert m.opcode() == dns.opcode.NOTIFY, m
-        assert not m.flags & dns.flags.QR and m.flags & dns.flags.AA, m
-        assert len(m.question) == 1
-        qq = m.question[0]
-        assert (qq.name.to_text(), qq.rdtype, qq.rdclass) == (zone, dns.rdatatype.SOA,
-                                                              dns.rdataclass.IN), qq
-        for rs in m.answer:  # the new SOA may ride along (RFC 1996 3.7)
-            assert rs.rdtype == dns.rdatatype.SOA and rs[0].serial == 2, rs
-        assert m.had_tsig == (i == 2), (i, m)
+    for i, t, m, wire in log:
+        check_notify(m, "n.example", 2)
+        assert not m.had_tsig
     # The first within a second of the change, then about 1, 2, 4, 8 s
     # apart while unanswered; five tries in all.
     assert ta and ta[0] < 1.5 and tb and tb[0] < 1.5, (ta, tb)
     assert len(ta) == 3, "a answered the 3rd NOTIFY, yet got %d: %s" % (len(ta), ta)
     assert len(tb) == 5, "b never answered: %d tries %s, not 5" % (len(tb), tb)
-    gaps = [y - x for x, y in zip(tb, tb[1:])]
-    for g, want in zip(gaps, (1, 2, 4, 8)):
-        assert 0.6 * want <= g <= 1.6 * want + 0.3, (gaps, "want about 1, 2, 4, 8")
-    assert [round(y - x) for x, y in zip(ta, ta[1:])] == [round(g) for g in gaps[:2]], (ta, tb)
+    gaps_about(ta, (1, 2))
+    gaps_about(tb, (1, 2, 4, 8))
+    # Both the late answer and the silence are logged, with the target.
+    text = srv.stderr()
+    assert re.search(r"NOTIFY of n\.example serial 2 to 127\.0\.0\.1/%d answered after 3 tries"
+                     % pa, text), text[-3000:]
+    assert re.search(r"warning: NOTIFY of n\.example serial 2 to 127\.0\.0\.1/%d: no answer to 5 "
+                     r"tries" % pb, text), text[-3000:]
+
+
+def test_notify_signed_with_the_transfer_key(dnsblkit, tmp_path):
+    d = str(tmp_path)
+    c, u = udp_listener(), udp_listener()
+    pc, pu = c.getsockname()[1], u.getsockname()[1]
+    sfile = write(os.path.join(d, "s.txt"), SOA_LINE % 1 + "10.0.0.1\n")
+    ufile = write(os.path.join(d, "u.txt"), SOA_LINE % 1 + "10.0.0.1\n")
+    port = free_port()
+    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+tsig-key = %s:%s
+[zone s.example]
+data = ip4set:%s
+transfer-key = %s
+notify = 127.0.0.1@%d
+[zone u.example]
+data = ip4set:%s
+notify = 127.0.0.1@%d
+""" % (port, KEY_NAME, KEY_SECRET, sfile, KEY_NAME, pc, ufile, pu))
+    try:
+        srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="s.example")
+        quiesce([c, u], [KEYRING, None])
+        write(sfile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
+        write(ufile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
+        srv.send(signal.SIGHUP)
+        t0 = time.monotonic()
+        log = []
+        # Each answers at once (c with a signed answer): one NOTIFY each.
+        listen([c, u], t0 + 4, lambda i, n: True, log, [KEYRING, None])
+    finally:
+        c.close()
+        u.close()
+    log_c = [x for x in log if x[0] == 0]
+    log_u = [x for x in log if x[0] == 1]
+    assert len(log_c) == 1 and len(log_u) == 1, [(i, t - t0) for i, t, _, _ in log]
+    check_notify(log_c[0][2], "s.example", 2)
+    check_notify(log_u[0][2], "u.example", 2)
     # Signed with the zone's transfer-key: dnspython verified the MAC
     # with the keyring; the same bytes with a wrong secret do not verify.
-    assert len(log_c) == 1, [t for _, t, _, _ in log_c]
-    assert log_c[0][2].keyname.to_text() == KEY_NAME + "."
+    assert log_c[0][2].had_tsig and log_c[0][2].keyname.to_text() == KEY_NAME + "."
     with pytest.raises(dns.tsig.BadSignature):
         dns.message.from_wire(log_c[0][3],
                               keyring=dns.tsigkeyring.from_text({KEY_NAME: WRONG_SECRET}))
-    # Both the late answer and the silence are logged, with the target.
-    log = srv.stderr()
-    assert re.search(r"NOTIFY of n\.example serial 2 to 127\.0\.0\.1/%d answered after 3 tries"
-                     % pa, log), log[-3000:]
-    assert re.search(r"warning: NOTIFY of n\.example serial 2 to 127\.0\.0\.1/%d: no answer to 5 "
-                     r"tries" % pb, log), log[-3000:]
+    # A zone without transfer-key notifies unsigned.
+    assert not log_u[0][2].had_tsig
+    # The signed answer was taken: no retry, no complaint.
+    assert not re.search(r"NOTIFY of s\.example serial 2 [^\n]*"
+                         r"(no answer|answered after|answered [A-Z])", srv.stderr()), \
+        srv.stderr()[-2000:]
