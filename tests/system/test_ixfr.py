@@ -752,6 +752,31 @@ def test_serials_across_restarts_with_a_state_dir(dnsblkit, tmp_path):
 
 # ---------------------------------------------------------- 4. TSIG ----
 
+@pytest.mark.parametrize("line, want", [
+    ("[server]\ntsig-key = hmac-md4:k:%s\n" % KEY_SECRET, r"unknown TSIG algorithm"),
+    ("[server]\ntsig-key = k:not*base64\n", r"tsig-key"),
+    ("[server]\ntsig-key = %s\n" % KEY_SECRET, r"tsig-key"),
+    ("[server]\ntsig-key = k:%s\ntsig-key = K.:%s\n" % (KEY_SECRET, KEY_SECRET), r"twice"),
+    ("[zone z.example]\ntransfer-key = nokey\n", r"transfer-key nokey is not a tsig-key"),
+    ("[zone z.example]\nnotify = 127.0.0.1@99999\n", r"notify"),
+    ("[zone z.example]\nnotify = bl.example\n", r"notify"),
+    ("[zone z.example]\nixfr-history = -1\n", r"ixfr-history"),
+    ("[zone z.example]\nixfr-history = lots\n", r"ixfr-history"),
+])
+def test_bad_transfer_settings_refused(tmp_path, line, want):
+    """A bad key, transfer-key, notify or ixfr-history stops serve at
+    start with the file and what is wrong."""
+    d = str(tmp_path)
+    data = write(os.path.join(d, "z.txt"), "10.0.0.1\n")
+    text = "[server]\nlisten = 127.0.0.1/%d\n[zone z.example]\ndata = ip4set:%s\n" % (
+        free_port(), data)
+    cfg = write(os.path.join(d, "dnsblkit.conf"), text + line)
+    r = run_dnsblkit(["serve", "--config", cfg], timeout=10)
+    assert r.returncode != 0, r.stderr
+    # Where: the line of the file, or the zone for a key it names.
+    assert re.search(r"dnsblkit\.conf:\d+: |zone z\.example: ", r.stderr), r.stderr
+    assert re.search(want, r.stderr), r.stderr
+
 def tsig_of(wire):
     """(rcode, ancount, TSIG fields or None) of a raw DNS message."""
     qd, an, ns, ar = struct.unpack("!HHHH", wire[4:12])
@@ -834,6 +859,10 @@ listen = 127.0.0.1/%d
 allow-transfer = 127.0.0.1
 tsig-key = hmac-sha256:%s:%s
 tsig-key = hmac-sha512:other-key:%s
+tsig-key = hmac-sha1:k-sha1:%s
+tsig-key = hmac-sha224:k-sha224:%s
+tsig-key = hmac-sha384:k-sha384:%s
+tsig-key = k-default:%s
 [listing]
 database = %s/live.db
 txt = Blocked - $ is listed
@@ -844,7 +873,8 @@ transfer-key = %s
 notify = 127.0.0.1@%d 127.0.0.1@%d
 [zone open.example]
 dataset = listing
-""" % (port, KEY_NAME, KEY_SECRET, WRONG_SECRET, d, live_soa(d, "sig"), KEY_NAME, kport, nport))
+""" % (port, KEY_NAME, KEY_SECRET, WRONG_SECRET, KEY_SECRET, KEY_SECRET, KEY_SECRET, KEY_SECRET,
+       d, live_soa(d, "sig"), KEY_NAME, kport, nport))
     for z in ("sig.example", "open.example"):
         for item in LIVE[:4]:
             dbk([item[0], "add", z] + list(item[1:]) + ["--config", e.cfg])
@@ -927,6 +957,67 @@ def test_transfer_with_the_key(signed):
         r = send(q, "127.0.0.1", port=e.port, timeout=3)
         assert r.rcode() == dns.rcode.NOERROR and r.had_tsig, tcp
         assert r.answer[0][0].serial == s
+
+
+@pytest.mark.parametrize("alg, name", [
+    ("hmac-sha1", "k-sha1"), ("hmac-sha224", "k-sha224"), ("hmac-sha256", KEY_NAME),
+    ("hmac-sha384", "k-sha384"), ("hmac-sha512", "other-key"), ("hmac-sha256", "k-default"),
+])
+def test_signed_soa_query_with_each_algorithm(signed, alg, name):
+    """tsig-key takes `[ALG:]NAME:SECRET` (hmac-sha256 when ALG is left
+    out); a SOA query signed with any of them is answered signed, and
+    dnspython verifies the answer with the key."""
+    e = signed
+    secret = WRONG_SECRET if name == "other-key" else KEY_SECRET
+    ring = dns.tsigkeyring.from_text({name: secret})
+    for tcp in (False, True):
+        q = dns.message.make_query("sig.example", "SOA")
+        q.use_tsig(ring, keyname=name, algorithm=alg)
+        r = (dns.query.tcp if tcp else dns.query.udp)(q, "127.0.0.1", port=e.port, timeout=3)
+        assert r.rcode() == dns.rcode.NOERROR and r.had_tsig, (alg, tcp)
+        assert r.keyalgorithm == dns.name.from_text(alg) and r.keyname == dns.name.from_text(name)
+    # The same name with the wrong algorithm is not that key.
+    other = "hmac-sha384" if alg != "hmac-sha384" else "hmac-sha512"
+    q = dns.message.make_query("sig.example", "SOA")
+    q.use_tsig(ring, keyname=name, algorithm=other)
+    rcode, ancount, tsig = tsig_of(raw_udp_exchange(e.port, q.to_wire()))
+    assert rcode == dns.rcode.NOTAUTH and ancount == 0 and tsig["error"] == dns.rcode.BADKEY, (
+        alg, other, rcode, tsig)
+
+
+@pytest.mark.parametrize("how, error", [
+    ("wrong secret", dns.rcode.BADSIG), ("unknown key", dns.rcode.BADKEY),
+    ("stale time", dns.rcode.BADTIME),
+])
+def test_signed_soa_query_refused_without_the_right_key(signed, how, error):
+    e = signed
+    for tcp in (False, True):
+        if how == "wrong secret":
+            q = signed_query("sig.example", "SOA", secret=WRONG_SECRET)
+        elif how == "unknown key":
+            q = signed_query("sig.example", "SOA", keyname="no-such-key")
+        else:
+            q = signed_query("sig.example", "SOA")
+        if how == "stale time":
+            stale = time.time() - 3600
+            with mock.patch.object(dns.message.time, "time", lambda: stale):
+                wire = q.to_wire()
+        else:
+            wire = q.to_wire()
+        reply = tcp_exchange(e.port, wire) if tcp else raw_udp_exchange(e.port, wire)
+        rcode, ancount, tsig = tsig_of(reply)
+        assert rcode == dns.rcode.NOTAUTH and ancount == 0, (how, tcp, rcode, ancount)
+        assert tsig and tsig["error"] == error, (how, tcp, tsig)
+
+
+def raw_udp_exchange(port, wire, timeout=3.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(wire, ("127.0.0.1", port))
+        return s.recvfrom(65535)[0]
+    finally:
+        s.close()
 
 
 def refused_log(e, zone, n_before):
@@ -1094,19 +1185,26 @@ def test_notify_retried_until_answered(dnsblkit, tmp_path):
     a, b = udp_listener(), udp_listener()
     pa, pb = (s.getsockname()[1] for s in (a, b))
     nfile = write(os.path.join(d, "n.txt"), SOA_LINE % 1 + "10.0.0.1\n")
+    qfile = write(os.path.join(d, "q.txt"), SOA_LINE % 1 + "10.0.0.1\n")
     port = free_port()
+    # notify in [server] for every zone, a second line adding to the
+    # first; q.example wants none.
     cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
 listen = 127.0.0.1/%d
 allow-transfer = 127.0.0.1
+notify = 127.0.0.1@%d
+notify = 127.0.0.1@%d
 [zone n.example]
 data = ip4set:%s
-notify = 127.0.0.1@%d
-notify = 127.0.0.1@%d
-""" % (port, nfile, pa, pb))
+[zone q.example]
+data = ip4set:%s
+notify = none
+""" % (port, pa, pb, nfile, qfile))
     try:
         srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="n.example")
         quiesce([a, b])
         write(nfile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
+        write(qfile, SOA_LINE % 2 + "10.0.0.1\n10.0.0.2\n")
         srv.send(signal.SIGHUP)
         t0 = time.monotonic()
         log = []
@@ -1117,7 +1215,7 @@ notify = 127.0.0.1@%d
     finally:
         a.close()
         b.close()
-    assert soa_serial(port, "n.example") == 2
+    assert soa_serial(port, "n.example") == 2 and soa_serial(port, "q.example") == 2
     ta = [t - t0 for i, t, _, _ in log if i == 0]
     tb = [t - t0 for i, t, _, _ in log if i == 1]
     print("NOTIFY to a (answers the 3rd): %s; to b (never answers): %s" % (
