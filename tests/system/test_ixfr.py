@@ -21,6 +21,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 from unittest import mock
 
@@ -327,8 +328,9 @@ def check_prompt(e, zone, change, name, want, label):
         "%s: no IXFR from the history to each secondary (serial %d):\n%s" % (
             label, new, "\n".join(l for l in log.splitlines()[-30:])))
     assert all(int(a) == old for a, _, _ in lines), lines
-    assert not re.search(r"IXFR \(answered in full\) of %s serial %d" % (re.escape(zone), new),
-                         log), log[-3000:]
+    assert not re.search(r"(IXFR \(answered in full\)|AXFR) of %s serial %d" % (re.escape(zone),
+                                                                              new), log), \
+        log[-3000:]
     # Nothing but NOTIFY explains the speed: the secondary left out of
     # `notify` still serves the old serial.
     assert soa_serial(e.quiet.port, zone) == quiet_old != new
@@ -489,14 +491,66 @@ def apply_ixfr(base, base_serial, rrs):
     return "incremental", new, recs, seqs
 
 
+class NotifySink:
+    """A UDP socket that answers every NOTIFY and remembers (zone,
+    serial). dnsblkit sends a zone's NOTIFY once the difference to the
+    new version is in its IXFR history: until then an IXFR of the new
+    serial is answered in full, so the tests wait for the NOTIFY."""
+
+    def __init__(self):
+        self.sock = udp_listener()
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping:
+            ready, _, _ = select.select([self.sock], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                wire, peer = self.sock.recvfrom(65535)
+                m = dns.message.from_wire(wire)
+            except (OSError, dns.exception.DNSException):
+                continue
+            if m.opcode() != dns.opcode.NOTIFY or not m.question:
+                continue
+            serial = m.answer[0][0].serial if m.answer else None
+            with self.lock:
+                self.seen.append((m.question[0].name.to_text(omit_final_dot=True), serial))
+            r = dns.message.make_response(m)
+            r.flags |= dns.flags.AA
+            self.sock.sendto(r.to_wire(), peer)
+
+    def wait(self, zone, serial, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if (zone, serial) in self.seen:
+                    return
+            time.sleep(0.01)
+        raise AssertionError("no NOTIFY of %s serial %d within %.0f s (saw %s)"
+                             % (zone, serial, timeout, self.seen[-5:]))
+
+    def close(self):
+        self.stopping = True
+        self.thread.join()
+        self.sock.close()
+
+
 @pytest.fixture
 def history(dnsblkit, tmp_path):
     """Live zones with the default history, ixfr-history = 2 and 0."""
     d = str(tmp_path)
     port = free_port()
+    sink = NotifySink()
     cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
 listen = 127.0.0.1/%d
 allow-transfer = 127.0.0.1
+notify = 127.0.0.1@%d
 [listing]
 database = %s/live.db
 txt = Blocked - $ is listed
@@ -509,18 +563,27 @@ ixfr-history = 2
 [zone none.example]
 dataset = listing
 ixfr-history = 0
-""" % (port, d, live_soa(d, "live")))
+""" % (port, sink.port, d, live_soa(d, "live")))
     for z in ("live.example", "short.example", "none.example"):
         dbk(["list", "add", z, "46.4.100.0/24", "--code", "3", "--config", cfg])
         dbk(["list", "add", z, "1.2.3.4", "--config", cfg])
-    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="live.example")
-    return srv, cfg
+    try:
+        srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False,
+                             zone="live.example")
+        srv.sink = sink
+        yield srv, cfg
+    finally:
+        sink.close()
 
 
 def change(srv, cfg, zone, *args):
+    """One change by `dnsblkit list|allow`; returns the new serial once
+    dnsblkit has notified it (its difference is in the history)."""
     old = soa_serial(srv.port, zone)
     dbk(list(args[:2]) + [zone] + list(args[2:]) + ["--config", cfg])
-    return wait_serial_change(srv.port, zone, old)
+    new = wait_serial_change(srv.port, zone, old)
+    srv.sink.wait(zone, new)
+    return new
 
 
 def test_ixfr_applied_to_an_old_copy_is_the_new_zone(history):
@@ -878,6 +941,11 @@ dataset = listing
     for z in ("sig.example", "open.example"):
         for item in LIVE[:4]:
             dbk([item[0], "add", z] + list(item[1:]) + ["--config", e.cfg])
+    # /24s whose TXT names the address: 512 records each, so that a
+    # transfer spans several messages, each signed or covered (RFC 8945
+    # 5.3.1).
+    for net in ("46.4.8.0/24", "46.4.9.0/24", "46.4.10.0/24", "46.4.11.0/24"):
+        dbk(["list", "add", "sig.example", net, "--config", e.cfg])
     e.srv = module_dnsblkit.start([], args=["--config", e.cfg], port=port, bind=False,
                                   zone="sig.example")
     e.secs = []
@@ -946,10 +1014,27 @@ def test_transfer_with_the_key(signed):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 0 and "4.3.2.1.sig.example." in r.stdout, r.stdout + r.stderr
     assert "NOERROR" in r.stdout and "TSIG" in r.stdout
-    # IXFR with the key, from the previous serial.
-    s = soa_serial(e.port, "sig.example")
-    rrs = ixfr_rrs(e.port, "sig.example", s - 1, keyring=KEYRING, keyname=KEY_NAME)
-    assert rrs[0][2] == "SOA" and rrs[0][4].serial == s
+    assert len(msgs) >= 4, len(msgs)
+    # IXFR with the key, of a change that spans messages too (a /24's
+    # 512 records gone).
+    old = soa_serial(e.port, "sig.example")
+    dbk(["list", "del", "sig.example", "46.4.10.0/24", "--config", e.cfg])
+    s = wait_serial_change(e.port, "sig.example", old)
+    # The secondaries' IXFRs (after the NOTIFY): the difference is ready.
+    deadline = time.monotonic() + PROMPT
+    while time.monotonic() < deadline and not ixfr_lines(e.srv.stderr(), "sig.example", s):
+        time.sleep(0.05)
+    msgs = list(dns.query.xfr("127.0.0.1", "sig.example", rdtype=dns.rdatatype.IXFR, serial=old,
+                              port=e.port, keyring=KEYRING, keyname=KEY_NAME, lifetime=20))
+    assert len(msgs) >= 2 and msgs[0].had_tsig and msgs[-1].had_tsig, len(msgs)
+    rrs = [rs for m in msgs for rs in m.answer]
+    assert rrs[0].rdtype == dns.rdatatype.SOA and rrs[0][0].serial == s
+    assert rrs[1].rdtype == dns.rdatatype.SOA and rrs[1][0].serial == old  # incremental
+    assert sum(1 for rs in rrs if rs.name.to_text().endswith(".10.4.46")) == 512
+    r = subprocess.run([KDIG, "@127.0.0.1", "-p", str(e.port), "-y",
+                        "hmac-sha256:%s:%s" % (KEY_NAME, KEY_SECRET), "sig.example",
+                        "IXFR=%d" % old], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and "10.4.46.sig.example." in r.stdout, r.stdout[-2000:] + r.stderr
     # A signed SOA query, over UDP and TCP, is answered signed.
     for tcp in (False, True):
         q = signed_query("sig.example", "SOA")
@@ -991,6 +1076,7 @@ def test_signed_soa_query_with_each_algorithm(signed, alg, name):
 ])
 def test_signed_soa_query_refused_without_the_right_key(signed, how, error):
     e = signed
+    time.sleep(1.05 - time.time() % 1)  # refusals are logged ten a second
     for tcp in (False, True):
         if how == "wrong secret":
             q = signed_query("sig.example", "SOA", secret=WRONG_SECRET)
@@ -1008,6 +1094,9 @@ def test_signed_soa_query_refused_without_the_right_key(signed, how, error):
         rcode, ancount, tsig = tsig_of(reply)
         assert rcode == dns.rcode.NOTAUTH and ancount == 0, (how, tcp, rcode, ancount)
         assert tsig and tsig["error"] == error, (how, tcp, tsig)
+    time.sleep(0.2)
+    assert re.search(r"signed SOA query of sig\.example refused to 127\.0\.0\.1/\d+: TSIG",
+                     e.srv.stderr()), e.srv.stderr()[-2000:]
 
 
 def raw_udp_exchange(port, wire, timeout=3.0):
@@ -1040,6 +1129,8 @@ def count_refusals(e, zone):
 ])
 def test_transfer_refused_without_the_right_key(signed, how, error, reason):
     e = signed
+    # Refusals are logged ten a second: begin in a second of our own.
+    time.sleep(1.05 - time.time() % 1)
     n0 = count_refusals(e, "sig.example")
     for rdtype in ("AXFR", "IXFR"):
         serial = 1 if rdtype == "IXFR" else None
@@ -1285,5 +1376,5 @@ notify = 127.0.0.1@%d
     assert not log_u[0][2].had_tsig
     # The signed answer was taken: no retry, no complaint.
     assert not re.search(r"NOTIFY of s\.example serial 2 [^\n]*"
-                         r"(no answer|answered after|answered [A-Z])", srv.stderr()), \
+                         r"(no answer|answered after|answered [A-Z]|fails TSIG)", srv.stderr()), \
         srv.stderr()[-2000:]
