@@ -691,6 +691,50 @@ def test_ixfr_from_the_current_serial_is_the_soa_alone(history):
     assert [(rs.rdtype, rs[0].serial) for rs in r.answer] == [(dns.rdatatype.SOA, sn)]
 
 
+def test_no_new_serial_no_notify(dnsblkit, tmp_path):
+    """A SIGHUP with nothing changed, and a file refused at reload, make
+    no new version: no NOTIFY, no history. The next good file is one
+    difference from the last version served."""
+    d = str(tmp_path)
+    path = write(os.path.join(d, "z.txt"), SOA_LINE % 1 + "10.0.0.1\n")
+    port = free_port()
+    sink = NotifySink()
+    try:
+        cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+notify = 127.0.0.1@%d
+[zone z.example]
+data = ip4set:%s
+""" % (port, sink.port, path))
+        srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="z.example")
+        time.sleep(1.5)
+        n0 = len(sink.seen)
+        srv.send(signal.SIGHUP)  # nothing changed
+        write(path, SOA_LINE % 2 + "10.0.0.1\n10.0.0.300\n")
+        srv.send(signal.SIGHUP)  # refused: z.txt:3
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "z.txt:3:" not in srv.stderr():
+            time.sleep(0.05)
+        assert "z.txt:3:" in srv.stderr(), srv.stderr()[-2000:]
+        time.sleep(1.5)
+        assert soa_serial(port, "z.example") == 1
+        assert sink.seen[n0:] == [], sink.seen[n0:]
+        write(path, SOA_LINE % 3 + "10.0.0.1\n10.0.0.3\n")
+        srv.send(signal.SIGHUP)
+        s = wait_serial_change(port, "z.example", 1)
+        sink.wait("z.example", s)
+        assert s == 3 and sink.seen[n0:] == [("z.example", 3)], sink.seen[n0:]
+        rrs = ixfr_rrs(port, "z.example", 1)
+        # One difference, 1 -> 3: nothing gone, 10.0.0.3 new.
+        assert [r[4].serial for r in rrs if r[2] == "SOA"] == [3, 1, 3, 3], [r[:4] for r in rrs]
+        assert [r[:4] for r in rrs if r[2] != "SOA"] == [
+            ("3.0.0.10.z.example.", 2100, "A", "127.0.0.2")], [r[:4] for r in rrs]
+        assert rrs[2][2] == "SOA", [r[:4] for r in rrs]
+    finally:
+        sink.close()
+
+
 # ------------------------------------------------------- 3. serials ----
 
 def serve_conf(d, port, state_dir=None, extra=""):
