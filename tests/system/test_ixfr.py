@@ -1083,7 +1083,15 @@ def test_signed_secondaries_follow_by_notify_and_ixfr(signed):
     assert len(lines) >= 2 and all(int(a) == old for a, _, _ in lines), (
         lines, e.srv.stderr()[-3000:])
     # Knot takes a NOTIFY and a transfer only signed with xfr-key (its
-    # acl and remote name the key): both passed.
+    # acl and remote name the key): both passed. That Knot holds to it:
+    for sign, rcode in ((False, dns.rcode.NOTAUTH), (True, dns.rcode.NOERROR)):
+        q = dns.message.make_query("sig.example", "SOA")
+        q.flags = dns.flags.AA
+        q.set_opcode(dns.opcode.NOTIFY)
+        if sign:
+            q.use_tsig(KEYRING, keyname=KEY_NAME)
+        r = dns.query.udp(q, "127.0.0.1", port=e.secs[0].port, timeout=3)
+        assert r.rcode() == rcode, (sign, dns.rcode.to_text(r.rcode()))
     klog = peer_log(e.secs[0])
     assert re.search(r"\[sig\.example\.\] notify, incoming, remote 127\.0\.0\.1@\d+, serial %d"
                      % new, klog), klog[-3000:]
