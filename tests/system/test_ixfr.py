@@ -1279,6 +1279,23 @@ def test_transfer_refused_without_the_right_key(signed, how, error, reason):
     assert all(re.search(reason, why) for _, why in lines), lines
 
 
+def test_ixfr_over_udp_for_a_keyed_zone(signed):
+    """Over UDP an IXFR gets the SOA alone: signed, with the key; REFUSED
+    without it (not even the SOA)."""
+    e = signed
+    s = soa_serial(e.port, "sig.example")
+    q = signed_query("sig.example", "IXFR", serial=s - 1)
+    r = dns.query.udp(q, "127.0.0.1", port=e.port, timeout=3)
+    assert r.rcode() == dns.rcode.NOERROR and r.had_tsig
+    assert [(rs.rdtype, rs[0].serial) for rs in r.answer] == [(dns.rdatatype.SOA, s)]
+    q = signed_query("sig.example", "IXFR", secret=None, serial=s - 1)
+    rcode, ancount, tsig = tsig_of(raw_udp_exchange(e.port, q.to_wire()))
+    assert rcode == dns.rcode.REFUSED and ancount == 0 and tsig is None, (rcode, ancount)
+    q = signed_query("sig.example", "IXFR", secret=WRONG_SECRET, serial=s - 1)
+    rcode, ancount, tsig = tsig_of(raw_udp_exchange(e.port, q.to_wire()))
+    assert rcode == dns.rcode.NOTAUTH and ancount == 0 and tsig["error"] == dns.rcode.BADSIG
+
+
 def test_right_key_from_the_wrong_address(signed):
     e = signed
     q = signed_query("sig.example", "AXFR")
