@@ -11,7 +11,7 @@ libsqlite3-dev libgmime-3.0-dev libjansson-dev sqlite3 libmicrohttpd-dev
 python3 python3-pytest python3-dnspython python3-requests python3-prometheus-client
 python3-selenium chromium chromium-driver
 knot knot-dnsutils knot-dnssecutils nsd dnsutils bind9-utils rbldnsd dnsperf
-libc-ares-dev libssl-dev unbound dnsmasq-base postfix swaks
+libc-ares-dev nettle-dev unbound dnsmasq-base postfix swaks
 "
 
 missing=""

@@ -2,8 +2,10 @@
  * zone's datasets. */
 #include "server/answer.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "wire/wire.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -318,15 +320,104 @@ size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, 
     }
 }
 
+/* ---- signed requests (RFC 8945) ------------------------------------------- */
+
+int answer_tsig_verify(const struct answer_opts *opts, const uint8_t *req, size_t reqlen,
+                       const struct tsig_rr *rr, const struct sockaddr *client, bool tcp,
+                       struct tsig_ctx *ctx, uint8_t *copy, size_t *copylen, uint8_t *out,
+                       size_t outcap, size_t *outlen, struct answer_stats *stats)
+{
+    (void)tcp;
+    time_t now = time(NULL);
+    enum tsig_result r = tsig_verify_request(opts->keys, opts->nkeys, req, reqlen, rr, now, ctx);
+    memcpy(copy, req, reqlen);
+    *copylen = tsig_strip(copy, rr);
+    *outlen = 0;
+    if (r == TSIG_OK)
+        return 0;
+    /* The log names the question, read from the request without its
+     * TSIG; the client, the key it named and what was wrong. */
+    struct xfr_request xrq;
+    struct wire_query q;
+    if (wire_parse_query(copy, *copylen, &q) == 0)
+        xfr_request_from(&xrq, &q);
+    else if (xfr_parse_ixfr(copy, *copylen, &xrq) != 0) {
+        memset(&xrq, 0, sizeof(xrq));
+        xrq.q.qtype = DNS_TYPE_SOA;
+    }
+    char key[NAME_MAXTEXT], why[NAME_MAXTEXT + 96];
+    if (name_to_text(rr->key_name, key, sizeof(key)) < 0)
+        snprintf(key, sizeof(key), "?");
+    snprintf(why, sizeof(why), "TSIG %s (key %s)", tsig_result_str(r), key);
+    xfr_refusal(opts->xfr, &xrq, client, why);
+    if (r == TSIG_FORMERR)
+        ANSWER_STAT_INC(stats, formerr);
+    else
+        ANSWER_STAT_INC(stats, refused);
+    size_t n;
+    if (tsig_error_reply(ctx, r, rr, req, reqlen, out, outcap, &n, now) == 0)
+        *outlen = n;
+    return ERR_PERM;
+}
+
+void answer_tsig_sign(struct tsig_ctx *ctx, uint8_t *out, size_t *len, size_t outcap)
+{
+    int rc = tsig_sign(ctx, out, len, outcap, time(NULL));
+    if (rc < 0)
+        log_warning("cannot sign an answer with TSIG key %s: %s", ctx->key ? ctx->key->text : "?",
+                    err_str(rc));
+}
+
+static size_t answer_request(const struct snapshot *snap, const struct answer_opts *opts,
+                             const uint8_t *req, size_t reqlen, const struct sockaddr *client,
+                             bool tcp, uint8_t *out, size_t outcap, struct answer_stats *stats,
+                             const struct tsig_key *signer, size_t reserve);
+
+/* A request the parser refused because of its TSIG: verified, answered
+ * without it, the answer signed. Only such requests come here, so
+ * unsigned queries pay nothing for it. */
+static size_t answer_signed(const struct snapshot *snap, const struct answer_opts *opts,
+                            const uint8_t *req, size_t reqlen, const struct tsig_rr *rr,
+                            const struct sockaddr *client, bool tcp, uint8_t *out, size_t outcap,
+                            struct answer_stats *stats)
+{
+    uint8_t copy[WIRE_TCP_MAX];
+    struct tsig_ctx ctx;
+    size_t clen, n;
+    if (reqlen > sizeof(copy))
+        return 0;
+    if (answer_tsig_verify(opts, req, reqlen, rr, client, tcp, &ctx, copy, &clen, out, outcap, &n,
+                           stats) < 0)
+        return n;
+    size_t space = tsig_space(ctx.key);
+    if (outcap < space + WIRE_HEADER_LEN)
+        return 0;
+    n = answer_request(snap, opts, copy, clen, client, tcp, out, outcap - space, stats, ctx.key,
+                       space);
+    if (n)
+        answer_tsig_sign(&ctx, out, &n, outcap);
+    return n;
+}
+
 size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts,
                      const uint8_t *req, size_t reqlen, const struct sockaddr *client, bool tcp,
                      uint8_t *out, size_t outcap, struct answer_stats *stats)
+{
+    ANSWER_STAT_INC(stats, queries);
+    return answer_request(snap, opts, req, reqlen, client, tcp, out, outcap, stats, NULL, 0);
+}
+
+/* A request, signed by `signer` (verified, its TSIG gone; `reserve`
+ * bytes of the size limit kept for the signature) or not (NULL). */
+static size_t answer_request(const struct snapshot *snap, const struct answer_opts *opts,
+                             const uint8_t *req, size_t reqlen, const struct sockaddr *client,
+                             bool tcp, uint8_t *out, size_t outcap, struct answer_stats *stats,
+                             const struct tsig_key *signer, size_t reserve)
 {
     struct wire_query q;
     struct answer_state st;
     struct xfr_request xrq;
     bool ixfr_soa = false;
-    ANSWER_STAT_INC(stats, queries);
 
     int prc = wire_parse_query(req, reqlen, &q);
     /* An IXFR carries the client's SOA, which the query parser refuses;
@@ -340,6 +431,11 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         ANSWER_STAT_INC(stats, dropped);
         return 0;
     }
+    if (prc == WIRE_FORMERR && !signer) {
+        struct tsig_rr rr;
+        if (tsig_find(req, reqlen, &rr) == 0)
+            return answer_signed(snap, opts, req, reqlen, &rr, client, tcp, out, outcap, stats);
+    }
     if (prc == WIRE_FORMERR || prc == WIRE_NOTIMP || prc < 0) {
         wire_reply_error(&st.r, out, outcap, &q,
                          prc == WIRE_NOTIMP ? WIRE_RCODE_NOTIMP : WIRE_RCODE_FORMERR);
@@ -350,7 +446,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         return wire_reply_finish(&st.r);
     }
 
-    size_t limit = tcp ? WIRE_TCP_MAX : (q.edns ? q.edns_udp : WIRE_UDP_MIN);
+    size_t limit = (tcp ? WIRE_TCP_MAX : (q.edns ? q.edns_udp : WIRE_UDP_MIN)) - reserve;
     if (limit > outcap)
         limit = outcap;
     wire_reply_init(&st.r, out, outcap, limit, &q);
@@ -371,6 +467,7 @@ size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts
         const struct zone *xz;
         if (!ixfr_soa)
             xfr_request_from(&xrq, &q);
+        xrq.key = signer;
         enum xfr_verdict v = xfr_decide(snap, &xrq, client, tcp, opts->xfr, &xz);
         /* Streams start in the TCP front end, never here. */
         return answer_xfr(opts, &xrq, v == XFR_GO ? XFR_SERVFAIL : v, xz, tcp, out, outcap, stats);

@@ -11,12 +11,15 @@
 
 #include "server/snapshot.h"
 #include "server/xfr.h"
+#include "wire/tsig.h"
 
 struct answer_opts {
-    uint32_t ttl_min, ttl_max; /* clamp for every record's TTL (-t) */
-    bool full_authority;       /* -A: NS records in the authority section */
-    struct xfr_counters *xfr;  /* transfer counters and refusal log (NULL:
-                                  not counted) */
+    uint32_t ttl_min, ttl_max;   /* clamp for every record's TTL (-t) */
+    bool full_authority;         /* -A: NS records in the authority section */
+    struct xfr_counters *xfr;    /* transfer counters and refusal log (NULL:
+                                    not counted) */
+    const struct tsig_key *keys; /* tsig-key: who may sign requests */
+    size_t nkeys;
 };
 
 /* Per-thread counters. Each thread owns its own set and is its only
@@ -84,7 +87,9 @@ struct answer_stats {
 
 /* Answer one request. `tcp` lifts the UDP size limit. Returns the reply
  * length in `out` (at most outcap), or 0 when the request must be
- * dropped without a reply. */
+ * dropped without a reply. A request signed with TSIG (RFC 8945) is
+ * verified against opts->keys and its answer signed; one that does not
+ * verify gets NOTAUTH with the TSIG error, and is logged. */
 size_t answer_packet(const struct snapshot *snap, const struct answer_opts *opts,
                      const uint8_t *req, size_t reqlen, const struct sockaddr *client, bool tcp,
                      uint8_t *out, size_t outcap, struct answer_stats *stats);
@@ -104,6 +109,22 @@ size_t answer_limited(const uint8_t *req, size_t reqlen, bool slip, uint8_t *out
 size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, enum xfr_verdict v,
                   const struct zone *z, bool tcp, uint8_t *out, size_t outcap,
                   struct answer_stats *stats);
+
+/* A signed request's TSIG, found by tsig_find in req: verified against
+ * opts->keys. On success returns 0 with ctx ready to sign the answer and
+ * the request without its TSIG in copy (at least reqlen bytes), *copylen
+ * long. Otherwise the NOTAUTH (or FORMERR) reply is in out, its length
+ * in *outlen (0: none), the refusal logged and counted, and ERR_PERM
+ * returned. */
+int answer_tsig_verify(const struct answer_opts *opts, const uint8_t *req, size_t reqlen,
+                       const struct tsig_rr *rr, const struct sockaddr *client, bool tcp,
+                       struct tsig_ctx *ctx, uint8_t *copy, size_t *copylen, uint8_t *out,
+                       size_t outcap, size_t *outlen, struct answer_stats *stats);
+
+/* Sign the answer out[0..*len) (room up to outcap) with ctx, as the
+ * answer to the request ctx verified. On failure the answer goes
+ * unsigned: the client then says why. */
+void answer_tsig_sign(struct tsig_ctx *ctx, uint8_t *out, size_t *len, size_t outcap);
 
 /* Add b's counters to a (a is owned by the caller; b may be live). */
 void answer_stats_add(struct answer_stats *a, struct answer_stats *b);

@@ -3,6 +3,7 @@
 #include "common/addr.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "wire/tsig.h"
 #include "wire/wire.h"
 
 #include <errno.h>
@@ -19,7 +20,9 @@
 #include <unistd.h>
 
 #define NOTIFY_OPCODE 4
-#define NOTIFY_MSG_MAX (WIRE_HEADER_LEN + 2 * NAME_MAXWIRE + 14 + ZONE_SOA_RDMAX)
+#define NOTIFY_MSG_MAX                                                                             \
+    (WIRE_HEADER_LEN + 2 * NAME_MAXWIRE + 14 + ZONE_SOA_RDMAX + 2 * NAME_MAXWIRE + 64 +            \
+     TSIG_MAC_MAX)
 
 struct notify_job {
     struct notify_job *next;
@@ -34,6 +37,8 @@ struct notify_job {
     double first;
     uint8_t msg[NOTIFY_MSG_MAX];
     size_t len;
+    bool sign; /* signed with the zone's transfer-key */
+    struct tsig_ctx tsig;
 };
 
 struct notify {
@@ -169,7 +174,15 @@ static void notify_answer(struct notify *n, const uint8_t *m, size_t len,
         char peer[80];
         notify_peer_text(j, peer, sizeof(peer));
         double ms = (notify_now() - j->first) * 1000.0;
-        if (rcode == WIRE_RCODE_NOERROR) {
+        enum tsig_result tr =
+            j->sign ? tsig_verify_response(&j->tsig, m, len, time(NULL)) : TSIG_OK;
+        if (tr != TSIG_OK) {
+            /* Not proof that the secondary heard us: it will see the
+             * serial at its refresh, as after no answer at all. */
+            atomic_fetch_add_explicit(&n->c.refused, 1, memory_order_relaxed);
+            log_warning("NOTIFY of %s serial %u to %s: the answer (%s) fails TSIG: %s", j->zone,
+                        j->serial, peer, notify_rcode(rcode), tsig_result_str(tr));
+        } else if (rcode == WIRE_RCODE_NOERROR) {
             atomic_fetch_add_explicit(&n->c.answered, 1, memory_order_relaxed);
             if (j->tries > 1)
                 log_info("NOTIFY of %s serial %u to %s answered after %u tries, %.0f ms", j->zone,
@@ -286,6 +299,18 @@ int notify_zone(struct notify *n, const struct zone *z, const struct xfr_conf *x
         j->first = notify_now();
         j->due = j->first;
         notify_build(j, z);
+        if (x->key) {
+            /* Signed once: the retries repeat the message, well within
+             * its time's fudge. */
+            tsig_ctx_init(&j->tsig, x->key);
+            if (tsig_sign(&j->tsig, j->msg, &j->len, sizeof(j->msg), time(NULL)) < 0) {
+                log_error("NOTIFY of %s: cannot sign with TSIG key %s", z->name, x->key->text);
+                free(j);
+                rc = ERR_INVAL;
+                continue;
+            }
+            j->sign = true;
+        }
         j->next = n->jobs;
         n->jobs = j;
     }

@@ -47,6 +47,9 @@ void serve_conf_free(struct serve_conf *c)
     free(c->workdir);
     free(c->chroot_dir);
     free(c->state_dir);
+    if (c->tsig_keys)
+        memset(c->tsig_keys, 0, c->ntsig_keys * sizeof(*c->tsig_keys)); /* the secrets */
+    free(c->tsig_keys);
     memset(c, 0, sizeof(*c));
 }
 
@@ -411,6 +414,22 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
             return serve_ini_fail(st, line, "%s%s", why, "");
         return 1;
     }
+    if (!strcmp(key, "tsig-key")) {
+        struct tsig_key k;
+        char why[200];
+        if (tsig_key_parse(value, &k, why, sizeof(why)) < 0)
+            return serve_ini_fail(st, line, "bad tsig-key: %s%s", why, "");
+        for (unsigned i = 0; i < c->ntsig_keys; i++)
+            if (name_equal(c->tsig_keys[i].name, k.name))
+                return serve_ini_fail(st, line, "tsig-key %s given twice%s", k.text, "");
+        struct tsig_key *nk = realloc(c->tsig_keys, (c->ntsig_keys + 1) * sizeof(*nk));
+        if (!nk)
+            return serve_ini_fail(st, line, "out of memory%s%s", "", "");
+        c->tsig_keys = nk;
+        c->tsig_keys[c->ntsig_keys++] = k;
+        memset(&k, 0, sizeof(k));
+        return 1;
+    }
     if (!strcmp(key, "state-dir")) {
         if (value[0] == '\0')
             return serve_ini_fail(st, line, "bad state-dir '' (want a directory)%s%s", "", "");
@@ -576,6 +595,20 @@ static void serve_conf_jail_path(const char *root, char *path)
         memmove(path, path + rl, strlen(path + rl) + 1);
 }
 
+/* The tsig-key named `name` (text, any case, final dot or not). */
+static const struct tsig_key *serve_conf_tsig_key(const struct serve_conf *c, const char *name)
+{
+    uint8_t wire[NAME_MAXWIRE];
+    size_t len;
+    if (name_from_text(name, wire, &len) < 0)
+        return NULL;
+    name_lower(wire);
+    for (unsigned i = 0; i < c->ntsig_keys; i++)
+        if (name_equal(c->tsig_keys[i].name, wire))
+            return &c->tsig_keys[i];
+    return NULL;
+}
+
 int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
 {
     for (unsigned i = 0; c->chroot_dir && i < c->nzones; i++) {
@@ -617,6 +650,14 @@ int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)
             z->shrink_limit = (int)c->shrink_limit;
         z->ctx.zone = z->name;
         xfr_conf_inherit(&z->xfr, &c->xfr);
+        if (z->xfr.key_name[0]) {
+            z->xfr.key = serve_conf_tsig_key(c, z->xfr.key_name);
+            if (!z->xfr.key) {
+                snprintf(errbuf, errsz, "zone %s: transfer-key %s is not a tsig-key of [server]",
+                         z->name[0] ? z->name : "(global acl)", z->xfr.key_name);
+                return ERR_INVAL;
+            }
+        }
         z->ctx.default_ttl = c->ttl_default;
         z->ctx.limits = z->limits;
     }

@@ -14,6 +14,7 @@
 #include "server/ratelimit.h"
 #include "server/tcp_limits.h"
 #include "server/xfr_conf.h"
+#include "wire/tsig.h"
 
 #define SERVE_MAX_LISTEN 32
 #define SERVE_DEFAULT_PORT 53
@@ -53,9 +54,11 @@ struct serve_conf {
     int log_level;
     char *pidfile;
     char *workdir;
-    struct privdrop user; /* -u: who to become once the sockets are bound */
-    char *chroot_dir;     /* -r: chroot there before that */
-    char *state_dir;      /* where the zones' serials are kept (serial.h), or NULL */
+    struct privdrop user;       /* -u: who to become once the sockets are bound */
+    char *chroot_dir;           /* -r: chroot there before that */
+    char *state_dir;            /* where the zones' serials are kept (serial.h), or NULL */
+    struct tsig_key *tsig_keys; /* tsig-key: the keys signed requests may use */
+    unsigned ntsig_keys;
     struct serve_zone_conf *zones;
     unsigned nzones;
 };

@@ -222,6 +222,8 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     srv.opts.ttl_max = conf->ttl_max;
     srv.opts.full_authority = conf->full_authority;
     srv.opts.xfr = &srv.xfr;
+    srv.opts.keys = conf->tsig_keys;
+    srv.opts.nkeys = conf->ntsig_keys;
     epoch_init(&srv.epoch);
     xfr_journal_init(&srv.journal);
     struct ratelimit ratelimit;

@@ -223,7 +223,8 @@ static void *tcp_xfer_main(void *arg)
 
 /* Hand the connection to a transfer thread. */
 static int tcp_xfer_start(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap,
-                          const struct zone *z, const struct xfr_request *rq)
+                          const struct zone *z, const struct xfr_request *rq,
+                          const struct tsig_ctx *tsig)
 {
     struct tcp_xfer *x = calloc(1, sizeof(*x));
     if (!x)
@@ -239,6 +240,10 @@ static int tcp_xfer_start(struct tcp_server *t, struct tcp_conn *c, const struct
     x->job.stop = &t->srv->stop;
     x->job.xc = &t->srv->xfr;
     x->job.journal = &t->srv->journal;
+    if (tsig) {
+        x->job.sign = true;
+        x->job.tsig = *tsig;
+    }
     x->job.pending = c->out ? c->out + c->outoff : NULL;
     x->job.npending = c->outlen - c->outoff;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -263,27 +268,58 @@ static int tcp_xfer_start(struct tcp_server *t, struct tcp_conn *c, const struct
 
 /* A transfer request: streamed by a thread of its own (returns TCP_XFER,
  * the connection is the thread's now), or answered in one message queued
- * in t->scratch (returns 0 with *rlen set). */
+ * in t->scratch (returns 0 with *rlen set). A signed request (RFC 8945)
+ * is verified first and every message of its answer signed. */
 static int tcp_xfer_request(struct tcp_server *t, struct tcp_conn *c, const struct snapshot *snap,
                             const uint8_t *msg, size_t mlen, size_t *rlen)
 {
     struct xfr_request rq;
     struct wire_query q;
+    struct tsig_ctx ctx;
+    const struct answer_opts *opts = &t->srv->opts;
+    const struct sockaddr *peer = (const struct sockaddr *)&c->peer;
+    bool sign = false;
     *rlen = 0;
     int prc = wire_parse_query(msg, mlen, &q);
-    if (prc == 0)
+    if (prc == 0) {
         xfr_request_from(&rq, &q);
-    else if (xfr_parse_ixfr(msg, mlen, &rq) != 0)
-        return -1; /* not one after all: answered as any query */
+    } else if (xfr_parse_ixfr(msg, mlen, &rq) != 0) {
+        struct tsig_rr tr;
+        if (tsig_find(msg, mlen, &tr) != 0)
+            return -1; /* not one after all: answered as any query */
+        uint8_t *copy = malloc(mlen);
+        size_t clen, n;
+        if (!copy)
+            return ERR_NOMEM;
+        if (answer_tsig_verify(opts, msg, mlen, &tr, peer, true, &ctx, copy, &clen, t->scratch + 2,
+                               TCP_MSG_MAX, &n, &t->stats) < 0) {
+            free(copy);
+            ANSWER_STAT_INC(&t->stats, queries);
+            *rlen = n;
+            return 0;
+        }
+        prc = wire_parse_query(copy, clen, &q);
+        if (prc == 0)
+            xfr_request_from(&rq, &q);
+        else
+            prc = xfr_parse_ixfr(copy, clen, &rq);
+        free(copy);
+        if (prc != 0)
+            return -1; /* answer_packet says what is wrong with it, signed */
+        rq.key = ctx.key;
+        sign = true;
+    }
     if (rq.q.edns && rq.q.edns_version > 0)
         return -1; /* BADVERS, as for any query */
     const struct zone *z;
-    const struct sockaddr *peer = (const struct sockaddr *)&c->peer;
     enum xfr_verdict v = xfr_decide(snap, &rq, peer, true, &t->srv->xfr, &z);
     ANSWER_STAT_INC(&t->stats, queries);
-    if (v == XFR_GO && tcp_xfer_start(t, c, snap, z, &rq) == 0)
+    if (v == XFR_GO && tcp_xfer_start(t, c, snap, z, &rq, sign ? &ctx : NULL) == 0)
         return TCP_XFER;
-    *rlen = answer_xfr(&t->srv->opts, &rq, v, z, true, t->scratch + 2, TCP_MSG_MAX, &t->stats);
+    size_t space = sign ? tsig_space(ctx.key) : 0;
+    *rlen = answer_xfr(opts, &rq, v, z, true, t->scratch + 2, TCP_MSG_MAX - space, &t->stats);
+    if (sign && *rlen)
+        answer_tsig_sign(&ctx, t->scratch + 2, rlen, TCP_MSG_MAX);
     return 0;
 }
 

@@ -30,6 +30,7 @@ void xfr_request_from(struct xfr_request *rq, const struct wire_query *q)
     rq->q = *q;
     rq->have_serial = false;
     rq->serial = 0;
+    rq->key = NULL;
 }
 
 /* Skip a possibly compressed name at pkt[*pos]. */
@@ -103,8 +104,9 @@ int xfr_parse_ixfr(const uint8_t *pkt, size_t len, struct xfr_request *rq)
     rq->serial = wire_get32(pkt + p + rdlen - 20);
     p += rdlen;
     /* The additional section: an OPT is read, anything else passed
-     * over; but a signed request (TSIG, not supported yet) is not taken,
-     * so that it is answered FORMERR as a signed AXFR is, never unsigned. */
+     * over; but a signed request (TSIG) is not taken, so that it is
+     * never answered unverified: its TSIG is checked first, and the
+     * request parsed again without it. */
     unsigned ar = wire_get16(pkt + 10);
     for (unsigned i = 0; i < ar; i++) {
         size_t owner = p;
@@ -144,9 +146,24 @@ bool xfr_serial_ge(uint32_t a, uint32_t b)
 
 /* ---- who may ----------------------------------------------------------------- */
 
+/* What a refusal's log line calls the request. */
+static const char *xfr_kind(uint16_t qtype)
+{
+    switch (qtype) {
+    case DNS_TYPE_AXFR:
+        return "AXFR";
+    case DNS_TYPE_IXFR:
+        return "IXFR";
+    case DNS_TYPE_SOA:
+        return "signed SOA query";
+    default:
+        return "signed query";
+    }
+}
+
 /* A refusal, in the log at most XFR_LOG_PER_SECOND times a second. */
-static void xfr_log_refusal(struct xfr_counters *xc, const struct xfr_request *rq,
-                            const struct sockaddr *client, const char *why)
+void xfr_refusal(struct xfr_counters *xc, const struct xfr_request *rq,
+                 const struct sockaddr *client, const char *why)
 {
     if (xc) {
         atomic_fetch_add_explicit(&xc->refused, 1, memory_order_relaxed);
@@ -168,11 +185,9 @@ static void xfr_log_refusal(struct xfr_counters *xc, const struct xfr_request *r
     uint64_t dropped = xc ? atomic_exchange(&xc->log_dropped, 0) : 0;
     if (dropped)
         log_warning("%s of %s refused to %s: %s (%llu more refusals not logged)",
-                    rq->q.qtype == DNS_TYPE_IXFR ? "IXFR" : "AXFR", zone, peer, why,
-                    (unsigned long long)dropped);
+                    xfr_kind(rq->q.qtype), zone, peer, why, (unsigned long long)dropped);
     else
-        log_warning("%s of %s refused to %s: %s", rq->q.qtype == DNS_TYPE_IXFR ? "IXFR" : "AXFR",
-                    zone, peer, why);
+        log_warning("%s of %s refused to %s: %s", xfr_kind(rq->q.qtype), zone, peer, why);
 }
 
 enum xfr_verdict xfr_decide(const struct snapshot *snap, const struct xfr_request *rq,
@@ -185,16 +200,27 @@ enum xfr_verdict xfr_decide(const struct snapshot *snap, const struct xfr_reques
     if ((rq->q.qclass == XFR_CLASS_IN || rq->q.qclass == XFR_CLASS_ANY) && snap)
         z = snapshot_find(snap, rq->q.lname, &apex_off);
     if (!z) {
-        xfr_log_refusal(xc, rq, client, "not a zone of this server");
+        xfr_refusal(xc, rq, client, "not a zone of this server");
         return XFR_REFUSED;
     }
     *zone = z;
     if (apex_off != 0) {
-        xfr_log_refusal(xc, rq, client, "not the name of a zone");
+        xfr_refusal(xc, rq, client, "not the name of a zone");
         return XFR_NOTAUTH;
     }
     if (!xfr_conf_allows(z->xfr, client)) {
-        xfr_log_refusal(xc, rq, client, "not in allow-transfer");
+        xfr_refusal(xc, rq, client, "not in allow-transfer");
+        return XFR_REFUSED;
+    }
+    const struct tsig_key *need = z->xfr ? z->xfr->key : NULL;
+    if (need && rq->key != need) {
+        char why[2 * NAME_MAXTEXT + 64];
+        if (rq->key)
+            snprintf(why, sizeof(why), "signed with TSIG key %s, not transfer-key %s",
+                     rq->key->text, need->text);
+        else
+            snprintf(why, sizeof(why), "not signed with TSIG (transfer-key %s)", need->text);
+        xfr_refusal(xc, rq, client, why);
         return XFR_REFUSED;
     }
     /* What answer_packet answers SERVFAIL for is not handed out either. */
@@ -209,7 +235,7 @@ enum xfr_verdict xfr_decide(const struct snapshot *snap, const struct xfr_reques
     if (!tcp)
         return XFR_NOTIMP;
     if (xc && atomic_load(&xc->active) >= XFR_MAX_ACTIVE) {
-        xfr_log_refusal(xc, rq, client, "too many transfers at once");
+        xfr_refusal(xc, rq, client, "too many transfers at once");
         return XFR_SERVFAIL;
     }
     return XFR_GO;
@@ -247,6 +273,7 @@ struct xfr_out {
     uint64_t messages, bytes, records;
     time_t last_progress;
     int err;
+    struct tsig_ctx tsig; /* when the request was signed: the stream's MACs */
 };
 
 /* Write all of buf, waiting for the socket as needed. */
@@ -322,6 +349,13 @@ static int xfr_msg_flush(struct xfr_out *o)
         o->len += XFR_OPT_LEN;
         wire_put16(m + 10, 1);
     }
+    /* Every message signed, each MAC over the previous one (RFC 8945
+     * 5.3.1), room for it kept by xfr_add. */
+    if (o->job->sign) {
+        int src = tsig_sign(&o->tsig, m, &o->len, XFR_MSG_HARD, time(NULL));
+        if (src < 0)
+            return src;
+    }
     wire_put16(o->buf, (uint16_t)o->len);
     int rc = xfr_send(o, o->buf, o->len + 2);
     o->messages++;
@@ -394,7 +428,8 @@ static int xfr_put_owner(struct xfr_out *o, const uint8_t *owner, size_t olen, s
 static int xfr_add(struct xfr_out *o, const uint8_t *owner, size_t olen, uint16_t type,
                    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
-    size_t reserve = o->job->rq.q.edns ? XFR_OPT_LEN : 0;
+    size_t reserve =
+        (o->job->rq.q.edns ? XFR_OPT_LEN : 0) + (o->job->sign ? tsig_space(o->tsig.key) : 0);
     for (int attempt = 0; attempt < 2; attempt++) {
         size_t limit = (o->ancount == 0 ? XFR_MSG_HARD : XFR_MSG_SOFT) - reserve;
         size_t pos = o->len;
@@ -547,6 +582,8 @@ int xfr_run(const struct xfr_job *job)
     o->job = job;
     o->buf = buf;
     o->first = true;
+    if (job->sign)
+        o->tsig = job->tsig;
     o->last_progress = time(NULL);
     xfr_msg_start(o);
 
@@ -571,7 +608,7 @@ int xfr_run(const struct xfr_job *job)
         char msg[400];
         snprintf(msg, sizeof(msg), "%s%s", why,
                  rc == ERR_LIMIT ? " (raise transfer-max-records to allow it)" : "");
-        xfr_log_refusal(job->xc, &job->rq, (const struct sockaddr *)&job->peer, msg);
+        xfr_refusal(job->xc, &job->rq, (const struct sockaddr *)&job->peer, msg);
         rc = xfr_send_rcode(o, WIRE_RCODE_REFUSED);
         free(o);
         free(buf);

@@ -15,6 +15,7 @@
 
 #include "server/snapshot.h"
 #include "server/xfr_journal.h"
+#include "wire/tsig.h"
 #include "wire/wire.h"
 
 /* Transfers in progress at most; more are answered SERVFAIL (the
@@ -45,6 +46,7 @@ struct xfr_request {
     struct wire_query q;
     bool have_serial;
     uint32_t serial;
+    const struct tsig_key *key; /* the TSIG key that signed it, verified; NULL: unsigned */
 };
 
 /* A request that wire_parse_query refuses only because of the SOA an
@@ -93,11 +95,18 @@ struct xfr_job {
     const uint8_t *pending;
     size_t npending;
     struct xfr_journal *journal; /* IXFR's history; NULL: none */
+    bool sign;                   /* a signed request: every message signed with tsig */
+    struct tsig_ctx tsig;
 };
 
 #define XFR_IO_TIMEOUT_S 30
 
 int xfr_run(const struct xfr_job *job);
+
+/* Log (rate-limited) and count a refused transfer, or a refused signed
+ * request of another type, with why. */
+void xfr_refusal(struct xfr_counters *xc, const struct xfr_request *rq,
+                 const struct sockaddr *client, const char *why);
 
 /* Whether serial a is not older than b (RFC 1982 arithmetic). */
 bool xfr_serial_ge(uint32_t a, uint32_t b);

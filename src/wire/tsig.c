@@ -1,17 +1,22 @@
 /* TSIG (RFC 8945): finding, checking and writing the TSIG record of a DNS
- * message; the HMAC itself is OpenSSL's (EVP_MAC). */
+ * message; the HMAC itself is nettle's. Nettle rather than OpenSSL's
+ * libcrypto: it maps a tenth of the memory into every `serve` process
+ * (libcrypto alone added 1.4 MB of RSS to a small zone's server), and
+ * its HMAC state lives on the stack, so a MAC allocates nothing. */
 #include "wire/tsig.h"
 
-#include <pthread.h>
+#include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <nettle/nettle-meta.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 
 #include "common/err.h"
 #include "wire/wire.h"
@@ -30,7 +35,7 @@ struct alg_info {
     const char *text;
     const uint8_t *wire;
     size_t wire_len;
-    const char *digest; /* OpenSSL's name of the hash */
+    const struct nettle_hash *hash;
     size_t mac_len;
 };
 
@@ -41,11 +46,11 @@ struct alg_info {
         t, (const uint8_t *)w, sizeof(w), d, n                                                     \
     }
 static const struct alg_info algs[] = {
-    [TSIG_HMAC_SHA1] = ALG("hmac-sha1", "\011hmac-sha1", "SHA1", 20),
-    [TSIG_HMAC_SHA224] = ALG("hmac-sha224", "\013hmac-sha224", "SHA224", 28),
-    [TSIG_HMAC_SHA256] = ALG("hmac-sha256", "\013hmac-sha256", "SHA256", 32),
-    [TSIG_HMAC_SHA384] = ALG("hmac-sha384", "\013hmac-sha384", "SHA384", 48),
-    [TSIG_HMAC_SHA512] = ALG("hmac-sha512", "\013hmac-sha512", "SHA512", 64),
+    [TSIG_HMAC_SHA1] = ALG("hmac-sha1", "\011hmac-sha1", &nettle_sha1, 20),
+    [TSIG_HMAC_SHA224] = ALG("hmac-sha224", "\013hmac-sha224", &nettle_sha224, 28),
+    [TSIG_HMAC_SHA256] = ALG("hmac-sha256", "\013hmac-sha256", &nettle_sha256, 32),
+    [TSIG_HMAC_SHA384] = ALG("hmac-sha384", "\013hmac-sha384", &nettle_sha384, 48),
+    [TSIG_HMAC_SHA512] = ALG("hmac-sha512", "\013hmac-sha512", &nettle_sha512, 64),
 };
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
 
@@ -328,15 +333,13 @@ size_t tsig_strip(uint8_t *msg, const struct tsig_rr *rr)
 
 /* ---- the MAC ---- */
 
-static EVP_MAC *hmac_impl;
-static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
-
-/* Fetched once: a fetch searches the provider store under a lock. The
- * reference is kept for the life of the process. */
-static void hmac_fetch(void)
-{
-    hmac_impl = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-}
+/* The three hash states of an HMAC (outer, inner, running), each big
+ * enough for the largest hash we use. */
+struct hmac_state {
+    alignas(max_align_t) uint8_t outer[sizeof(struct sha512_ctx)];
+    alignas(max_align_t) uint8_t inner[sizeof(struct sha512_ctx)];
+    alignas(max_align_t) uint8_t state[sizeof(struct sha512_ctx)];
+};
 
 /* What one MAC covers (RFC 8945 4.3): the prior MAC, when there is one,
  * with its length; the message without its TSIG, with the original ID and
@@ -360,36 +363,31 @@ struct cover {
     uint16_t other_len;
 };
 
+static void mac_add(struct hmac_state *h, const struct nettle_hash *hash, const uint8_t *p,
+                    size_t n)
+{
+    hmac_update(h->state, hash, n, p);
+}
+
 static int compute_mac(const struct tsig_key *k, const struct cover *c, uint8_t *out,
                        size_t *outlen)
 {
-    pthread_once(&hmac_once, hmac_fetch);
-    if (!hmac_impl)
-        return ERR_UNSUPP;
-    EVP_MAC_CTX *mc = EVP_MAC_CTX_new(hmac_impl);
-    if (!mc)
-        return ERR_NOMEM;
-    int rc = ERR_NOMEM;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)algs[k->alg].digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_MAC_init(mc, k->secret, k->secret_len, params) != 1)
-        goto out;
+    const struct nettle_hash *hash = algs[k->alg].hash;
+    struct hmac_state h;
+    hmac_set_key(h.outer, h.inner, h.state, hash, k->secret_len, k->secret);
 
     uint8_t b[NAME_MAXWIRE + NAME_MAXWIRE + 32];
     size_t n = 0;
     if (c->has_prior) {
         wire_put16(b, (uint16_t)c->prior_len);
-        if (EVP_MAC_update(mc, b, 2) != 1 || EVP_MAC_update(mc, c->prior, c->prior_len) != 1)
-            goto out;
+        mac_add(&h, hash, b, 2);
+        mac_add(&h, hash, c->prior, c->prior_len);
     }
     memcpy(b, c->msg, WIRE_HEADER_LEN);
     wire_put16(b, c->id);
     wire_put16(b + HDR_ARCOUNT, c->arcount);
-    if (EVP_MAC_update(mc, b, WIRE_HEADER_LEN) != 1 ||
-        EVP_MAC_update(mc, c->msg + WIRE_HEADER_LEN, c->len - WIRE_HEADER_LEN) != 1)
-        goto out;
+    mac_add(&h, hash, b, WIRE_HEADER_LEN);
+    mac_add(&h, hash, c->msg + WIRE_HEADER_LEN, c->len - WIRE_HEADER_LEN);
 
     if (!c->timers_only) {
         memcpy(b, k->name, k->name_len);
@@ -408,16 +406,14 @@ static int compute_mac(const struct tsig_key *k, const struct cover *c, uint8_t 
         wire_put16(b + n + 2, c->other_len);
         n += 4;
     }
-    if (EVP_MAC_update(mc, b, n) != 1)
-        goto out;
-    if (!c->timers_only && c->other_len > 0 && EVP_MAC_update(mc, c->other, c->other_len) != 1)
-        goto out;
-    if (EVP_MAC_final(mc, out, outlen, TSIG_MAC_MAX) != 1)
-        goto out;
-    rc = 0;
-out:
-    EVP_MAC_CTX_free(mc);
-    return rc;
+    mac_add(&h, hash, b, n);
+    if (!c->timers_only && c->other_len > 0)
+        mac_add(&h, hash, c->other, c->other_len);
+    hmac_digest(h.outer, h.inner, h.state, hash, hash->digest_size, out);
+    *outlen = hash->digest_size;
+    /* The key's derived pads are as secret as the key. */
+    memset(&h, 0, sizeof(h));
+    return 0;
 }
 
 static bool alg_matches(const struct tsig_key *k, const struct tsig_rr *rr)
@@ -467,7 +463,7 @@ static enum tsig_result check_mac(const struct tsig_key *k, const uint8_t *msg,
     size_t mac_len = 0;
     if (compute_mac(k, &c, mac, &mac_len) != 0)
         return TSIG_INTERNAL;
-    if (mac_len != full || CRYPTO_memcmp(mac, rr->mac, full) != 0)
+    if (mac_len != full || !memeql_sec(mac, rr->mac, full))
         return TSIG_BADSIG;
     return TSIG_OK;
 }

@@ -112,8 +112,7 @@ enum tsig_result {
     TSIG_BADTIME,    /* the MAC is right, the time is outside the fudge */
     TSIG_UNSIGNED,   /* a response to a signed request came without a TSIG */
     TSIG_PEER_ERROR, /* the response carries a TSIG error: see ctx->peer_error */
-    TSIG_INTERNAL,   /* the HMAC could not be computed (OpenSSL failed, out of
-                        memory), or the ctx is not awaiting this: SERVFAIL */
+    TSIG_INTERNAL,   /* the ctx is not awaiting this: SERVFAIL */
 };
 
 /* What a result means, for logs. */
@@ -135,8 +134,8 @@ void tsig_ctx_init(struct tsig_ctx *ctx, const struct tsig_key *key);
  * On TSIG_OK and TSIG_BADTIME, ctx is ready to sign the answer (the key,
  * which must outlive ctx, and the request's MAC and time); on TSIG_BADSIG
  * ctx->key names the key for the logs. Answer anything but TSIG_OK with
- * tsig_error_reply. The HMAC allocates inside OpenSSL: signed requests are
- * transfers and NOTIFYs, not the query hot path. */
+ * tsig_error_reply. The HMAC (nettle's) allocates nothing; its state is
+ * on the stack. */
 enum tsig_result tsig_verify_request(const struct tsig_key *keys, size_t nkeys, const uint8_t *msg,
                                      size_t len, const struct tsig_rr *rr, time_t now,
                                      struct tsig_ctx *ctx);
@@ -150,7 +149,7 @@ enum tsig_result tsig_verify_request(const struct tsig_key *keys, size_t nkeys, 
  * Original ID is the header's). Returns ERR_SPACE, leaving the message
  * untouched, when cap - *len < tsig_space(ctx->key); ERR_RANGE when
  * ARCOUNT is already 65535; ERR_INVAL without a key or with a clock before
- * 1970; ERR_NOMEM or ERR_UNSUPP when OpenSSL fails. */
+ * 1970. */
 int tsig_sign(struct tsig_ctx *ctx, uint8_t *msg, size_t *len, size_t cap, time_t now);
 
 /* The bytes tsig_sign appends for this key, so a writer can keep them
@@ -180,7 +179,7 @@ enum tsig_result tsig_verify_response(struct tsig_ctx *ctx, const uint8_t *msg, 
  *     whose Other Data is our clock, so the client can see the skew.
  * out must not overlap req. Returns 0 and the length in *outlen, ERR_SPACE
  * when cap is too small, ERR_INVAL for another res or a request shorter
- * than a header, ERR_NOMEM or ERR_UNSUPP when OpenSSL fails. */
+ * than a header. */
 int tsig_error_reply(const struct tsig_ctx *ctx, enum tsig_result res, const struct tsig_rr *rr,
                      const uint8_t *req, size_t reqlen, uint8_t *out, size_t cap, size_t *outlen,
                      time_t now);

@@ -2,7 +2,8 @@
  * client sends it over UDP or TCP, answered from a snapshot of zones of
  * every dataset type (built once; one zone keyed: answered only below a
  * customer's key), with the rate limit's empty reply and
- * the IXFR request reader beside it. Every reply is re-read: the id
+ * the IXFR request reader beside it, and a TSIG key (signed requests
+ * are verified, their answers signed). Every reply is re-read: the id
  * echoed, QR set, within the buffer, the records exactly filling the
  * message. A crash, a leak, an out-of-bounds access or a malformed reply
  * is the bug. */
@@ -20,6 +21,7 @@
 #include "server/snapshot.h"
 #include "server/xfr.h"
 #include "server/xfr_conf.h"
+#include "wire/tsig.h"
 #include "wire/wire.h"
 
 static struct serve_conf conf;
@@ -163,12 +165,16 @@ static void check_reply(const uint8_t *req, size_t reqlen, const uint8_t *m, siz
 }
 
 static uint8_t out[65535];
+static struct tsig_key key;
 
 int LLVMFuzzerTestOneInput(const uint8_t *req, size_t size)
 {
     static bool ready;
     if (!ready) {
         setup();
+        char why[128];
+        CHECK(tsig_key_parse("hmac-sha256:xfr.key:c2VjcmV0LXNlY3JldC1zZWNyZXQ=", &key, why,
+                             sizeof(why)) == 0);
         ready = true;
     }
     /* The client: one the acl passes, refuses or empties, or IPv6. */
@@ -183,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *req, size_t size)
     sin6.sin6_addr.s6_addr[15] = 2;
     const struct sockaddr *client =
         size % 4 == 3 ? (const struct sockaddr *)&sin6 : (const struct sockaddr *)&sin;
-    const struct answer_opts opts = {60, 86400, size % 5 == 0, &xfr};
+    const struct answer_opts opts = {60, 86400, size % 5 == 0, &xfr, &key, 1};
 
     static const size_t caps[] = {512, 1232, sizeof(out)};
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {

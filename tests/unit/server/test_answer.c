@@ -20,7 +20,7 @@
 static char dir[64];
 static struct serve_conf conf;
 static struct snapshot *snap;
-static const struct answer_opts opts = {0, UINT32_MAX, false, NULL};
+static const struct answer_opts opts = {0, UINT32_MAX, false, NULL, NULL, 0};
 
 static void write_file(const char *name, const char *text)
 {

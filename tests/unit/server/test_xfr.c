@@ -33,7 +33,7 @@ static char dir[64];
 static struct serve_conf conf;
 static struct snapshot *snap;
 static struct xfr_counters xc;
-static struct answer_opts opts = {0, UINT32_MAX, false, &xc};
+static struct answer_opts opts = {0, UINT32_MAX, false, &xc, NULL, 0};
 
 static void write_file(const char *name, const char *text)
 {

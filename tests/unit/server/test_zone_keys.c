@@ -191,7 +191,7 @@ static void test_load_and_changes(void **state)
 /* ---- a keyed zone in a snapshot ----------------------------------------- */
 
 static struct serve_conf conf;
-static const struct answer_opts opts = {0, UINT32_MAX, false, NULL};
+static const struct answer_opts opts = {0, UINT32_MAX, false, NULL, NULL, 0};
 
 static size_t make_query(uint8_t *p, const char *name, uint16_t type)
 {
