@@ -13,7 +13,12 @@ the zone holds 2 x entries + 3 records (SOA, NS, the test entry's pair).
    the last byte, bytes, messages, and the server's CPU time for it
    (/proc). The first message waits for the plan (the walk and one query
    per stretch of addresses), which is timed apart.
-3. knotd, then nsd, as secondaries of the zone (their own scratch
+3. IXFR: --changes addresses removed and as many added, the file
+   reloaded (SIGHUP): the time until the new serial is served, the time
+   the difference took to make (the server's debug log) with the peak
+   RSS (VmHWM) it needed, and an IXFR from the old serial (dnspython):
+   time, records, bytes.
+4. knotd, then nsd, as secondaries of the zone (their own scratch
    directories, loopback ports): time until each serves the zone's
    serial, then its VmRSS (NSD: every process of it) beside ours.
 
@@ -206,11 +211,68 @@ def nsd_secondary(d, primary, timeout):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), port
 
 
+def hwm_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def ixfr_step(args, rng, srv, port, data, addrs, serial, work):
+    import dns.query
+    import dns.rdatatype
+    gone = set(rng.sample(sorted(addrs), args.changes))
+    new = set()
+    while len(new) < args.changes:
+        a = rng.randrange(1 << 24, 223 << 24)
+        if a not in addrs and ipaddress.IPv4Address(a).is_global:
+            new.add(a)
+    with open(data, "w") as f:
+        f.write("$NS 3600 ns1.example.net.\n:127.0.0.2:Listed, see "
+                "https://bl.example/lookup?ip=$\n")
+        for a in sorted((addrs - gone) | new):
+            f.write("%d.%d.%d.%d\n" % (a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255))
+    log = os.path.join(work, "s.log")
+    hwm0 = hwm_kib(srv.pid)
+    t0 = time.monotonic()
+    srv.send_signal(signal.SIGHUP)
+    res = {"changes": args.changes, "hwm_before_kib": hwm0}
+    while serial_of(port) in (None, serial):
+        if time.monotonic() - t0 > 300:
+            raise RuntimeError("no new serial after the reload")
+        time.sleep(0.05)
+    res["served_s"] = time.monotonic() - t0
+    pat = re.compile(r"IXFR history %d -> (\d+): (\d+) records gone, (\d+) new \(([\d.]+) ms\)"
+                     % serial)
+    while True:
+        m = pat.search(open(log).read())
+        if m:
+            break
+        if time.monotonic() - t0 > 300:
+            raise RuntimeError("no IXFR history line in %s" % log)
+        time.sleep(0.05)
+    res["history_ready_s"] = time.monotonic() - t0
+    res["diff_ms"] = float(m.group(4))
+    res["gone"], res["new"] = int(m.group(2)), int(m.group(3))
+    res["hwm_after_kib"] = hwm_kib(srv.pid)
+    t1 = time.monotonic()
+    nrec = nbytes = 0
+    for msg in dns.query.xfr("127.0.0.1", ZONE, rdtype=dns.rdatatype.IXFR, serial=serial,
+                             port=port, lifetime=60):
+        nbytes += len(msg.to_wire())
+        nrec += sum(len(r) for r in msg.answer)
+    res["ixfr_s"] = time.monotonic() - t1
+    res["ixfr_records"], res["ixfr_bytes"] = nrec, nbytes
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dnsblkit", default=os.environ.get("DNSBLKIT", "build/dnsblkit"))
     ap.add_argument("--entries", type=int, default=1000000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--changes", type=int, default=100)
     ap.add_argument("--secondary-timeout", type=float, default=600)
     ap.add_argument("--no-secondaries", action="store_true")
     ap.add_argument("--json", action="store_true")
@@ -236,7 +298,7 @@ def main():
         conf = os.path.join(work, "dnsblkit.conf")
         with open(conf, "w") as f:
             f.write("[server]\nlisten = 127.0.0.1/%d\nthreads = 1\nallow-transfer = 127.0.0.1\n"
-                    "[zone %s]\ndata = ip4set:%s\n" % (port, ZONE, data))
+                    "log-level = debug\n[zone %s]\ndata = ip4set:%s\n" % (port, ZONE, data))
         t0 = time.monotonic()
         srv = subprocess.Popen([args.dnsblkit, "serve"] + as_root() + ["--config", conf],
                                stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "s.log"),
@@ -263,6 +325,7 @@ def main():
         out["serve_rss_after_kib"] = rss_kib(srv.pid)
         m = re.findall(r"AXFR of .* (\d+) records", open(os.path.join(work, "s.log")).read())
         out["records"] = int(m[-1]) if m else None
+        out["ixfr"] = ixfr_step(args, rng, srv, port, data, addrs, serial, work)
 
         if not args.no_secondaries:
             for name, start in (("knotd", knot_secondary), ("nsd", nsd_secondary)):
@@ -286,6 +349,13 @@ def main():
               format(args.entries, ","), format(out["records"] or 0, ","), a["total_s"],
               a["first_s"], a["bytes"] / 1e6, a["messages"], a["cpu_s"],
               (out["records"] or 0) / a["total_s"]))
+    x = out["ixfr"]
+    print("IXFR after %d addresses removed and %d added: new serial served %.2f s after SIGHUP, "
+          "difference made in %.0f ms (%d records gone, %d new; history ready after %.2f s), "
+          "peak RSS %.1f -> %.1f MB; the IXFR: %d records, %d bytes in %.3f s" % (
+              x["changes"], x["changes"], x["served_s"], x["diff_ms"], x["gone"], x["new"],
+              x["history_ready_s"], x["hwm_before_kib"] / 1024, x["hwm_after_kib"] / 1024,
+              x["ixfr_records"], x["ixfr_bytes"], x["ixfr_s"]))
     print("dnsblkit serve: loaded in %.2f s, VmRSS %.1f MB (%.1f MB after the transfers)" % (
         out["load_s"], out["serve_rss_kib"] / 1024, out["serve_rss_after_kib"] / 1024))
     for name in ("knotd", "nsd"):

@@ -257,9 +257,11 @@ struct dataset {
     time_t expires;   /* $TIMESTAMP expiry: past it the data must not be
                          served (rbldnsd answers SERVFAIL); 0 = never */
 
-    uint64_t entries;   /* entries loaded (for logs and limits) */
-    uint64_t ip4_total; /* IPv4 addresses listed (for the world guard) */
-    size_t mem_bytes;   /* memory held by the data, reported by the type */
+    uint64_t live_version; /* a live dataset's place in its source's change
+                              log, which a restart does not change */
+    uint64_t entries;      /* entries loaded (for logs and limits) */
+    uint64_t ip4_total;    /* IPv4 addresses listed (for the world guard) */
+    size_t mem_bytes;      /* memory held by the data, reported by the type */
 
     atomic_uint refs; /* snapshots sharing this dataset */
     void *priv;       /* type-specific */
@@ -298,6 +300,13 @@ int dataset_walk(const struct dataset *ds, struct ds_walk *w);
 /* True if any file of the dataset changed (mtime, size or inode) or
  * vanished since it was loaded. False for live datasets. */
 bool dataset_changed(const struct dataset *ds);
+
+/* An identity of the data this dataset holds that survives a restart:
+ * its spec, entries and $TIMESTAMP, and for each file its path, time,
+ * size and inode, or a live dataset's change log place. Equal for the
+ * same data loaded twice; data that changed gives another value (but
+ * for a collision of 64-bit hashes). */
+uint64_t dataset_fingerprint(const struct dataset *ds);
 
 /* Whether the dataset is of a live type, and whether its source has news
  * (false for file datasets). */

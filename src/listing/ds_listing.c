@@ -118,6 +118,7 @@ static void listing_counts(struct dataset *ds, const struct listing_ds *l)
     ds->entries = livemap_count(l->map);
     ds->mem_bytes = sizeof(*l) + livemap_bytes(l->map);
     ds->timestamp = time(NULL);
+    ds->live_version = l->seq;
 }
 
 static int listing_open(struct dataset *ds, const char *source, char *errbuf, size_t errsz)

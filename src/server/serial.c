@@ -1,6 +1,7 @@
 /* The book of zone serials, and the rule that moves them on. */
 #include "server/serial.h"
 #include "common/err.h"
+#include "common/hash.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 struct serial_entry {
     char *zone; /* lower case, no trailing dot, as struct zone names it */
     uint32_t serial, data_serial;
+    uint64_t fingerprint; /* of the data then (serial_fingerprint) */
 };
 
 struct serial_book {
@@ -43,14 +45,15 @@ static struct serial_entry *serial_find(struct serial_book *b, const char *zone)
 }
 
 static int serial_put(struct serial_book *b, const char *zone, uint32_t serial,
-                      uint32_t data_serial)
+                      uint32_t data_serial, uint64_t fp)
 {
     struct serial_entry *e = serial_find(b, zone);
     if (e) {
-        if (e->serial != serial || e->data_serial != data_serial)
+        if (e->serial != serial || e->data_serial != data_serial || e->fingerprint != fp)
             b->dirty = true;
         e->serial = serial;
         e->data_serial = data_serial;
+        e->fingerprint = fp;
         return 0;
     }
     if (b->n == b->cap) {
@@ -64,12 +67,13 @@ static int serial_put(struct serial_book *b, const char *zone, uint32_t serial,
     char *z = strdup(zone);
     if (!z)
         return ERR_NOMEM;
-    b->e[b->n++] = (struct serial_entry){z, serial, data_serial};
+    b->e[b->n++] = (struct serial_entry){z, serial, data_serial, fp};
     b->dirty = true;
     return 0;
 }
 
-/* "zone serial data-serial" per line; '#' starts a comment. */
+/* "zone serial data-serial fingerprint" per line (the fingerprint in
+ * hex); '#' starts a comment. */
 static int serial_read(struct serial_book *b)
 {
     FILE *f = fopen(b->path, "r");
@@ -80,16 +84,17 @@ static int serial_read(struct serial_book *b)
     while (fgets(line, sizeof(line), f)) {
         lineno++;
         char zone[300];
-        unsigned long long s, d;
+        unsigned long long s, d, fp;
         int used = 0;
         if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
             continue;
-        if (sscanf(line, "%299s %llu %llu %n", zone, &s, &d, &used) != 3 || line[used] != '\0' ||
-            s > UINT32_MAX || d > UINT32_MAX) {
-            log_warning("%s:%u: not \"zone serial data-serial\", skipped", b->path, lineno);
+        if (sscanf(line, "%299s %llu %llu %llx %n", zone, &s, &d, &fp, &used) != 4 ||
+            line[used] != '\0' || s > UINT32_MAX || d > UINT32_MAX || strchr(line, '-')) {
+            log_warning("%s:%u: not \"zone serial data-serial fingerprint\", skipped", b->path,
+                        lineno);
             continue;
         }
-        if (serial_put(b, zone, (uint32_t)s, (uint32_t)d) < 0) {
+        if (serial_put(b, zone, (uint32_t)s, (uint32_t)d, (uint64_t)fp) < 0) {
             fclose(f);
             return ERR_NOMEM;
         }
@@ -121,6 +126,16 @@ int serial_book_open(const char *dir, struct serial_book **out, char *err, size_
     return serial_book_save(b, err, errsz);
 }
 
+/* The zone's data as the book tells it apart: its datasets' fingerprints
+ * in order. */
+static uint64_t serial_fingerprint(const struct zone *z)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (unsigned i = 0; i < z->nall; i++)
+        h = hash_mix64(h ^ dataset_fingerprint(z->all[i])) + i;
+    return h;
+}
+
 unsigned serial_book_settle(struct serial_book *b, const struct snapshot *prev,
                             struct snapshot *next)
 {
@@ -134,6 +149,7 @@ unsigned serial_book_settle(struct serial_book *b, const struct snapshot *prev,
             if (!strcmp(prev->zones[j]->name, z->name) && prev->zones[j]->loaded)
                 pz = prev->zones[j];
         uint32_t serial;
+        uint64_t fp = serial_fingerprint(z);
         if (pz) {
             bool same = pz->nall == z->nall;
             for (unsigned k = 0; same && k < z->nall; k++)
@@ -150,8 +166,10 @@ unsigned serial_book_settle(struct serial_book *b, const struct snapshot *prev,
             }
         } else {
             const struct serial_entry *e = serial_find(b, z->name);
-            if (!e || e->data_serial == z->data_serial) {
-                /* The same data as when the serial was last served. */
+            if (!e || e->fingerprint == fp) {
+                /* The same data as when the serial was last served (a
+                 * live zone's data serial is the time it was read: not
+                 * compared). */
                 serial = e ? e->serial : z->data_serial;
             } else {
                 serial = serial_next(e->serial, z->data_serial);
@@ -163,7 +181,7 @@ unsigned serial_book_settle(struct serial_book *b, const struct snapshot *prev,
             changed++;
         }
         zone_set_serial(z, serial);
-        if (serial_put(b, z->name, serial, z->data_serial) < 0)
+        if (serial_put(b, z->name, serial, z->data_serial, fp) < 0)
             log_error("zone %s: out of memory for its serial", z->name);
     }
     return changed;
@@ -188,10 +206,11 @@ int serial_book_save(struct serial_book *b, char *err, size_t errsz)
             close(fd);
         return ERR_IO;
     }
-    fprintf(f, "# dnsblkit serve: each zone's last SOA serial, and the serial its data said\n");
+    fprintf(f, "# dnsblkit serve: each zone's last SOA serial, the serial its data said, and a "
+               "fingerprint of the data\n");
     for (unsigned i = 0; i < b->n; i++)
-        fprintf(f, "%s %" PRIu32 " %" PRIu32 "\n", b->e[i].zone, b->e[i].serial,
-                b->e[i].data_serial);
+        fprintf(f, "%s %" PRIu32 " %" PRIu32 " %016" PRIx64 "\n", b->e[i].zone, b->e[i].serial,
+                b->e[i].data_serial, b->e[i].fingerprint);
     int rc = fflush(f) == 0 && fsync(fd) == 0 ? 0 : ERR_IO;
     if (fclose(f) != 0)
         rc = ERR_IO;

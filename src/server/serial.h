@@ -7,9 +7,10 @@
  * with an older time, an operator's $SOA serial that went down: each new
  * version still gets a higher serial.
  *
- * The book remembers each zone's last serial and what its data said
- * then, in DIR/serials when a state directory is given, so that a
- * restart neither goes back nor, with the same data, moves on. */
+ * The book remembers each zone's last serial, what its data said then
+ * and a fingerprint of the data (dataset_fingerprint), in DIR/serials
+ * when a state directory is given, so that a restart neither goes back
+ * nor, with the same data, moves on. */
 #ifndef DBK_SERVER_SERIAL_H
 #define DBK_SERVER_SERIAL_H
 

@@ -72,6 +72,8 @@ int xfr_delta_put(struct xfr_delta *d, bool add, const struct zrec_rr *rr)
 int xfr_delta_walk(const struct xfr_delta *d, bool add, zrec_fn fn, void *arg)
 {
     const uint8_t *p = add ? d->add : d->del;
+    if (!p)
+        return 0; /* a side without records has no buffer */
     const uint8_t *end = p + (add ? d->add_len : d->del_len);
     while (p < end) {
         struct zrec_rr rr;

@@ -325,12 +325,15 @@ static void test_book_restart(void **state)
     snapshot_free(s2);
     snapshot_free(s1);
 
-    /* "zone serial data-serial", one zone a line, after the comment. */
+    /* "zone serial data-serial fingerprint", one zone a line, after the
+     * comment; the fingerprint in 16 hex digits. */
     read_text(file, text, sizeof(text));
     assert_int_equal(text[0], '#');
-    assert_non_null(strstr(text, "\nsoa.example 101 50\n"));
+    const char *soa_line = strstr(text, "\nsoa.example 101 50 ");
+    assert_non_null(soa_line);
+    assert_int_equal(strspn(soa_line + strlen("\nsoa.example 101 50 "), "0123456789abcdef"), 16);
     char want[64];
-    snprintf(want, sizeof(want), "\ntime.example %u %u\n", T_NEW, T_NEW);
+    snprintf(want, sizeof(want), "\ntime.example %u %u ", T_NEW, T_NEW);
     assert_non_null(strstr(text, want));
     unsigned lines = 0;
     for (const char *p = text; *p; p++)
@@ -362,7 +365,7 @@ static void test_book_restart(void **state)
     serial_book_free(b);
     snapshot_free(s4);
     read_text(file, text, sizeof(text));
-    assert_non_null(strstr(text, "\nsoa.example 102 40\n"));
+    assert_non_null(strstr(text, "\nsoa.example 102 40 "));
 }
 
 /* A bad line is skipped, and the lines after it are still read. */
@@ -376,30 +379,33 @@ static void test_book_bad_lines(void **state)
     assert_non_null(f);
     fprintf(f,
             "# written by hand\n"
-            "soa.example 500 100\n"
+            "soa.example 500 100 0\n"
             "garbage\n"
             "x.example 1\n"
-            "y.example 1 2 3\n"
-            "z.example -1 5\n"
-            "w.example 4294967296 1\n"
+            "y.example 1 2 3 4\n"
+            "z.example -1 5 0\n"
+            "w.example 4294967296 1 0\n"
+            "v.example 1 2 nothex\n"
             "\n"
-            "time.example %u %u\n",
+            "time.example %u %u 0\n",
             T_NEW + 9, T_NEW);
     fclose(f);
     struct serial_book *b = NULL;
     assert_int_equal(serial_book_open(sdir, &b, err, sizeof(err)), 0);
     struct snapshot *s = build(NULL);
     serial_book_settle(b, NULL, s);
-    /* Both zones' data says what the book says it said: their served
-     * serials go on, 500 and T_NEW + 9, not the data's. */
-    assert_serial(s, "soa.example", 500);
-    assert_serial(s, "time.example", T_NEW + 9);
+    /* The book's fingerprints (0) are not those of the data, so both
+     * zones move on from the serials the book kept, 500 and T_NEW + 9,
+     * not from their data's (100, T_NEW), which would go back. */
+    assert_serial(s, "soa.example", 501);
+    assert_serial(s, "time.example", T_NEW + 10);
     snapshot_free(s);
     serial_book_free(b);
     /* Opening wrote the book back with the good lines only. */
     read_text(file, text, sizeof(text));
-    assert_non_null(strstr(text, "\nsoa.example 500 100\n"));
+    assert_non_null(strstr(text, "\nsoa.example 500 100 0000000000000000\n"));
     assert_null(strstr(text, "garbage"));
+    assert_null(strstr(text, "v.example"));
     assert_null(strstr(text, "x.example"));
     assert_null(strstr(text, "y.example"));
     assert_null(strstr(text, "z.example"));
