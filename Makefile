@@ -47,11 +47,12 @@ test-asan: deps
 # src/listing (epoch, rate limit table, live map, store, transfers), and
 # the system tests that load a running `serve` from several sides at once
 # (swaps under load, live refreshes, the HTTP thread, TCP beside UDP, the
-# rate limit table, transfers on their own threads, TCP limits). Only
+# rate limit table, transfers on their own threads, the IXFR history and
+# NOTIFY threads beside them, TCP limits). Only
 # those targets are built; a race fails the test.
 TSAN_UNITS  = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/server/test_*.c tests/unit/listing/test_*.c))
 TSAN_SYSTEM ?= test_reload.py test_listing.py test_ratelimit.py test_http.py test_protocol.py \
-               test_axfr.py test_tcp_limits.py
+               test_axfr.py test_ixfr.py test_tcp_limits.py
 test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DDBK_TSAN=ON >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target dnsblkit $(subst /,_,$(TSAN_UNITS:%=unit_%))

@@ -42,11 +42,14 @@ Try, in another terminal:
   dig @$addr -p $port 1.0.0.127.bl.example A             # RFC 5782 test entry, never listed
   dig @$addr -p $port spam.example.dbl.example A +short  # a listed domain
   dig @$addr -p $port bl.example SOA +tcp                # apex SOA over TCP
+  dig @$addr -p $port bl.example AXFR                    # the zone by transfer, as a secondary takes it
 
   dig @$addr -p $port 7.12.83.45.live.example TXT +short # listed by a spam-trap hit
   dig @$addr -p $port 9.9.24.100.live.example A +short   # listed by hand: 127.0.0.4
   $bin list show live.example 45.83.12.7 --config $conf
   $bin list add live.example 198.252.206.1 --config $conf   # in DNS within a second
+  dig @$addr -p $port -y hmac-sha256:demo-xfr:ZGVtby1vbmx5LW1ha2UteW91ci1vd24tc2VjcmV0IQ== live.example AXFR
+                                                         # signed with TSIG (transfer-key); without -y: refused
   $bin report --config $conf --zone live.example --trap tests/data/reports/trap-exim.eml
   $bin list ls live.example --config $conf
 
