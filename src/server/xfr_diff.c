@@ -16,6 +16,7 @@ struct xfr_diff_set {
     uint8_t *seen;
     size_t mask;
     uint64_t seed;
+    uint64_t filled, hit; /* slots taken by the old version; of those, seen in the new */
 };
 
 struct xfr_diff_walk {
@@ -70,11 +71,13 @@ static int xfr_diff_rr(const struct zrec_rr *rr, void *arg)
     uint64_t h = xfr_diff_hash(s->seed, rr);
     size_t i = xfr_diff_slot(s, h);
     if (w->pass == 0) {
+        s->filled += s->h[i] == 0;
         s->h[i] = h;
         return 0;
     }
     if (w->pass == 1) {
         if (s->h[i]) {
+            s->hit += s->seen[i] == 0;
             s->seen[i] = 1;
             return 0;
         }
@@ -150,7 +153,9 @@ int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_o
     rc = xfr_diff_pass(old, pold, o, &w, 0);
     if (rc == 0)
         rc = xfr_diff_pass(new, pnew, o, &w, 1);
-    if (rc == 0)
+    /* Nothing of the old version gone (listings added only): the third
+     * walk would find nothing. */
+    if (rc == 0 && set.hit < set.filled)
         rc = xfr_diff_pass(old, pold, o, &w, 2);
     if (rc == ERR_LIMIT && why[0] == '\0')
         snprintf(why, whysz, "more changes than the zone has records");

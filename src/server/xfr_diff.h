@@ -6,8 +6,8 @@
  * so a secondary that applies the difference to what an AXFR of the old
  * version gave holds what an AXFR of the new one gives. The records of
  * the old version are remembered by a 64-bit keyed hash each, not
- * copied: three walks (old, new, old) and 9 bytes per old record, where
- * the records themselves would take tens. */
+ * copied: three walks (old, new, and old again unless nothing went) and
+ * 9 bytes per old record, where the records themselves would take tens. */
 #ifndef DBK_SERVER_XFR_DIFF_H
 #define DBK_SERVER_XFR_DIFF_H
 
