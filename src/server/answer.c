@@ -323,11 +323,10 @@ size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, 
 /* ---- signed requests (RFC 8945) ------------------------------------------- */
 
 int answer_tsig_verify(const struct answer_opts *opts, const uint8_t *req, size_t reqlen,
-                       const struct tsig_rr *rr, const struct sockaddr *client, bool tcp,
+                       const struct tsig_rr *rr, const struct sockaddr *client,
                        struct tsig_ctx *ctx, uint8_t *copy, size_t *copylen, uint8_t *out,
                        size_t outcap, size_t *outlen, struct answer_stats *stats)
 {
-    (void)tcp;
     time_t now = time(NULL);
     enum tsig_result r = tsig_verify_request(opts->keys, opts->nkeys, req, reqlen, rr, now, ctx);
     memcpy(copy, req, reqlen);
@@ -386,7 +385,7 @@ static size_t answer_signed(const struct snapshot *snap, const struct answer_opt
     size_t clen, n;
     if (reqlen > sizeof(copy))
         return 0;
-    if (answer_tsig_verify(opts, req, reqlen, rr, client, tcp, &ctx, copy, &clen, out, outcap, &n,
+    if (answer_tsig_verify(opts, req, reqlen, rr, client, &ctx, copy, &clen, out, outcap, &n,
                            stats) < 0)
         return n;
     size_t space = tsig_space(ctx.key);
@@ -469,8 +468,9 @@ static size_t answer_request(const struct snapshot *snap, const struct answer_op
             xfr_request_from(&xrq, &q);
         xrq.key = signer;
         enum xfr_verdict v = xfr_decide(snap, &xrq, client, tcp, opts->xfr, &xz);
-        /* Streams start in the TCP front end, never here. */
-        return answer_xfr(opts, &xrq, v == XFR_GO ? XFR_SERVFAIL : v, xz, tcp, out, outcap, stats);
+        /* Streams start in the TCP front end, never here. The size
+         * limit, less a signature's room, bounds the buffer. */
+        return answer_xfr(opts, &xrq, v == XFR_GO ? XFR_SERVFAIL : v, xz, tcp, out, limit, stats);
     }
     if (q.qclass != DNS_CLASS_IN && q.qclass != DNS_CLASS_ANY)
         return answer_rcode(&st, WIRE_RCODE_REFUSED, stats);

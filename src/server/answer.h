@@ -117,7 +117,7 @@ size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, 
  * in *outlen (0: none), the refusal logged and counted, and ERR_PERM
  * returned. */
 int answer_tsig_verify(const struct answer_opts *opts, const uint8_t *req, size_t reqlen,
-                       const struct tsig_rr *rr, const struct sockaddr *client, bool tcp,
+                       const struct tsig_rr *rr, const struct sockaddr *client,
                        struct tsig_ctx *ctx, uint8_t *copy, size_t *copylen, uint8_t *out,
                        size_t outcap, size_t *outlen, struct answer_stats *stats);
 

@@ -31,6 +31,11 @@ bool serial_gt(uint32_t a, uint32_t b)
     return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
+bool serial_ge(uint32_t a, uint32_t b)
+{
+    return a == b || serial_gt(a, b);
+}
+
 uint32_t serial_next(uint32_t last, uint32_t data_serial)
 {
     return serial_gt(data_serial, last) ? data_serial : last + 1;
@@ -144,10 +149,9 @@ unsigned serial_book_settle(struct serial_book *b, const struct snapshot *prev,
         struct zone *z = next->zones[i];
         if (!z->loaded)
             continue;
-        const struct zone *pz = NULL;
-        for (unsigned j = 0; prev && j < prev->nzones; j++)
-            if (!strcmp(prev->zones[j]->name, z->name) && prev->zones[j]->loaded)
-                pz = prev->zones[j];
+        const struct zone *pz = snapshot_zone(prev, z->apex);
+        if (pz && !pz->loaded)
+            pz = NULL;
         uint32_t serial;
         uint64_t fp = serial_fingerprint(z);
         if (pz) {
@@ -189,7 +193,7 @@ unsigned serial_book_settle(struct serial_book *b, const struct snapshot *prev,
 
 bool serial_book_dirty(const struct serial_book *b)
 {
-    return b->path && b->dirty;
+    return b && b->path && b->dirty;
 }
 
 int serial_book_save(struct serial_book *b, char *err, size_t errsz)

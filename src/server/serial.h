@@ -51,7 +51,8 @@ void serial_book_free(struct serial_book *b);
  * it is newer (RFC 1982), else last + 1. */
 uint32_t serial_next(uint32_t last, uint32_t data_serial);
 
-/* Whether a is newer than b (RFC 1982). */
+/* Whether a is newer than b (RFC 1982), and whether it is not older. */
 bool serial_gt(uint32_t a, uint32_t b);
+bool serial_ge(uint32_t a, uint32_t b);
 
 #endif

@@ -47,8 +47,8 @@ void serve_conf_free(struct serve_conf *c)
     free(c->workdir);
     free(c->chroot_dir);
     free(c->state_dir);
-    if (c->tsig_keys)
-        memset(c->tsig_keys, 0, c->ntsig_keys * sizeof(*c->tsig_keys)); /* the secrets */
+    if (c->tsig_keys) /* the secrets; a memset before free is optimised away */
+        explicit_bzero(c->tsig_keys, c->ntsig_keys * sizeof(*c->tsig_keys));
     free(c->tsig_keys);
     memset(c, 0, sizeof(*c));
 }
@@ -281,6 +281,44 @@ static int serve_ini_ratelimit(struct serve_ini_state *st, const char *key, cons
     return serve_ini_fail(st, line, "unknown key '%s' in [server]%s", key, "");
 }
 
+/* A tsig-key line. The secrets are wiped wherever a copy is left:
+ * explicit_bzero, since a memset of memory about to be freed or of a
+ * dying local is optimised away; and no realloc, which would leave the
+ * old array's copy in freed memory. */
+static int serve_ini_tsig_key(struct serve_ini_state *st, const char *value, int line)
+{
+    struct serve_conf *c = st->c;
+    struct tsig_key k;
+    char why[200];
+    int rc = 1;
+    if (tsig_key_parse(value, &k, why, sizeof(why)) < 0) {
+        rc = serve_ini_fail(st, line, "bad tsig-key: %s%s", why, "");
+        goto out;
+    }
+    for (unsigned i = 0; i < c->ntsig_keys; i++)
+        if (name_equal(c->tsig_keys[i].name, k.name)) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "tsig-key %.100s given twice", k.text);
+            rc = serve_ini_fail(st, line, "%s%s", msg, "");
+            goto out;
+        }
+    struct tsig_key *nk = malloc((c->ntsig_keys + 1) * sizeof(*nk));
+    if (!nk) {
+        rc = serve_ini_fail(st, line, "out of memory%s%s", "", "");
+        goto out;
+    }
+    if (c->ntsig_keys) {
+        memcpy(nk, c->tsig_keys, c->ntsig_keys * sizeof(*nk));
+        explicit_bzero(c->tsig_keys, c->ntsig_keys * sizeof(*nk));
+    }
+    free(c->tsig_keys);
+    c->tsig_keys = nk;
+    c->tsig_keys[c->ntsig_keys++] = k;
+out:
+    explicit_bzero(&k, sizeof(k));
+    return rc;
+}
+
 static int serve_ini_server(struct serve_ini_state *st, const char *key, const char *value,
                             int line)
 {
@@ -401,6 +439,8 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
     }
     char xwhy[160];
     int xr = xfr_conf_key(&c->xfr, key, value, xwhy, sizeof(xwhy));
+    if (xr > 0 && !strcmp(key, "transfer-key"))
+        c->xfr.key_line = line;
     if (xr != 0)
         return xr > 0 ? 1 : serve_ini_fail(st, line, "%s%s", xwhy, "");
     if (!strcmp(key, "pidfile")) {
@@ -414,22 +454,8 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
             return serve_ini_fail(st, line, "%s%s", why, "");
         return 1;
     }
-    if (!strcmp(key, "tsig-key")) {
-        struct tsig_key k;
-        char why[200];
-        if (tsig_key_parse(value, &k, why, sizeof(why)) < 0)
-            return serve_ini_fail(st, line, "bad tsig-key: %s%s", why, "");
-        for (unsigned i = 0; i < c->ntsig_keys; i++)
-            if (name_equal(c->tsig_keys[i].name, k.name))
-                return serve_ini_fail(st, line, "tsig-key %s given twice%s", k.text, "");
-        struct tsig_key *nk = realloc(c->tsig_keys, (c->ntsig_keys + 1) * sizeof(*nk));
-        if (!nk)
-            return serve_ini_fail(st, line, "out of memory%s%s", "", "");
-        c->tsig_keys = nk;
-        c->tsig_keys[c->ntsig_keys++] = k;
-        memset(&k, 0, sizeof(k));
-        return 1;
-    }
+    if (!strcmp(key, "tsig-key"))
+        return serve_ini_tsig_key(st, value, line);
     if (!strcmp(key, "state-dir")) {
         if (value[0] == '\0')
             return serve_ini_fail(st, line, "bad state-dir '' (want a directory)%s%s", "", "");
@@ -503,6 +529,8 @@ static int serve_ini_zone(struct serve_ini_state *st, const char *zone, const ch
     }
     char xwhy[160];
     int xr = xfr_conf_key(&z->xfr, key, value, xwhy, sizeof(xwhy));
+    if (xr > 0 && !strcmp(key, "transfer-key"))
+        z->xfr.key_line = line;
     if (xr != 0)
         return xr > 0 ? 1 : serve_ini_fail(st, line, "%s%s", xwhy, "");
     if (!strcmp(key, "keys")) {
@@ -543,10 +571,37 @@ static int serve_ini_handler(void *user, const char *section, const char *key, c
     return serve_ini_fail(st, line, "unknown section [%s]%s", section, "");
 }
 
+/* The tsig-key named `name` (text, any case, final dot or not). */
+static const struct tsig_key *serve_conf_tsig_key(const struct serve_conf *c, const char *name)
+{
+    uint8_t wire[NAME_MAXWIRE];
+    size_t len;
+    if (name_from_text(name, wire, &len) < 0)
+        return NULL;
+    name_lower(wire);
+    for (unsigned i = 0; i < c->ntsig_keys; i++)
+        if (name_equal(c->tsig_keys[i].name, wire))
+            return &c->tsig_keys[i];
+    return NULL;
+}
+
 int serve_conf_load_file(struct serve_conf *c, const char *path, char *errbuf, size_t errsz)
 {
     struct serve_ini_state st = {.c = c, .path = path, .err = errbuf, .errsz = errsz};
-    return inifile_load(path, &st.line, serve_ini_handler, &st, errbuf, errsz);
+    int rc = inifile_load(path, &st.line, serve_ini_handler, &st, errbuf, errsz);
+    if (rc != 0)
+        return rc;
+    /* A transfer-key names a tsig-key that may come later in the file:
+     * looked up once the whole file is read, and said with its line. */
+    for (unsigned i = 0; i <= c->nzones; i++) {
+        const struct xfr_conf *x = i < c->nzones ? &c->zones[i].xfr : &c->xfr;
+        if (x->key_line && x->key_name[0] && !serve_conf_tsig_key(c, x->key_name)) {
+            snprintf(errbuf, errsz, "%s:%d: transfer-key %.255s is not a tsig-key of [server]",
+                     path, x->key_line, x->key_name);
+            return ERR_INVAL;
+        }
+    }
+    return 0;
 }
 
 /* With a chroot, a data file given by its full path under the jail
@@ -593,20 +648,6 @@ static void serve_conf_jail_path(const char *root, char *path)
         rl--;
     if (strlen(path) > rl && !strncmp(path, root, rl) && path[rl] == '/')
         memmove(path, path + rl, strlen(path + rl) + 1);
-}
-
-/* The tsig-key named `name` (text, any case, final dot or not). */
-static const struct tsig_key *serve_conf_tsig_key(const struct serve_conf *c, const char *name)
-{
-    uint8_t wire[NAME_MAXWIRE];
-    size_t len;
-    if (name_from_text(name, wire, &len) < 0)
-        return NULL;
-    name_lower(wire);
-    for (unsigned i = 0; i < c->ntsig_keys; i++)
-        if (name_equal(c->tsig_keys[i].name, wire))
-            return &c->tsig_keys[i];
-    return NULL;
 }
 
 int serve_conf_finish(struct serve_conf *c, char *errbuf, size_t errsz)

@@ -75,12 +75,22 @@ static unsigned server_threads(const struct serve_conf *conf)
 static void server_save_serials(struct server *srv, bool force)
 {
     int64_t now = (int64_t)time(NULL);
-    if (!serial_book_dirty(srv->serials) || (!force && now - srv->serials_saved < 1))
+    if (!srv->serials || !serial_book_dirty(srv->serials) ||
+        (!force && now - srv->serials_saved < 1))
         return;
     char err[512];
-    if (serial_book_save(srv->serials, err, sizeof(err)) < 0)
-        log_error("%s; serials may go back after a restart", err);
     srv->serials_saved = now;
+    if (serial_book_save(srv->serials, err, sizeof(err)) == 0) {
+        if (srv->serials_failing)
+            log_info("serials saved again");
+        srv->serials_failing = 0;
+        return;
+    }
+    /* Tried again every second; said at once, then once a minute. */
+    if (!srv->serials_failing || now - srv->serials_failing >= 60) {
+        log_error("%s; serials may go back after a restart", err);
+        srv->serials_failing = now;
+    }
 }
 
 static void server_publish(struct server *srv, struct snapshot *next)
@@ -339,6 +349,8 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     /* After the jail and the user: the book is written as the user. */
     if (serial_book_open(conf->state_dir, &srv.serials, err, sizeof(err)) < 0) {
         log_error("state-dir: %s", err);
+        serial_book_free(srv.serials);
+        srv.serials = NULL;
         goto out;
     }
     bool notify_any;
@@ -420,8 +432,15 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
         /* Live datasets are polled often (their news must be in DNS
          * within a second); files every check interval. */
         bool live = snapshot_has_live(atomic_load(&srv.snap));
+        /* Serials not yet saved are saved within a second, however
+         * long the files' check interval. */
+        bool serial_wake =
+            serial_book_dirty(srv.serials) && (!conf->check_interval || conf->check_interval > 1);
         if (live) {
             struct timespec ts = {0, SERVER_LIVE_POLL_MS * 1000000L};
+            sig = sigtimedwait(&sigs, &si, &ts);
+        } else if (serial_wake) {
+            struct timespec ts = {1, 0};
             sig = sigtimedwait(&sigs, &si, &ts);
         } else if (conf->check_interval) {
             struct timespec ts = {(time_t)conf->check_interval, 0};
@@ -456,7 +475,7 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
                              now.tv_sec - last_check.tv_sec >= (time_t)conf->check_interval;
             if (files_due)
                 last_check = now;
-            if ((files_due || !live) && snapshot_changed(cur))
+            if ((files_due || (!live && !serial_wake)) && snapshot_changed(cur))
                 server_reload(&srv, false);
             else if (live && snapshot_stale(cur))
                 server_reload(&srv, false);
@@ -479,10 +498,8 @@ stop:
 out:
     xfr_follow_stop(srv.follow);
     notify_stop(srv.notify);
-    if (srv.serials) {
-        server_save_serials(&srv, true);
-        serial_book_free(srv.serials);
-    }
+    server_save_serials(&srv, true);
+    serial_book_free(srv.serials);
     if (pid_written) {
         const char *slash = strrchr(conf->pidfile, '/');
         const char *name = slash ? slash + 1 : conf->pidfile;

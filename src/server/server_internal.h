@@ -42,7 +42,8 @@ struct server {
     struct xfr_counters xfr;     /* zone transfers (opts.xfr points here) */
     struct xfr_journal journal;  /* IXFR's history, kept by the follower */
     struct serial_book *serials; /* every zone's last serial (serial.h) */
-    int64_t serials_saved;       /* when the book was last written */
+    int64_t serials_saved;       /* when the book was last written, or tried */
+    int64_t serials_failing;     /* when a failure to write it was last logged; 0: none */
     struct notify *notify;       /* NULL when no zone names secondaries */
     struct xfr_follow *follow;   /* NULL when no zone is transferred or notifies */
     _Atomic int64_t started, last_publish;

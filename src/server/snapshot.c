@@ -32,18 +32,21 @@ static struct snapshot *snapshot_alloc(unsigned nzones)
     return s;
 }
 
+const struct zone *snapshot_zone(const struct snapshot *s, const uint8_t *apex)
+{
+    for (unsigned i = 0; s && i < s->nzones; i++)
+        if (name_equal(s->zones[i]->apex, apex))
+            return s->zones[i];
+    return NULL;
+}
+
 static const struct zone *snapshot_zone_by_name(const struct snapshot *s, const char *name)
 {
-    if (!s)
-        return NULL;
     uint8_t wire[NAME_MAXWIRE];
     size_t len;
     if (name_from_text(name, wire, &len) < 0)
         return NULL;
-    for (unsigned i = 0; i < s->nzones; i++)
-        if (name_equal(s->zones[i]->apex, wire))
-            return s->zones[i];
-    return NULL;
+    return snapshot_zone(s, wire);
 }
 
 /* The previous dataset for the same spec of the same zone, if any. */

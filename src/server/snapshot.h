@@ -51,6 +51,9 @@ bool snapshot_changed(const struct snapshot *s);
 bool snapshot_stale(const struct snapshot *s);
 bool snapshot_has_live(const struct snapshot *s);
 
+/* The zone whose apex is `apex` (wire), or NULL; s may be NULL. */
+const struct zone *snapshot_zone(const struct snapshot *s, const uint8_t *apex);
+
 /* The zone `lname` (lower-case wire name) falls in, with the byte offset of
  * the zone apex inside lname; NULL when we are not authoritative. */
 const struct zone *snapshot_find(const struct snapshot *s, const uint8_t *lname, size_t *apex_off);

@@ -286,14 +286,11 @@ static int tcp_xfer_request(struct tcp_server *t, struct tcp_conn *c, const stru
     } else if (xfr_parse_ixfr(msg, mlen, &rq) != 0) {
         struct tsig_rr tr;
         if (tsig_find(msg, mlen, &tr) != 0)
-            return -1; /* not one after all: answered as any query */
-        uint8_t *copy = malloc(mlen);
+            return -1;              /* not one after all: answered as any query */
+        uint8_t copy[WIRE_TCP_MAX]; /* as answer_packet's signed path: no allocation */
         size_t clen, n;
-        if (!copy)
-            return ERR_NOMEM;
-        if (answer_tsig_verify(opts, msg, mlen, &tr, peer, true, &ctx, copy, &clen, t->scratch + 2,
+        if (answer_tsig_verify(opts, msg, mlen, &tr, peer, &ctx, copy, &clen, t->scratch + 2,
                                TCP_MSG_MAX, &n, &t->stats) < 0) {
-            free(copy);
             ANSWER_STAT_INC(&t->stats, queries);
             *rlen = n;
             return 0;
@@ -303,7 +300,6 @@ static int tcp_xfer_request(struct tcp_server *t, struct tcp_conn *c, const stru
             xfr_request_from(&rq, &q);
         else
             prc = xfr_parse_ixfr(copy, clen, &rq);
-        free(copy);
         if (prc != 0)
             return -1; /* answer_packet says what is wrong with it, signed */
         rq.key = ctx.key;

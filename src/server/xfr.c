@@ -1,6 +1,7 @@
 /* Zone transfers out: who may, and the stream of AXFR messages (RFC 5936)
  * with the records zone_records makes of one snapshot's zone. */
 #include "server/xfr.h"
+#include "server/serial.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "data/zone_records.h"
@@ -139,11 +140,6 @@ int xfr_parse_ixfr(const uint8_t *pkt, size_t len, struct xfr_request *rq)
     return 0;
 }
 
-bool xfr_serial_ge(uint32_t a, uint32_t b)
-{
-    return a == b || (uint32_t)(a - b) < 0x80000000u;
-}
-
 /* ---- who may ----------------------------------------------------------------- */
 
 /* What a refusal's log line calls the request. */
@@ -230,7 +226,7 @@ enum xfr_verdict xfr_decide(const struct snapshot *snap, const struct xfr_reques
         (g && (!g->loaded || (g->expires && now >= g->expires))))
         return XFR_SERVFAIL;
     if (rq->q.qtype == DNS_TYPE_IXFR &&
-        (!tcp || (rq->have_serial && xfr_serial_ge(rq->serial, z->serial))))
+        (!tcp || (rq->have_serial && serial_ge(rq->serial, z->serial))))
         return XFR_SOA_ONLY;
     if (!tcp)
         return XFR_NOTIMP;
@@ -531,6 +527,16 @@ static int xfr_run_ixfr(const struct xfr_job *job, struct xfr_out *o, const char
         add += chain[i]->nadd;
     }
     uint32_t to = chain[n - 1]->to;
+    if (del + add > chain[n - 1]->to_records) {
+        /* Many versions of much change: the whole zone is less to send
+         * (RFC 1995 lets the server choose). */
+        log_debug("IXFR of %s from serial %u to %s: %llu changed records, more than the zone's "
+                  "%llu; sending the whole zone",
+                  zone, job->rq.serial, peer, (unsigned long long)(del + add),
+                  (unsigned long long)chain[n - 1]->to_records);
+        xfr_journal_chain_free(chain, n);
+        return ERR_NOTFOUND;
+    }
     int rc = xfr_stream_ixfr(o, chain, n);
     xfr_journal_chain_free(chain, n);
     struct timespec t1;

@@ -108,7 +108,4 @@ int xfr_run(const struct xfr_job *job);
 void xfr_refusal(struct xfr_counters *xc, const struct xfr_request *rq,
                  const struct sockaddr *client, const char *why);
 
-/* Whether serial a is not older than b (RFC 1982 arithmetic). */
-bool xfr_serial_ge(uint32_t a, uint32_t b);
-
 #endif

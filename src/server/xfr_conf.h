@@ -19,7 +19,7 @@
 #define XFR_CONF_KEYNAME_MAX 256
 /* Versions of a zone's changes kept for IXFR unless ixfr-history says. */
 #define XFR_CONF_DEFAULT_HISTORY 100
-#define XFR_CONF_MAX_HISTORY 100000
+#define XFR_CONF_MAX_HISTORY 10000
 
 struct tsig_key;
 
@@ -36,6 +36,7 @@ struct xfr_conf {
     bool history_set;
     char key_name[XFR_CONF_KEYNAME_MAX]; /* transfer-key: "" = none needed */
     bool key_set;
+    int key_line;               /* where transfer-key was given (its file's line) */
     const struct tsig_key *key; /* that key, found by serve_conf_finish */
 };
 

@@ -24,6 +24,8 @@ struct xfr_diff_walk {
     struct xfr_delta *d;
     uint64_t limit; /* records the difference may hold */
     int pass;       /* 0: fill the set, 1: new records, 2: gone records */
+    const atomic_bool *stop;
+    uint64_t seen; /* records walked, to look at *stop now and then */
 };
 
 static uint64_t xfr_diff_bytes(uint64_t h, const uint8_t *p, size_t n)
@@ -68,6 +70,8 @@ static int xfr_diff_rr(const struct zrec_rr *rr, void *arg)
 {
     struct xfr_diff_walk *w = arg;
     struct xfr_diff_set *s = w->set;
+    if ((++w->seen & 4095) == 0 && w->stop && atomic_load_explicit(w->stop, memory_order_relaxed))
+        return ERR_IO;
     uint64_t h = xfr_diff_hash(s->seed, rr);
     size_t i = xfr_diff_slot(s, h);
     if (w->pass == 0) {
@@ -120,7 +124,7 @@ static int xfr_diff_pass(const struct zone *z, const struct zrec *plan, const st
 }
 
 int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_opts *o,
-             struct xfr_delta **out, char *why, size_t whysz)
+             const atomic_bool *stop, struct xfr_delta **out, char *why, size_t whysz)
 {
     struct zrec *pold = NULL, *pnew = NULL;
     struct xfr_diff_set set = {0};
@@ -149,7 +153,7 @@ int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_o
     /* Keyed, so that listed data cannot be chosen to collide. */
     if (getrandom(&set.seed, sizeof(set.seed), 0) != (ssize_t)sizeof(set.seed))
         set.seed = (uint64_t)(uintptr_t)&set ^ (uint64_t) new->serial;
-    struct xfr_diff_walk w = {.set = &set, .d = d, .limit = nnew + 1};
+    struct xfr_diff_walk w = {.set = &set, .d = d, .limit = nnew + 1, .stop = stop};
     rc = xfr_diff_pass(old, pold, o, &w, 0);
     if (rc == 0)
         rc = xfr_diff_pass(new, pnew, o, &w, 1);
@@ -163,6 +167,7 @@ int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_o
         goto out;
     d->from = old->serial;
     d->to = new->serial;
+    d->to_records = nnew;
     memcpy(d->soa_from, old->soa_rdata, old->soa_rdlen);
     d->soa_from_len = old->soa_rdlen;
     d->soa_from_ttl = xfr_diff_ttl(o, old->soa_ttl);

@@ -7,10 +7,13 @@
  * version gave holds what an AXFR of the new one gives. The records of
  * the old version are remembered by a 64-bit keyed hash each, not
  * copied: three walks (old, new, and old again unless nothing went) and
- * 9 bytes per old record, where the records themselves would take tens. */
+ * 18 to 36 bytes per old record (a table at most half full, of 8-byte
+ * hashes and a byte each), where the records themselves would take
+ * about as much and a plan to make them again. */
 #ifndef DBK_SERVER_XFR_DIFF_H
 #define DBK_SERVER_XFR_DIFF_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "data/zone_records.h"
@@ -18,11 +21,12 @@
 #include "server/zone.h"
 
 /* The difference from old to new (both loaded), serials as the zones
- * have them, TTLs clamped as o says. ERR_LIMIT when it would hold more
+ * have them, TTLs clamped as o says. Gives up with ERR_IO soon after
+ * *stop turns true (the server stopping). ERR_LIMIT when it would hold more
  * records than the new zone (the whole zone is then the cheaper answer)
  * or a version breaks o->max_records, ERR_UNSUPP for a dataset without
  * a walk; the reason in why. */
 int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_opts *o,
-             struct xfr_delta **out, char *why, size_t whysz);
+             const atomic_bool *stop, struct xfr_delta **out, char *why, size_t whysz);
 
 #endif

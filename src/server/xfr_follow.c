@@ -5,6 +5,7 @@
 #include "server/xfr_diff.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +16,12 @@ struct xfr_follow {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct snapshot *next; /* published, not yet followed (a reference) */
-    bool stop;
+    atomic_bool stop;      /* set under the lock; read without it by a diff */
     struct snapshot *last; /* followed last (a reference) */
     struct xfr_journal *journal;
     struct notify *notify;
     uint32_t ttl_min, ttl_max;
 };
-
-static const struct zone *xfr_follow_find(const struct snapshot *s, const struct zone *z)
-{
-    for (unsigned i = 0; s && i < s->nzones; i++)
-        if (name_equal(s->zones[i]->apex, z->apex))
-            return s->zones[i];
-    return NULL;
-}
 
 /* The difference from pz to z into the history; a version that cannot
  * be diffed starts the history again, so that no IXFR skips it. */
@@ -45,7 +38,7 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
     char why[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = xfr_diff(pz, z, &o, &d, why, sizeof(why));
+    int rc = xfr_diff(pz, z, &o, &f->stop, &d, why, sizeof(why));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (rc == 0)
@@ -53,7 +46,7 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
     if (rc == 0) {
         log_debug("zone %s: IXFR history %u -> %u: %llu records gone, %llu new (%.1f ms)", z->name,
                   d->from, d->to, (unsigned long long)d->ndel, (unsigned long long)d->nadd, ms);
-    } else {
+    } else if (!atomic_load(&f->stop)) {
         xfr_journal_forget(f->journal, z->apex);
         log_info("zone %s: no IXFR history from serial %u to %u (%s): secondaries asking "
                  "IXFR get the whole zone",
@@ -64,11 +57,11 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
 
 static void xfr_follow_one(struct xfr_follow *f, const struct snapshot *s)
 {
-    for (unsigned i = 0; i < s->nzones; i++) {
+    for (unsigned i = 0; i < s->nzones && !atomic_load(&f->stop); i++) {
         const struct zone *z = s->zones[i];
         if (!z->loaded)
             continue;
-        const struct zone *pz = xfr_follow_find(f->last, z);
+        const struct zone *pz = snapshot_zone(f->last, z->apex);
         if (pz && pz->loaded && pz->serial == z->serial)
             continue;
         if (pz && pz->loaded)
@@ -87,9 +80,9 @@ static void *xfr_follow_main(void *arg)
     struct xfr_follow *f = arg;
     pthread_mutex_lock(&f->lock);
     for (;;) {
-        while (!f->next && !f->stop)
+        while (!f->next && !atomic_load(&f->stop))
             pthread_cond_wait(&f->cond, &f->lock);
-        if (f->stop)
+        if (atomic_load(&f->stop))
             break;
         struct snapshot *s = f->next;
         f->next = NULL;
@@ -141,7 +134,7 @@ void xfr_follow_stop(struct xfr_follow *f)
     if (!f)
         return;
     pthread_mutex_lock(&f->lock);
-    f->stop = true;
+    atomic_store(&f->stop, true);
     pthread_cond_signal(&f->cond);
     pthread_mutex_unlock(&f->lock);
     pthread_join(f->thread, NULL);

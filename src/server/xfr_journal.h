@@ -16,35 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "data/zone_records.h"
-#include "server/zone.h"
-
-/* One version's difference. The records are packed one after the other:
- * owner length (1 byte), owner (uncompressed wire), type, TTL, RDATA
- * length (2, 4, 2 bytes, network order), RDATA. */
-struct xfr_delta {
-    atomic_uint refs;
-    uint32_t from, to; /* the serials */
-    uint8_t soa_from[ZONE_SOA_RDMAX], soa_to[ZONE_SOA_RDMAX];
-    uint16_t soa_from_len, soa_to_len;
-    uint32_t soa_from_ttl, soa_to_ttl;
-    uint8_t *del, *add;
-    size_t del_len, add_len;
-    size_t del_cap, add_cap;
-    uint64_t ndel, nadd;
-};
-
-/* A new, empty difference (one reference); NULL without memory. */
-struct xfr_delta *xfr_delta_new(void);
-
-/* Append a record to del or add (a buffer of d); ERR_NOMEM. */
-int xfr_delta_put(struct xfr_delta *d, bool add, const struct zrec_rr *rr);
-
-/* Hand the records of one side to fn, in the order they were put. */
-int xfr_delta_walk(const struct xfr_delta *d, bool add, zrec_fn fn, void *arg);
-
-struct xfr_delta *xfr_delta_ref(struct xfr_delta *d);
-void xfr_delta_unref(struct xfr_delta *d);
+#include "server/xfr_delta.h"
 
 struct xfr_journal_zone;
 
@@ -58,9 +30,13 @@ void xfr_journal_init(struct xfr_journal *j);
 void xfr_journal_destroy(struct xfr_journal *j);
 
 /* Add the difference d of the zone apex (a reference is taken), keeping
- * at most depth versions; 0 forgets the zone's history. A difference
- * that does not start where the last one ended (a version that could
- * not be diffed) starts the history again. */
+ * at most depth versions, and no more than XFR_JOURNAL_BYTES_PER_RECORD
+ * bytes per record of the newest version (at least XFR_JOURNAL_MIN_BYTES)
+ * in all: the oldest go first. 0 forgets the zone's history. A
+ * difference that does not start where the last one ended (a version
+ * that could not be diffed) starts the history again. */
+#define XFR_JOURNAL_BYTES_PER_RECORD 16
+#define XFR_JOURNAL_MIN_BYTES (1u << 20)
 int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth,
                     struct xfr_delta *d);
 

@@ -411,8 +411,9 @@ static int compute_mac(const struct tsig_key *k, const struct cover *c, uint8_t 
         mac_add(&h, hash, c->other, c->other_len);
     hmac_digest(h.outer, h.inner, h.state, hash, hash->digest_size, out);
     *outlen = hash->digest_size;
-    /* The key's derived pads are as secret as the key. */
-    memset(&h, 0, sizeof(h));
+    /* The key's derived pads are as secret as the key; explicit_bzero,
+     * since a plain memset of a dying local is optimised away. */
+    explicit_bzero(&h, sizeof(h));
     return 0;
 }
 
@@ -468,10 +469,13 @@ static enum tsig_result check_mac(const struct tsig_key *k, const uint8_t *msg,
     return TSIG_OK;
 }
 
+/* The window is the message's fudge, but never wider than ours: a fudge
+ * of 65535 s would let a captured request be replayed for 18 hours. */
 static bool time_ok(uint64_t signed_at, uint16_t fudge, time_t now)
 {
+    int64_t f = fudge < TSIG_FUDGE ? fudge : TSIG_FUDGE;
     int64_t d = (int64_t)now - (int64_t)signed_at;
-    return d <= fudge && d >= -(int64_t)fudge;
+    return d <= f && d >= -f;
 }
 
 const char *tsig_result_str(enum tsig_result r)

@@ -588,10 +588,16 @@ ixfr-history = 2
 [zone none.example]
 dataset = listing
 ixfr-history = 0
+[zone churn.example]
+dataset = listing
 """ % (port, sink.port, d, live_soa(d, "live")))
     for z in ("live.example", "short.example", "none.example"):
         dbk(["list", "add", z, "46.4.100.0/24", "--code", "3", "--config", cfg])
         dbk(["list", "add", z, "1.2.3.4", "--config", cfg])
+    # Enough records that the changes of the IXFR tests stay smaller
+    # than the zone: a bigger difference is answered with the whole zone.
+    dbk(["list", "add", "live.example", "46.4.104.0/22", "--config", cfg])
+    dbk(["list", "add", "churn.example", "1.2.3.4", "--config", cfg])
     try:
         srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False,
                              zone="live.example")
@@ -666,6 +672,32 @@ def test_ixfr_applied_to_an_old_copy_is_the_new_zone(history):
     assert zold == znew
     log = srv.stderr()
     assert re.search(IXFR_LINE % r"live\.example", log), log[-2000:]
+
+
+def test_ixfr_bigger_than_the_zone_is_the_whole_zone(history):
+    """Differences that hold more records than the zone (a /24 whose TXT
+    names the address listed, then delisted, twice, in a zone of one
+    address) are answered with the whole zone, the cheaper answer; one
+    small change after them is answered incrementally again."""
+    srv, cfg = history
+    zone = "churn.example"
+    s1, base = axfr_set(srv.port, zone)
+    serials = [s1]
+    for verb in ("add", "del", "add", "del"):
+        serials.append(change(srv, cfg, zone, "list", verb, "46.4.120.0/24"))
+    sn, fresh = axfr_set(srv.port, zone)
+    assert sn == serials[-1] and fresh == base
+    kind, new, recs, _ = apply_ixfr(base, s1, ixfr_rrs(srv.port, zone, s1))
+    assert kind == "full", "IXFR across 2048 changed records of a 4-record zone came as %s" % kind
+    assert new == sn and recs == fresh
+    # One address more: 2 records new in a zone of 6, incremental; from
+    # S1 still the whole zone.
+    small = change(srv, cfg, zone, "list", "add", "80.77.113.77")
+    _, now = axfr_set(srv.port, zone)
+    kind, new, recs, _ = apply_ixfr(fresh, sn, ixfr_rrs(srv.port, zone, sn))
+    assert kind == "incremental" and new == small and recs == now
+    kind, _, _, _ = apply_ixfr(base, s1, ixfr_rrs(srv.port, zone, s1))
+    assert kind == "full"
 
 
 def test_ixfr_beyond_the_history_is_the_whole_zone(history):

@@ -669,7 +669,7 @@ static void test_diff(void **state)
     (void)state;
     struct xfr_delta *d = NULL;
     char why[256];
-    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, NULL, &d, why, sizeof(why)), 0);
     assert_non_null(d);
     assert_int_equal(d->from, 10);
     assert_int_equal(d->to, 11);
@@ -723,16 +723,16 @@ static void test_diff(void **state)
     xfr_delta_unref(d);
 
     /* The next step, and the two steps at once. */
-    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, NULL, &d, why, sizeof(why)), 0);
     assert_int_equal(d->ndel, 2); /* 198.51.100.1 A and TXT */
     assert_int_equal(d->nadd, 2); /* 198.51.100.5 A and TXT */
     assert_diff_applies(ver(1), ver(2), d);
     xfr_delta_unref(d);
-    assert_int_equal(xfr_diff(ver(0), ver(2), &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(0), ver(2), &OPTS, NULL, &d, why, sizeof(why)), 0);
     assert_diff_applies(ver(0), ver(2), d);
     xfr_delta_unref(d);
     /* Backwards is a difference too. */
-    assert_int_equal(xfr_diff(ver(2), ver(0), &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(2), ver(0), &OPTS, NULL, &d, why, sizeof(why)), 0);
     assert_int_equal(d->from, 12);
     assert_int_equal(d->to, 10);
     assert_diff_applies(ver(2), ver(0), d);
@@ -746,13 +746,13 @@ static void test_diff_identical(void **state)
     char why[256];
     /* The same zone, and the same files loaded again into datasets of
      * their own: records are compared, not pointers. */
-    assert_int_equal(xfr_diff(ver(0), ver(0), &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(0), ver(0), &OPTS, NULL, &d, why, sizeof(why)), 0);
     assert_int_equal(d->ndel, 0);
     assert_int_equal(d->nadd, 0);
     assert_int_equal(d->del_len + d->add_len, 0);
     xfr_delta_unref(d);
     assert_ptr_not_equal(v1again->zones[0]->all[0], ver(0)->all[0]);
-    assert_int_equal(xfr_diff(ver(0), v1again->zones[0], &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(0), v1again->zones[0], &OPTS, NULL, &d, why, sizeof(why)), 0);
     assert_int_equal(d->ndel, 0);
     assert_int_equal(d->nadd, 0);
     xfr_delta_unref(d);
@@ -765,12 +765,12 @@ static void test_diff_limit(void **state)
     char why[256] = "";
     /* v4 has other addresses: the whole of v1 goes and all of v4 comes,
      * more than v4 has records, so the whole zone is the cheaper answer. */
-    assert_int_equal(xfr_diff(ver(0), ver(3), &OPTS, &d, why, sizeof(why)), ERR_LIMIT);
+    assert_int_equal(xfr_diff(ver(0), ver(3), &OPTS, NULL, &d, why, sizeof(why)), ERR_LIMIT);
     assert_null(d);
     assert_string_equal(why, "more changes than the zone has records");
     /* The other way too: all of v4 goes, all of v1 comes. */
     d = (struct xfr_delta *)&d;
-    assert_int_equal(xfr_diff(ver(3), ver(0), &OPTS, &d, why, sizeof(why)), ERR_LIMIT);
+    assert_int_equal(xfr_diff(ver(3), ver(0), &OPTS, NULL, &d, why, sizeof(why)), ERR_LIMIT);
     assert_null(d);
 
     /* The bound. The new zone has 3 records (198.51.100.9's A, the test
@@ -782,19 +782,19 @@ static void test_diff_limit(void **state)
     zone_records(ver(SMALL_NEW), &r);
     assert_int_equal(r.n, 3);
     free(r.v);
-    assert_int_equal(xfr_diff(ver(SMALL_AT), ver(SMALL_NEW), &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(SMALL_AT), ver(SMALL_NEW), &OPTS, NULL, &d, why, sizeof(why)), 0);
     assert_int_equal(d->ndel, 3);
     assert_int_equal(d->nadd, 1);
     assert_diff_applies(ver(SMALL_AT), ver(SMALL_NEW), d);
     xfr_delta_unref(d);
     d = (struct xfr_delta *)&d;
-    assert_int_equal(xfr_diff(ver(SMALL_PAST), ver(SMALL_NEW), &OPTS, &d, why, sizeof(why)),
+    assert_int_equal(xfr_diff(ver(SMALL_PAST), ver(SMALL_NEW), &OPTS, NULL, &d, why, sizeof(why)),
                      ERR_LIMIT);
     assert_null(d);
     /* A version beyond the record cap is refused by its plan. */
     struct zrec_opts capped = {0, UINT32_MAX, 100};
     d = (struct xfr_delta *)&d;
-    assert_int_equal(xfr_diff(ver(0), ver(1), &capped, &d, why, sizeof(why)), ERR_LIMIT);
+    assert_int_equal(xfr_diff(ver(0), ver(1), &capped, NULL, &d, why, sizeof(why)), ERR_LIMIT);
     assert_null(d);
     assert_true(why[0] != '\0');
 }
@@ -807,7 +807,7 @@ static void test_diff_clamp(void **state)
     struct zrec_opts o = {600, 1000, 0};
     struct xfr_delta *d = NULL;
     char why[256];
-    assert_int_equal(xfr_diff(ver(0), ver(1), &o, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(0), ver(1), &o, NULL, &d, why, sizeof(why)), 0);
     uint32_t ttl;
     /* The NS TTL went from 3600 to 7200: both clamp to 1000, so the NS
      * that stayed (ns1) is no change at all. */
@@ -1093,8 +1093,8 @@ static void test_ixfr_stream(void **state)
     xfr_journal_init(&j);
     struct xfr_delta *d[2];
     char why[256];
-    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, &d[0], why, sizeof(why)), 0);
-    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, &d[1], why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, NULL, &d[0], why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, NULL, &d[1], why, sizeof(why)), 0);
     assert_int_equal(xfr_journal_add(&j, APEX, 100, d[0]), 0);
     assert_int_equal(xfr_journal_add(&j, APEX, 100, d[1]), 0);
 
@@ -1212,7 +1212,8 @@ static void test_one_sided(void **state)
     xfr_journal_init(&j);
     struct xfr_delta *d = NULL;
     char why[256];
-    assert_int_equal(xfr_diff(ver(SMALL_AT), ver(SMALL_PAST), &OPTS, &d, why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(SMALL_AT), ver(SMALL_PAST), &OPTS, NULL, &d, why, sizeof(why)),
+                     0);
     assert_int_equal(d->ndel, 0);
     assert_int_equal(d->nadd, 1);
     assert_int_equal(xfr_journal_add(&j, APEX, 10, d), 0);
