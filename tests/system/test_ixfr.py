@@ -885,6 +885,38 @@ def test_serial_arithmetic_wraps(dnsblkit, tmp_path):
                      srv.stderr()), srv.stderr()[-2000:]
 
 
+def test_serial_saved_within_a_second_without_polling(dnsblkit, tmp_path):
+    """With check-interval = 0 and no live zone nothing wakes the server
+    on its own; a serial moved by a reload must still reach the book
+    within a second, or a crash then a restart with other data under the
+    same $SOA serial would hand out that serial again."""
+    d = str(tmp_path)
+    state = os.path.join(d, "state")
+    os.mkdir(state)
+    data = write(os.path.join(d, "soa.txt"), SOA_LINE % 100 + "10.0.0.1\n")
+    port = free_port()
+    cfg = write(os.path.join(d, "dnsblkit.conf"),
+                "[server]\nlisten = 127.0.0.1/%d\ncheck-interval = 0\nstate-dir = %s\n"
+                "[zone soa.example]\ndata = ip4set:%s\n" % (port, state, data))
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="soa.example")
+    assert soa_serial(port, "soa.example") == 100
+    # Other data under the same $SOA serial, within the second of the
+    # start's save: served as 101, saved by the one-second timer.
+    write(data, SOA_LINE % 100 + "10.0.0.1\n10.0.0.2\n")
+    srv.send(signal.SIGHUP)
+    assert wait_serial_change(port, "soa.example", 100) == 101
+    time.sleep(1.6)
+    with open(os.path.join(state, "serials")) as f:
+        assert re.search(r"^soa\.example 101 100 ", f.read(), re.M)
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait(10)
+    srv.stopped = True  # killed on purpose: the teardown expects no clean exit
+    srv.errfile.close()
+    write(data, SOA_LINE % 100 + "10.0.0.1\n10.0.0.3\n")
+    dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="soa.example")
+    assert soa_serial(port, "soa.example") == 102
+
+
 def test_serials_across_restarts_with_a_state_dir(dnsblkit, tmp_path):
     d = str(tmp_path)
     state = os.path.join(d, "state")
@@ -947,7 +979,8 @@ def test_serials_across_restarts_with_a_state_dir(dnsblkit, tmp_path):
     ("[server]\ntsig-key = k:not*base64\n", r"tsig-key"),
     ("[server]\ntsig-key = %s\n" % KEY_SECRET, r"tsig-key"),
     ("[server]\ntsig-key = k:%s\ntsig-key = K.:%s\n" % (KEY_SECRET, KEY_SECRET), r"twice"),
-    ("[zone z.example]\ntransfer-key = nokey\n", r"transfer-key nokey is not a tsig-key"),
+    ("[zone z.example]\ntransfer-key = nokey\n",
+     r"dnsblkit\.conf:6: transfer-key nokey is not a tsig-key"),
     ("[zone z.example]\nnotify = 127.0.0.1@99999\n", r"notify"),
     ("[zone z.example]\nnotify = bl.example\n", r"notify"),
     ("[zone z.example]\nixfr-history = -1\n", r"ixfr-history"),
@@ -1259,6 +1292,9 @@ def count_refusals(e, zone):
     ("wrong secret", dns.rcode.BADSIG, r"TSIG bad signature \(key xfr-key\)"),
     ("unknown key", dns.rcode.BADKEY, r"TSIG unknown key or algorithm \(key no-such-key\)"),
     ("stale time", dns.rcode.BADTIME, r"TSIG signed outside the time fudge \(key xfr-key\)"),
+    # A request that names a fudge of 18 hours is held to ours (300 s):
+    # a captured request cannot be replayed for that long.
+    ("wide fudge", dns.rcode.BADTIME, r"TSIG signed outside the time fudge \(key xfr-key\)"),
     ("no key", None, r"not signed with TSIG \(transfer-key xfr-key\)"),
     ("other known key", None, r"signed with TSIG key other-key, not transfer-key xfr-key"),
 ])
@@ -1280,7 +1316,9 @@ def test_transfer_refused_without_the_right_key(signed, how, error, reason):
         else:
             q = signed_query("sig.example", rdtype, secret=None if how == "no key" else KEY_SECRET,
                              serial=serial)
-        if how == "stale time":
+        if how == "wide fudge":
+            q.use_tsig(KEYRING, keyname=KEY_NAME, fudge=65535)
+        if how in ("stale time", "wide fudge"):
             stale = time.time() - 3600
             with mock.patch.object(dns.message.time, "time", lambda: stale):
                 wire = q.to_wire()
