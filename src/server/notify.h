@@ -3,10 +3,15 @@
  * refresh, which for a blocklist is minutes of serving stale listings.
  *
  * One thread sends and resends: a NOTIFY not answered is tried again
- * after 1, 2, 4 and 8 seconds, and given up after 16 more with a warning
- * (the secondary's own refresh is then the way the data gets there). A
- * newer serial for the same zone and secondary replaces the one still
- * being tried. */
+ * after 1, 2, 4 and 8 seconds, and given up after 16 more. A newer serial
+ * for the same zone and secondary takes the place of the one still being
+ * tried, but goes out no sooner than NOTIFY_GAP after the last NOTIFY to
+ * that secondary: a zone changing five times a second costs one NOTIFY a
+ * second, of the newest serial. Only an answer that verifies (TSIG, when
+ * the zone has a transfer-key) ends the tries. A secondary that answers
+ * nothing for the 31 s of NOTIFY_TRIES tries, however often the zone
+ * changes, is warned about once, and not again until it answers (the
+ * secondary's own refresh is then the way the data gets there). */
 #ifndef DBK_SERVER_NOTIFY_H
 #define DBK_SERVER_NOTIFY_H
 
@@ -17,12 +22,15 @@
 #include "server/zone.h"
 
 #define NOTIFY_TRIES 5
+/* Seconds between two NOTIFYs of a zone to a secondary, at least. */
+#define NOTIFY_GAP 1.0
 
 struct notify_counters {
-    _Atomic uint64_t sent;     /* messages sent, retries included */
-    _Atomic uint64_t answered; /* NOTIFYs a secondary answered NOERROR */
-    _Atomic uint64_t refused;  /* answered with another rcode */
-    _Atomic uint64_t failed;   /* given up after NOTIFY_TRIES tries */
+    _Atomic uint64_t sent;       /* messages sent, retries included */
+    _Atomic uint64_t answered;   /* NOTIFYs a secondary answered NOERROR */
+    _Atomic uint64_t refused;    /* answered with another rcode */
+    _Atomic uint64_t failed;     /* secondaries given up on: 31 s without an answer */
+    _Atomic uint64_t unverified; /* answers discarded: their TSIG did not verify */
 };
 
 struct notify;
@@ -31,7 +39,8 @@ struct notify;
 int notify_start(struct notify **out);
 
 /* Tell every secondary of x->notify that z has z->serial now (copied:
- * z may go before the NOTIFYs do). */
+ * z may go before the NOTIFYs do). Secondaries of z that x no longer
+ * names are forgotten. */
 int notify_zone(struct notify *n, const struct zone *z, const struct xfr_conf *x);
 
 const struct notify_counters *notify_counters(const struct notify *n);
