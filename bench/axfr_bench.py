@@ -326,6 +326,7 @@ def main():
         m = re.findall(r"AXFR of .* (\d+) records", open(os.path.join(work, "s.log")).read())
         out["records"] = int(m[-1]) if m else None
         out["ixfr"] = ixfr_step(args, rng, srv, port, data, addrs, serial, work)
+        serial = serial_of(port)  # the secondaries below take the new version
 
         if not args.no_secondaries:
             for name, start in (("knotd", knot_secondary), ("nsd", nsd_secondary)):

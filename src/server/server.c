@@ -197,9 +197,11 @@ static void server_log_xfr(struct xfr_counters *x, const struct notify *n)
         return;
     const struct notify_counters *c = notify_counters(n);
     log_info(
-        "notify: %llu messages sent, %llu answered, %llu refused, %llu given up",
+        "notify: %llu messages sent, %llu answered, %llu refused, %llu given up, %llu answers "
+        "failing TSIG",
         (unsigned long long)atomic_load(&c->sent), (unsigned long long)atomic_load(&c->answered),
-        (unsigned long long)atomic_load(&c->refused), (unsigned long long)atomic_load(&c->failed));
+        (unsigned long long)atomic_load(&c->refused), (unsigned long long)atomic_load(&c->failed),
+        (unsigned long long)atomic_load(&c->unverified));
 }
 
 /* Sum every thread's counters, less the baseline of the last reset. */
