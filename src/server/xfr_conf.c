@@ -7,86 +7,80 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int xfr_conf_allow(struct xfr_conf *x, const char *value, char *why, size_t whysz)
+/* One item of a list key, or ERR_* with the reason in why. */
+typedef int (*xfr_conf_item)(struct xfr_conf *x, char *tok, char *why, size_t whysz);
+
+/* A list key's value: items separated by blanks or commas, "none" for
+ * none (adding nothing), at least one of the two. */
+static int xfr_conf_list(struct xfr_conf *x, const char *key, const char *value, const char *what,
+                         xfr_conf_item take, char *why, size_t whysz)
 {
     char buf[2048];
     if (strlen(value) >= sizeof(buf)) {
-        snprintf(why, whysz, "allow-transfer line too long");
+        snprintf(why, whysz, "%s line too long", key);
         return ERR_INVAL;
     }
     strcpy(buf, value);
-    x->allow_set = true;
     unsigned given = 0;
     for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
          tok = strtok_r(NULL, " \t,", &save)) {
         given++;
-        if (!strcmp(tok, "none"))
-            continue;
-        if (x->nallow >= XFR_CONF_MAX_NETS) {
-            snprintf(why, whysz, "too many allow-transfer networks (at most %d)",
-                     XFR_CONF_MAX_NETS);
-            return ERR_LIMIT;
-        }
-        if (addr_net_parse(tok, &x->allow[x->nallow]) < 0) {
-            snprintf(why, whysz, "bad allow-transfer network '%s' (want addr[/bits])", tok);
-            return ERR_INVAL;
-        }
-        x->nallow++;
+        int rc = strcmp(tok, "none") ? take(x, tok, why, whysz) : 0;
+        if (rc < 0)
+            return rc;
     }
     if (given == 0) {
-        snprintf(why, whysz, "allow-transfer needs networks, or none");
+        snprintf(why, whysz, "%s needs %s, or none", key, what);
         return ERR_INVAL;
     }
     return 1;
+}
+
+static int xfr_conf_allow(struct xfr_conf *x, char *tok, char *why, size_t whysz)
+{
+    if (x->nallow >= XFR_CONF_MAX_NETS) {
+        snprintf(why, whysz, "too many allow-transfer networks (at most %d)", XFR_CONF_MAX_NETS);
+        return ERR_LIMIT;
+    }
+    if (addr_net_parse(tok, &x->allow[x->nallow]) < 0) {
+        snprintf(why, whysz, "bad allow-transfer network '%s' (want addr[/bits])", tok);
+        return ERR_INVAL;
+    }
+    x->nallow++;
+    return 0;
 }
 
 /* "ADDR@PORT" as Knot and NSD write a remote, or our "ADDR/PORT"; the
  * port is 53 when left out. */
-static int xfr_conf_notify(struct xfr_conf *x, const char *value, char *why, size_t whysz)
+static int xfr_conf_notify(struct xfr_conf *x, char *tok, char *why, size_t whysz)
 {
-    char buf[2048];
-    if (strlen(value) >= sizeof(buf)) {
-        snprintf(why, whysz, "notify line too long");
-        return ERR_INVAL;
+    if (x->nnotify >= XFR_CONF_MAX_NOTIFY) {
+        snprintf(why, whysz, "too many notify addresses (at most %d)", XFR_CONF_MAX_NOTIFY);
+        return ERR_LIMIT;
     }
-    strcpy(buf, value);
-    x->notify_set = true;
-    unsigned given = 0;
-    for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
-         tok = strtok_r(NULL, " \t,", &save)) {
-        given++;
-        if (!strcmp(tok, "none"))
-            continue;
-        if (x->nnotify >= XFR_CONF_MAX_NOTIFY) {
-            snprintf(why, whysz, "too many notify addresses (at most %d)", XFR_CONF_MAX_NOTIFY);
-            return ERR_LIMIT;
-        }
-        char *at = strrchr(tok, '@');
+    char *at = strrchr(tok, '@');
+    if (at)
+        *at = '/';
+    struct addr_sock *a = &x->notify[x->nnotify];
+    uint64_t hi, lo;
+    if (tok[0] == '*' || addr_sock_parse(tok, 53, a) < 0 ||
+        !addr_sock_128((const struct sockaddr *)&a->ss, &hi, &lo) || (hi == 0 && lo == 0) ||
+        (addr_128_is_ip4(hi, lo) && (uint32_t)lo == 0)) {
         if (at)
-            *at = '/';
-        struct addr_sock *a = &x->notify[x->nnotify];
-        uint64_t hi, lo;
-        if (tok[0] == '*' || addr_sock_parse(tok, 53, a) < 0 ||
-            !addr_sock_128((const struct sockaddr *)&a->ss, &hi, &lo) || (hi == 0 && lo == 0) ||
-            (addr_128_is_ip4(hi, lo) && (uint32_t)lo == 0)) {
-            if (at)
-                *at = '@';
-            snprintf(why, whysz, "bad notify address '%s' (want addr[@port])", tok);
-            return ERR_INVAL;
-        }
-        x->nnotify++;
-    }
-    if (given == 0) {
-        snprintf(why, whysz, "notify needs addresses, or none");
+            *at = '@';
+        snprintf(why, whysz, "bad notify address '%s' (want addr[@port])", tok);
         return ERR_INVAL;
     }
-    return 1;
+    x->nnotify++;
+    return 0;
 }
 
 int xfr_conf_key(struct xfr_conf *x, const char *key, const char *value, char *why, size_t whysz)
 {
-    if (!strcmp(key, "notify"))
-        return xfr_conf_notify(x, value, why, whysz);
+    if (!strcmp(key, "notify")) {
+        x->notify_set = true;
+        return xfr_conf_list(x, key, value, "addresses", xfr_conf_notify, why, whysz);
+    }
     if (!strcmp(key, "ixfr-history")) {
         char *end;
         unsigned long n = strtoul(value, &end, 10);
@@ -108,8 +102,10 @@ int xfr_conf_key(struct xfr_conf *x, const char *key, const char *value, char *w
         x->key_set = true;
         return 1;
     }
-    if (!strcmp(key, "allow-transfer"))
-        return xfr_conf_allow(x, value, why, whysz);
+    if (!strcmp(key, "allow-transfer")) {
+        x->allow_set = true;
+        return xfr_conf_list(x, key, value, "networks", xfr_conf_allow, why, whysz);
+    }
     if (!strcmp(key, "transfer-max-records")) {
         char *end;
         if (value[0] < '0' || value[0] > '9') {

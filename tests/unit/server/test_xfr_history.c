@@ -31,6 +31,8 @@
 #include "server/xfr_journal.h"
 #include "wire/wire.h"
 
+#include "xfr_stream_util.h"
+
 static const uint8_t APEX[] = "\x02"
                               "bl\x07"
                               "example";
@@ -826,21 +828,6 @@ static void test_diff_clamp(void **state)
 
 /* ---- IXFR streamed from the history ------------------------------------------ */
 
-static size_t put_name(uint8_t *p, const char *name)
-{
-    size_t n = 0;
-    for (const char *s = name; *s;) {
-        const char *dot = strchr(s, '.');
-        size_t l = dot ? (size_t)(dot - s) : strlen(s);
-        p[n++] = (uint8_t)l;
-        memcpy(p + n, s, l);
-        n += l;
-        s += l + (dot ? 1 : 0);
-    }
-    p[n++] = 0;
-    return n;
-}
-
 /* An IXFR query for name carrying, in its authority section, an SOA
  * with the client's serial (the owner compressed against the question),
  * as a secondary sends it. */
@@ -868,96 +855,6 @@ static size_t make_ixfr(uint8_t *p, const char *name, uint32_t serial)
     n += 20;
     wire_put16(p + rd - 2, (uint16_t)(n - rd));
     return n;
-}
-
-struct rr_seen {
-    char owner[256];
-    uint16_t type;
-    uint32_t ttl;
-    uint8_t rdata[512];
-    uint16_t rdlen;
-};
-
-struct stream {
-    unsigned messages, questions, rcode;
-    struct rr_seen *rr;
-    size_t n, cap;
-};
-
-/* A name at m[*pos] as "a.b.", following pointers (only backwards). */
-static void read_name(const uint8_t *m, size_t len, size_t *pos, char *out)
-{
-    size_t p = *pos, o = 0;
-    bool jumped = false;
-    for (int hops = 0; hops < 64; hops++) {
-        assert_true(p < len);
-        uint8_t l = m[p];
-        if ((l & 0xC0) == 0xC0) {
-            size_t to = (size_t)(l & 0x3F) << 8 | m[p + 1];
-            assert_true(to < p);
-            if (!jumped)
-                *pos = p + 2;
-            jumped = true;
-            p = to;
-            continue;
-        }
-        if (l == 0) {
-            if (!jumped)
-                *pos = p + 1;
-            out[o] = '\0';
-            return;
-        }
-        memcpy(out + o, m + p + 1, l);
-        o += l;
-        out[o++] = '.';
-        p += 1u + l;
-    }
-    fail_msg("pointer loop");
-}
-
-static void parse_message(struct stream *s, const uint8_t *m, size_t len)
-{
-    s->messages++;
-    s->rcode = m[3] & 0xF;
-    assert_int_equal(wire_get16(m), 0xABCD);
-    assert_true(m[2] & 0x80);
-    unsigned qd = wire_get16(m + 4), an = wire_get16(m + 6);
-    s->questions += qd;
-    size_t pos = 12;
-    char name[256];
-    for (unsigned i = 0; i < qd; i++) {
-        read_name(m, len, &pos, name);
-        pos += 4;
-    }
-    for (unsigned i = 0; i < an; i++) {
-        if (s->n == s->cap) {
-            s->cap = s->cap ? 2 * s->cap : 1024;
-            s->rr = realloc(s->rr, s->cap * sizeof(*s->rr));
-            assert_non_null(s->rr);
-        }
-        struct rr_seen *r = &s->rr[s->n++];
-        read_name(m, len, &pos, r->owner);
-        r->type = wire_get16(m + pos);
-        r->ttl = wire_get32(m + pos + 4);
-        r->rdlen = wire_get16(m + pos + 8);
-        assert_true(r->rdlen <= sizeof(r->rdata));
-        memcpy(r->rdata, m + pos + 10, r->rdlen);
-        pos += 10 + r->rdlen;
-    }
-    assert_true(pos <= len);
-}
-
-struct runner {
-    struct xfr_job job;
-    int rc;
-};
-
-static void *run_job(void *arg)
-{
-    struct runner *r = arg;
-    r->rc = xfr_run(&r->job);
-    shutdown(r->job.fd, SHUT_WR);
-    return NULL;
 }
 
 static atomic_bool stop_flag;
