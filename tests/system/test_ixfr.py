@@ -61,7 +61,7 @@ NSD = shutil.which("nsd") or "/usr/sbin/nsd"
 KDIG = shutil.which("kdig") or "/usr/bin/kdig"
 KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
 SEED = 20261128
-QUERIES = scale(4000, minimum=1000)
+QUERIES = scale(10000, minimum=2000)
 PROMPT = 5.0  # seconds from the change to the answer on a secondary
 
 # The secondaries would ask for news only after an hour: a change that
@@ -1165,6 +1165,40 @@ def test_signed_secondaries_follow_by_notify_and_ixfr(signed):
     assert not re.search(r"(?i)denied|badsig|badkey|badtime|failed", klog), klog[-3000:]
     assert not re.search(r"(?i)bad tsig|badsig|badkey|refused|failed", peer_log(e.secs[1])), \
         peer_log(e.secs[1])[-3000:]
+
+
+# What sig.example lists: LIVE[:4] and four /24s, and 45.83.0.88 once
+# the test above ran.
+SIG4 = [r for r in LIVE4 if r[0] < 0x2E000000] + [(0x2E040800, 0x2E040BFF), (0x2D530058, 0x2D530058)]
+
+
+def test_signed_secondaries_answer_as_primary(signed):
+    """After their signed transfers, Knot and NSD answer 10,000 random A
+    and TXT queries (inside and at the edges of the listed ranges, the
+    exclusion, unlisted space, the RFC 5782 entries) as dnsblkit does."""
+    e = signed
+    for sec in e.secs:
+        wait_serials(sec, e.port, ["sig.example"], timeout=PROMPT)
+    rng = random.Random(SEED + 2)
+    qs = []
+    while len(qs) < QUERIES:
+        rdtype = rng.choice(["A", "TXT"])
+        if rng.random() < 0.97:
+            host = rev4(str(ipaddress.IPv4Address(pick4(rng, SIG4))))
+        else:
+            host = rng.choice(["2.0.0.127", "1.0.0.127"])
+        qs.append(("%s.sig.example" % host, rdtype))
+    ours = batch_query(e.port, qs)
+    assert all(r is not None for r in ours), "dnsblkit left queries unanswered"
+    listed = sum(1 for r in ours if r.answer)
+    assert len(qs) // 5 < listed < len(qs), listed
+    for sec in e.secs:
+        theirs = batch_query(sec.port, qs)
+        diffs = [(q, key(a), key(b)) for q, a, b in zip(qs, ours, theirs) if key(a) != key(b)]
+        assert not diffs, "%s answers %d of %d queries otherwise, e.g.:\n%s" % (
+            sec.name, len(diffs), len(qs),
+            "\n".join("%s %s: dnsblkit %s, %s %s" % (q[0], q[1], a, sec.name, b)
+                      for q, a, b in diffs[:15]))
 
 
 def test_transfer_with_the_key(signed):
