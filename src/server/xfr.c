@@ -518,8 +518,19 @@ static int xfr_run_ixfr(const struct xfr_job *job, struct xfr_out *o, const char
 {
     struct xfr_delta **chain = NULL;
     unsigned n = 0;
-    if (job->rq.q.qtype != DNS_TYPE_IXFR || !job->rq.have_serial || !job->journal ||
-        xfr_journal_chain(job->journal, job->zone->apex, job->rq.serial, &chain, &n) != 0)
+    if (job->rq.q.qtype != DNS_TYPE_IXFR || !job->rq.have_serial || !job->journal)
+        return ERR_NOTFOUND;
+    /* The history holds the client's version but not yet the one served:
+     * the follower is diffing it (a secondary that polled the SOA rather
+     * than waiting for the NOTIFY). Waiting a little for the difference
+     * beats sending the whole zone; a secondary waits seconds for a first
+     * message (Knot: 5). */
+    int r = serial_gt(job->zone->serial, job->rq.serial) ? 0 : -1;
+    for (int waited = 0; r == 0 && waited < XFR_IXFR_WAIT_MS && !atomic_load(job->stop);
+         waited += XFR_IXFR_WAIT_STEP_MS)
+        r = xfr_journal_wait(job->journal, job->zone->apex, job->rq.serial, job->zone->serial,
+                             XFR_IXFR_WAIT_STEP_MS);
+    if (r != 1 || xfr_journal_chain(job->journal, job->zone->apex, job->rq.serial, &chain, &n) != 0)
         return ERR_NOTFOUND;
     uint64_t del = 0, add = 0;
     for (unsigned i = 0; i < n; i++) {

@@ -101,6 +101,11 @@ struct xfr_job {
 
 #define XFR_IO_TIMEOUT_S 30
 
+/* How long an IXFR waits for the difference to the version it is asked
+ * in, when the history reaches the client but not yet that version. */
+#define XFR_IXFR_WAIT_MS 4000
+#define XFR_IXFR_WAIT_STEP_MS 250
+
 int xfr_run(const struct xfr_job *job);
 
 /* Log (rate-limited) and count a refused transfer, or a refused signed

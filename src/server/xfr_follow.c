@@ -47,7 +47,7 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
         log_debug("zone %s: IXFR history %u -> %u: %llu records gone, %llu new (%.1f ms)", z->name,
                   d->from, d->to, (unsigned long long)d->ndel, (unsigned long long)d->nadd, ms);
     } else if (!atomic_load(&f->stop)) {
-        xfr_journal_forget(f->journal, z->apex);
+        xfr_journal_restart(f->journal, z->apex, z->serial);
         log_info("zone %s: no IXFR history from serial %u to %u (%s): secondaries asking "
                  "IXFR get the whole zone",
                  z->name, pz->serial, z->serial, rc == ERR_LIMIT ? why : err_str(rc));
@@ -64,8 +64,11 @@ static void xfr_follow_one(struct xfr_follow *f, const struct snapshot *s)
         const struct zone *pz = snapshot_zone(f->last, z->apex);
         if (pz && pz->loaded && pz->serial == z->serial)
             continue;
+        const struct xfr_conf *x = z->xfr;
         if (pz && pz->loaded)
             xfr_follow_diff(f, pz, z);
+        else if (x && x->nallow && x->history)
+            xfr_journal_restart(f->journal, z->apex, z->serial); /* diffs start from here */
         else
             xfr_journal_forget(f->journal, z->apex);
         /* Also at startup and when a zone first loads: a secondary may

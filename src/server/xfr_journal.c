@@ -2,21 +2,30 @@
 #include "server/xfr_journal.h"
 #include "common/err.h"
 #include "common/name.h"
+#include "server/serial.h"
 #include "wire/wire.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct xfr_journal_zone {
     uint8_t apex[NAME_MAXWIRE];
     struct xfr_delta **d; /* oldest first */
     unsigned n, cap;
+    bool has_base;
+    uint32_t base; /* the version the history starts from, while it is empty */
 };
 
 void xfr_journal_init(struct xfr_journal *j)
 {
     memset(j, 0, sizeof(*j));
     pthread_mutex_init(&j->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->changed, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 static void xfr_journal_zone_clear(struct xfr_journal_zone *z)
@@ -33,6 +42,7 @@ void xfr_journal_destroy(struct xfr_journal *j)
         free(j->zones[i].d);
     }
     free(j->zones);
+    pthread_cond_destroy(&j->changed);
     pthread_mutex_destroy(&j->lock);
 }
 
@@ -109,6 +119,7 @@ int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth, 
     }
     z->d[z->n++] = xfr_delta_ref(d);
 out:
+    pthread_cond_broadcast(&j->changed);
     pthread_mutex_unlock(&j->lock);
     return rc;
 }
@@ -117,8 +128,11 @@ void xfr_journal_forget(struct xfr_journal *j, const uint8_t *apex)
 {
     pthread_mutex_lock(&j->lock);
     struct xfr_journal_zone *z = xfr_journal_zone(j, apex, false);
-    if (z)
+    if (z) {
         xfr_journal_zone_clear(z);
+        z->has_base = false;
+    }
+    pthread_cond_broadcast(&j->changed);
     pthread_mutex_unlock(&j->lock);
 }
 
@@ -157,6 +171,60 @@ void xfr_journal_chain_free(struct xfr_delta **chain, unsigned n)
     for (unsigned i = 0; i < n; i++)
         xfr_delta_unref(chain[i]);
     free(chain);
+}
+
+/* Where the history from `from` ends: 1 when it reaches `serial`, 0 when
+ * it holds `from` (a difference starts there, or the newest ends there)
+ * but does not reach `serial`, -1 when it does not hold `from`; under
+ * the lock. */
+static int xfr_journal_reach(struct xfr_journal *j, const uint8_t *apex, uint32_t from,
+                             uint32_t serial)
+{
+    struct xfr_journal_zone *z = xfr_journal_zone(j, apex, false);
+    if (!z || (z->n == 0 && !z->has_base))
+        return -1;
+    uint32_t newest = z->n ? z->d[z->n - 1]->to : z->base;
+    unsigned i = 0;
+    while (i < z->n && z->d[i]->from != from)
+        i++;
+    if (i == z->n)
+        return newest == from ? 0 : -1;
+    return serial_ge(newest, serial) ? 1 : 0;
+}
+
+void xfr_journal_restart(struct xfr_journal *j, const uint8_t *apex, uint32_t serial)
+{
+    pthread_mutex_lock(&j->lock);
+    struct xfr_journal_zone *z = xfr_journal_zone(j, apex, true);
+    if (z) {
+        xfr_journal_zone_clear(z);
+        z->has_base = true;
+        z->base = serial;
+    }
+    pthread_cond_broadcast(&j->changed);
+    pthread_mutex_unlock(&j->lock);
+}
+
+int xfr_journal_wait(struct xfr_journal *j, const uint8_t *apex, uint32_t from, uint32_t serial,
+                     int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&j->lock);
+    int r;
+    while ((r = xfr_journal_reach(j, apex, from, serial)) == 0 &&
+           pthread_cond_timedwait(&j->changed, &j->lock, &until) == 0)
+        ;
+    if (r == 0)
+        r = xfr_journal_reach(j, apex, from, serial);
+    pthread_mutex_unlock(&j->lock);
+    return r;
 }
 
 bool xfr_journal_newest(struct xfr_journal *j, const uint8_t *apex, uint32_t *serial)

@@ -22,6 +22,7 @@ struct xfr_journal_zone;
 
 struct xfr_journal {
     pthread_mutex_t lock;
+    pthread_cond_t changed; /* a difference added, or a history forgotten */
     struct xfr_journal_zone *zones;
     unsigned nzones, cap;
 };
@@ -40,8 +41,13 @@ void xfr_journal_destroy(struct xfr_journal *j);
 int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth,
                     struct xfr_delta *d);
 
-/* Forget the zone's history (a version that could not be diffed). */
+/* Forget the zone's history (no history kept for it). */
 void xfr_journal_forget(struct xfr_journal *j, const uint8_t *apex);
+
+/* Start the zone's history again at `serial`, the version the next
+ * difference will start from (startup, a zone loaded, a version that
+ * could not be diffed): an IXFR from it waits for that difference. */
+void xfr_journal_restart(struct xfr_journal *j, const uint8_t *apex, uint32_t serial);
 
 /* The differences that lead from serial `from` to the newest version
  * the journal has: an array of references in order, *n of them (free
@@ -50,6 +56,15 @@ void xfr_journal_forget(struct xfr_journal *j, const uint8_t *apex);
 int xfr_journal_chain(struct xfr_journal *j, const uint8_t *apex, uint32_t from,
                       struct xfr_delta ***out, unsigned *n);
 void xfr_journal_chain_free(struct xfr_delta **chain, unsigned n);
+
+/* Wait, at most timeout_ms, while the zone's history holds `from` (a
+ * difference starts there, or the newest ends there) but does not yet
+ * reach `serial`: the follower is still diffing the version the server
+ * answers with. Returns 1 when the history reaches `serial` from
+ * `from`, 0 when it still does not after the wait, -1 when it does not
+ * hold `from` at all (no wait). */
+int xfr_journal_wait(struct xfr_journal *j, const uint8_t *apex, uint32_t from, uint32_t serial,
+                     int timeout_ms);
 
 /* The serial of the newest version the zone's history reaches, for
  * tests and logs; false when it has none. */

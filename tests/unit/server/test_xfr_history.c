@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -151,6 +152,67 @@ static void test_journal_ring(void **state)
     assert_chain(&j, APEX, 30, 31, 1);
     assert_true(xfr_journal_newest(&j, APEX2, &newest));
     assert_int_equal(newest, 3);
+    xfr_journal_destroy(&j);
+}
+
+/* What an IXFR asked before its difference is made waits on: the
+ * history holding the client's version (a difference from it, the
+ * newest ending there, or the base a restart set) but not yet the
+ * served one. */
+struct adder {
+    struct xfr_journal *j;
+    uint32_t from, to;
+    int rc;
+};
+
+/* The follower's part, on a thread of its own (no cmocka checks here:
+ * they may only fail on the test's thread). */
+static void *add_later(void *arg)
+{
+    struct adder *a = arg;
+    usleep(100 * 1000);
+    struct xfr_delta *d = xfr_delta_new();
+    a->rc = ERR_NOMEM;
+    if (d) {
+        d->from = a->from;
+        d->to = a->to;
+        a->rc = xfr_journal_add(a->j, APEX, 5, d);
+        xfr_delta_unref(d);
+    }
+    return NULL;
+}
+
+static void test_journal_wait(void **state)
+{
+    (void)state;
+    struct xfr_journal j;
+    xfr_journal_init(&j);
+    /* Nothing known of the zone: no wait. */
+    assert_int_equal(xfr_journal_wait(&j, APEX, 7, 8, 5000), -1);
+    /* A restart at 7: the next difference starts there. */
+    xfr_journal_restart(&j, APEX, 7);
+    assert_int_equal(xfr_journal_wait(&j, APEX, 7, 8, 50), 0);    /* times out */
+    assert_int_equal(xfr_journal_wait(&j, APEX, 6, 8, 5000), -1); /* not held */
+    /* The difference comes while an IXFR waits: it wakes at once. */
+    pthread_t th;
+    struct adder a = {&j, 7, 8, -1};
+    assert_int_equal(pthread_create(&th, NULL, add_later, &a), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(xfr_journal_wait(&j, APEX, 7, 8, 5000), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(th, NULL);
+    assert_int_equal(a.rc, 0);
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    assert_chain(&j, APEX, 7, 8, 1);
+    /* Reached, or passed: no wait. The newest ending at the client's
+     * version, a newer one served: wait. */
+    assert_int_equal(xfr_journal_wait(&j, APEX, 7, 8, 5000), 1);
+    assert_int_equal(xfr_journal_wait(&j, APEX, 7, 6, 5000), 1);
+    assert_int_equal(xfr_journal_wait(&j, APEX, 8, 9, 50), 0);
+    /* Forgotten while waited for: no more waiting. */
+    xfr_journal_forget(&j, APEX);
+    assert_int_equal(xfr_journal_wait(&j, APEX, 8, 9, 5000), -1);
     xfr_journal_destroy(&j);
 }
 
@@ -1128,15 +1190,11 @@ static void test_one_sided(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_journal_ring),
-        cmocka_unit_test(test_journal_grows),
-        cmocka_unit_test(test_delta_roundtrip),
-        cmocka_unit_test(test_chain_outlives_ring),
-        cmocka_unit_test(test_diff),
-        cmocka_unit_test(test_diff_identical),
-        cmocka_unit_test(test_diff_limit),
-        cmocka_unit_test(test_diff_clamp),
-        cmocka_unit_test(test_ixfr_stream),
+        cmocka_unit_test(test_journal_ring),        cmocka_unit_test(test_journal_grows),
+        cmocka_unit_test(test_journal_wait),        cmocka_unit_test(test_delta_roundtrip),
+        cmocka_unit_test(test_chain_outlives_ring), cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_diff_identical),      cmocka_unit_test(test_diff_limit),
+        cmocka_unit_test(test_diff_clamp),          cmocka_unit_test(test_ixfr_stream),
         cmocka_unit_test(test_one_sided),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
