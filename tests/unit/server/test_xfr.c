@@ -368,9 +368,6 @@ static atomic_bool stop_flag;
 
 static void transfer(const char *zone, const char *pending, struct stream *s)
 {
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
     uint8_t q[512];
     struct wire_query wq;
     size_t n = make_request(q, zone, DNS_TYPE_AXFR, 0, true);
@@ -378,57 +375,13 @@ static void transfer(const char *zone, const char *pending, struct stream *s)
     struct runner r;
     memset(&r, 0, sizeof(r));
     xfr_request_from(&r.job.rq, &wq);
-    struct sockaddr_in *peer = (struct sockaddr_in *)&r.job.peer;
-    peer->sin_family = AF_INET;
-    peer->sin_addr.s_addr = htonl(0x7f000001);
     for (unsigned i = 0; i < snap->nzones; i++)
         if (!strcmp(snap->zones[i]->name, zone))
             r.job.zone = snap->zones[i];
     assert_non_null(r.job.zone);
-    r.job.fd = sv[0];
-    r.job.ttl_min = 0;
-    r.job.ttl_max = UINT32_MAX;
     r.job.stop = &stop_flag;
     r.job.xc = &xc;
-    r.job.pending = (const uint8_t *)pending;
-    r.job.npending = pending ? strlen(pending) : 0;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, run_job, &r), 0);
-    memset(s, 0, sizeof(*s));
-    /* Read everything; the queued bytes come first. */
-    uint8_t *all = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 65536 > cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            all = realloc(all, cap);
-        }
-        ssize_t k = read(sv[1], all + len, cap - len);
-        assert_true(k >= 0);
-        if (k == 0)
-            break;
-        len += (size_t)k;
-    }
-    pthread_join(th, NULL);
-    close(sv[0]);
-    close(sv[1]);
-    size_t p = 0;
-    if (pending) {
-        assert_true(len >= strlen(pending));
-        assert_memory_equal(all, pending, strlen(pending));
-        p = strlen(pending);
-    }
-    s->bytes = len - p;
-    while (p < len) {
-        assert_true(len - p >= 2);
-        size_t m = (size_t)all[p] << 8 | all[p + 1];
-        assert_true(len - p - 2 >= m);
-        parse_message(s, all + p + 2, m);
-        p += 2 + m;
-    }
-    free(all);
-    s->rcode = s->rcode;
-    if (r.rc == 0)
+    if (xfr_stream_run(&r, pending, s) == 0)
         assert_int_equal(s->rcode, 0);
 }
 

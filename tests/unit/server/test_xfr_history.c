@@ -926,9 +926,6 @@ static struct xfr_counters xc;
  * j (NULL: none), read back whole from a socket pair. */
 static int ixfr(const struct zone *z, struct xfr_journal *j, uint32_t serial, struct stream *s)
 {
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
     uint8_t q[512];
     size_t qn = make_ixfr(q, "bl.example", serial);
     struct runner r;
@@ -936,45 +933,11 @@ static int ixfr(const struct zone *z, struct xfr_journal *j, uint32_t serial, st
     assert_int_equal(xfr_parse_ixfr(q, qn, &r.job.rq), 0);
     assert_true(r.job.rq.have_serial);
     assert_int_equal(r.job.rq.serial, serial);
-    struct sockaddr_in *peer = (struct sockaddr_in *)&r.job.peer;
-    peer->sin_family = AF_INET;
-    peer->sin_addr.s_addr = htonl(0x7f000001);
     r.job.zone = z;
-    r.job.fd = sv[0];
-    r.job.ttl_min = 0;
-    r.job.ttl_max = UINT32_MAX;
     r.job.stop = &stop_flag;
     r.job.xc = &xc;
     r.job.journal = j;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, run_job, &r), 0);
-    memset(s, 0, sizeof(*s));
-    uint8_t *all = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 65536 > cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            all = realloc(all, cap);
-            assert_non_null(all);
-        }
-        ssize_t k = read(sv[1], all + len, cap - len);
-        assert_true(k >= 0);
-        if (k == 0)
-            break;
-        len += (size_t)k;
-    }
-    pthread_join(th, NULL);
-    close(sv[0]);
-    close(sv[1]);
-    for (size_t p = 0; p < len;) {
-        assert_true(len - p >= 2);
-        size_t m = (size_t)all[p] << 8 | all[p + 1];
-        assert_true(len - p - 2 >= m);
-        parse_message(s, all + p + 2, m);
-        p += 2 + m;
-    }
-    free(all);
-    return r.rc;
+    return xfr_stream_run(&r, NULL, s);
 }
 
 /* The owner of a wire name as read_name writes it. */

@@ -7,11 +7,16 @@
 #ifndef DBK_TESTS_UNIT_SERVER_XFR_STREAM_UTIL_H
 #define DBK_TESTS_UNIT_SERVER_XFR_STREAM_UTIL_H
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "server/xfr.h"
 #include "wire/wire.h"
@@ -124,6 +129,60 @@ static void *run_job(void *arg)
     r->rc = xfr_run(&r->job);
     shutdown(r->job.fd, SHUT_WR);
     return NULL;
+}
+
+/* Run r's job (the caller has set its request, zone, stop flag and
+ * counters) from 127.0.0.1, without a TTL clamp, `pending` bytes queued
+ * before it, into one end of a fresh socket pair on a thread of its
+ * own; read the other end to the close, check the queued bytes come
+ * first, and read the messages into s. Returns xfr_run's result. */
+static int xfr_stream_run(struct runner *r, const char *pending, struct stream *s)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    struct sockaddr_in *peer = (struct sockaddr_in *)&r->job.peer;
+    peer->sin_family = AF_INET;
+    peer->sin_addr.s_addr = htonl(0x7f000001);
+    r->job.fd = sv[0];
+    r->job.ttl_min = 0;
+    r->job.ttl_max = UINT32_MAX;
+    r->job.pending = (const uint8_t *)pending;
+    r->job.npending = pending ? strlen(pending) : 0;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_job, r), 0);
+    memset(s, 0, sizeof(*s));
+    uint8_t *all = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? 2 * cap : 1 << 20;
+            all = realloc(all, cap);
+            assert_non_null(all);
+        }
+        ssize_t k = read(sv[1], all + len, cap - len);
+        assert_true(k >= 0);
+        if (k == 0)
+            break;
+        len += (size_t)k;
+    }
+    pthread_join(th, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    size_t p = r->job.npending;
+    assert_true(len >= p);
+    if (p)
+        assert_memory_equal(all, pending, p);
+    s->bytes = len - p;
+    while (p < len) {
+        assert_true(len - p >= 2);
+        size_t m = (size_t)all[p] << 8 | all[p + 1];
+        assert_true(len - p - 2 >= m);
+        parse_message(s, all + p + 2, m);
+        p += 2 + m;
+    }
+    free(all);
+    return r->rc;
 }
 
 #endif
