@@ -218,6 +218,7 @@ int dataset_load(const char *spec, const struct ds_load_ctx *ctx, struct dataset
             goto fail;
         }
         f->mtime = st.st_mtime;
+        f->mtime_ns = st.st_mtim.tv_nsec;
         f->size = st.st_size;
         f->ino = st.st_ino;
         if (st.st_mtime > newest)
@@ -272,7 +273,8 @@ bool dataset_changed(const struct dataset *ds)
         const struct ds_file *f = &ds->files[i];
         if (stat(f->path, &st) != 0)
             return true;
-        if (st.st_mtime != f->mtime || st.st_size != f->size || st.st_ino != f->ino)
+        if (st.st_mtime != f->mtime || st.st_mtim.tv_nsec != f->mtime_ns || st.st_size != f->size ||
+            st.st_ino != f->ino)
             return true;
     }
     return false;
@@ -309,7 +311,7 @@ uint64_t dataset_fingerprint(const struct dataset *ds)
         h = dataset_fp_add(h, &ds->timestamp, sizeof(ds->timestamp));
     for (unsigned i = 0; i < ds->nfiles; i++) {
         const struct ds_file *f = &ds->files[i];
-        int64_t v[3] = {(int64_t)f->mtime, (int64_t)f->size, (int64_t)f->ino};
+        int64_t v[4] = {(int64_t)f->mtime, (int64_t)f->mtime_ns, (int64_t)f->size, (int64_t)f->ino};
         h = dataset_fp_add(h, f->path, strlen(f->path));
         h = dataset_fp_add(h, v, sizeof(v));
     }

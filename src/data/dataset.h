@@ -239,6 +239,8 @@ struct dataset_ops {
 struct ds_file {
     char *path;
     time_t mtime;
+    long mtime_ns; /* within the second: a file replaced twice in one second
+                      may get the freed inode and size back */
     off_t size;
     ino_t ino;
 };

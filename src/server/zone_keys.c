@@ -217,6 +217,7 @@ int zone_keys_load(const char *path, struct zone_keys **out, char *errbuf, size_
         return ERR_NOMEM;
     }
     (*out)->mtime = st.st_mtime;
+    (*out)->mtime_ns = st.st_mtim.tv_nsec;
     (*out)->size = st.st_size;
     (*out)->ino = st.st_ino;
     return 0;
@@ -229,7 +230,8 @@ bool zone_keys_changed(const struct zone_keys *k)
     struct stat st;
     if (stat(k->path, &st) != 0)
         return true;
-    return st.st_mtime != k->mtime || st.st_size != k->size || st.st_ino != k->ino;
+    return st.st_mtime != k->mtime || st.st_mtim.tv_nsec != k->mtime_ns || st.st_size != k->size ||
+           st.st_ino != k->ino;
 }
 
 struct zone_keys *zone_keys_ref(struct zone_keys *k)

@@ -24,8 +24,10 @@
 #define ZONE_KEYS_MAX_COUNT (1u << 24) /* keys per file */
 
 struct zone_keys {
-    char *path;   /* the file, as configured */
-    time_t mtime; /* what the file looked like when read */
+    char *path;    /* the file, as configured */
+    time_t mtime;  /* what the file looked like when read */
+    long mtime_ns; /* and within the second: a file replaced twice in one
+                      second may get the freed inode and size back */
     off_t size;
     ino_t ino;
     uint8_t *pool; /* the keys as wire labels: a length byte, then the
