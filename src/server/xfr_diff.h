@@ -4,12 +4,15 @@
  *
  * Both versions are planned as a transfer plans them (zone_records.h),
  * so a secondary that applies the difference to what an AXFR of the old
- * version gave holds what an AXFR of the new one gives. The records of
- * the old version are remembered by a 64-bit keyed hash each, not
- * copied: three walks (old, new, and old again unless nothing went) and
- * 18 to 36 bytes per old record (a table at most half full, of 8-byte
- * hashes and a byte each), where the records themselves would take
- * about as much and a plan to make them again. */
+ * version gave holds what an AXFR of the new one gives. Records are
+ * compared by a 64-bit keyed hash each, not copied: each version is
+ * walked once for the hashes of all its records (8 bytes a record,
+ * sorted in place), the two sorted sets are merged, and each version is
+ * walked again up to the last of its records the other lacks, to copy
+ * those into the difference. The two versions are walked at the same
+ * time, one on a helper thread: a difference of a zone of millions of
+ * records takes two walks' time, not four.
+ */
 #ifndef DBK_SERVER_XFR_DIFF_H
 #define DBK_SERVER_XFR_DIFF_H
 

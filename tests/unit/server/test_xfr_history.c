@@ -863,6 +863,90 @@ static void test_diff_limit(void **state)
     assert_true(why[0] != '\0');
 }
 
+static atomic_bool stop_flag;
+
+/* A snapshot of one ip4set file of n addresses 10.0.x.y (every
+ * `skip`th left out when skip) and the extra lines; the caller frees. */
+static struct snapshot *big_version(struct serve_conf *c, const char *name, unsigned n,
+                                    unsigned skip, const char *extra)
+{
+    char path[128], spec[256], err[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(":127.0.0.2:Listed, see $\n", f);
+    for (unsigned i = 0; i < n; i++)
+        if (!skip || i % skip != 7)
+            fprintf(f, "10.0.%u.%u\n", i / 256, i % 256);
+    fputs(extra, f);
+    assert_int_equal(fclose(f), 0);
+    serve_conf_init(c);
+    assert_int_equal(serve_conf_add_listen(c, "127.0.0.1/53"), 0);
+    snprintf(spec, sizeof(spec), "bl.example:ip4set:%s", path);
+    assert_int_equal(serve_conf_add_zonespec(c, spec), 0);
+    assert_int_equal(serve_conf_finish(c, err, sizeof(err)), 0);
+    struct snapshot *snap = NULL;
+    struct snapshot_stats st;
+    if (snapshot_build(c, NULL, true, &snap, &st, err, sizeof(err)) != 0)
+        fail_msg("snapshot_build %s: %s", name, err);
+    return snap;
+}
+
+/* Zones of thousands of records, changed at both ends and all through:
+ * each version's second walk stops at the last record it must copy,
+ * and a stop asked for ends the diff with nothing made. */
+static void test_diff_big(void **state)
+{
+    (void)state;
+    struct serve_conf ca, cb;
+    /* 6,000 addresses, each an A and a TXT naming it. B lacks every
+     * 1000th (six, from the first /24 to the last) and has three more:
+     * below A's addresses, in the /24 of its last one, and above. */
+    struct snapshot *a = big_version(&ca, "bigA.txt", 6000, 0, "");
+    struct snapshot *b =
+        big_version(&cb, "bigB.txt", 6000, 1000, "9.255.255.255\n10.0.23.200\n10.1.0.0\n");
+    struct xfr_delta *d = NULL;
+    char why[256];
+    assert_int_equal(xfr_diff(a->zones[0], b->zones[0], &OPTS, NULL, &d, why, sizeof(why)), 0);
+    assert_int_equal(d->ndel, 2 * 6);
+    assert_int_equal(d->nadd, 2 * 3);
+    assert_int_equal(count(d, false, "7.0.0.10.bl.example", DNS_TYPE_TXT, NULL), 1);
+    assert_int_equal(count(d, false, "143.19.0.10.bl.example", DNS_TYPE_A, NULL), 1);
+    assert_int_equal(count(d, true, "0.0.1.10.bl.example", DNS_TYPE_A, NULL), 1);
+    assert_int_equal(count(d, true, "255.255.255.9.bl.example", DNS_TYPE_TXT, NULL), 1);
+    assert_diff_applies(a->zones[0], b->zones[0], d);
+    xfr_delta_unref(d);
+    /* Only additions, then only removals: one side walks again, the
+     * other not at all. */
+    struct serve_conf cc;
+    struct snapshot *c = big_version(&cc, "bigC.txt", 6000, 0, "10.0.23.200\n");
+    assert_int_equal(xfr_diff(a->zones[0], c->zones[0], &OPTS, NULL, &d, why, sizeof(why)), 0);
+    assert_int_equal(d->ndel, 0);
+    assert_int_equal(d->nadd, 2);
+    assert_diff_applies(a->zones[0], c->zones[0], d);
+    xfr_delta_unref(d);
+    assert_int_equal(xfr_diff(c->zones[0], a->zones[0], &OPTS, NULL, &d, why, sizeof(why)), 0);
+    assert_int_equal(d->ndel, 2);
+    assert_int_equal(d->nadd, 0);
+    assert_int_equal(count(d, false, "200.23.0.10.bl.example", DNS_TYPE_A, NULL), 1);
+    assert_diff_applies(c->zones[0], a->zones[0], d);
+    xfr_delta_unref(d);
+    snapshot_free(c);
+    serve_conf_free(&cc);
+    /* The server stopping: the diff gives up (it looks every 4096
+     * records) and hands back nothing. */
+    atomic_store(&stop_flag, true);
+    d = (struct xfr_delta *)&d;
+    assert_int_equal(xfr_diff(a->zones[0], b->zones[0], &OPTS, &stop_flag, &d, why, sizeof(why)),
+                     ERR_IO);
+    assert_null(d);
+    atomic_store(&stop_flag, false);
+    snapshot_free(a);
+    snapshot_free(b);
+    serve_conf_free(&ca);
+    serve_conf_free(&cb);
+}
+
 /* The TTL clamp applies to every record of the difference, NS and SOA
  * too, as it does to an AXFR. */
 static void test_diff_clamp(void **state)
@@ -919,7 +1003,6 @@ static size_t make_ixfr(uint8_t *p, const char *name, uint32_t serial)
     return n;
 }
 
-static atomic_bool stop_flag;
 static struct xfr_counters xc;
 
 /* An IXFR of zone z from `serial`, answered by xfr_run with the history
@@ -1158,7 +1241,7 @@ int main(void)
         cmocka_unit_test(test_chain_outlives_ring), cmocka_unit_test(test_diff),
         cmocka_unit_test(test_diff_identical),      cmocka_unit_test(test_diff_limit),
         cmocka_unit_test(test_diff_clamp),          cmocka_unit_test(test_ixfr_stream),
-        cmocka_unit_test(test_one_sided),
+        cmocka_unit_test(test_one_sided),           cmocka_unit_test(test_diff_big),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
