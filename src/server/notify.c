@@ -8,6 +8,7 @@
 #include "wire/tsig.h"
 #include "wire/wire.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -319,20 +320,58 @@ static void *notify_main(void *arg)
     return NULL;
 }
 
-int notify_start(struct notify **out)
+/* Bind fd to the source address a (len 0: leave it to the kernel). */
+static int notify_bind(int fd, const struct addr_sock *a, char *why, size_t whysz)
+{
+    if (a->len == 0)
+        return 0;
+    char text[INET6_ADDRSTRLEN] = "?";
+    const struct sockaddr_in *in = (const void *)&a->ss;
+    const struct sockaddr_in6 *in6 = (const void *)&a->ss;
+    inet_ntop(a->ss.ss_family,
+              a->ss.ss_family == AF_INET ? (const void *)&in->sin_addr
+                                         : (const void *)&in6->sin6_addr,
+              text, sizeof(text));
+    if (fd < 0) {
+        snprintf(why, whysz, "notify-source %s: no socket of its family (%s)", text,
+                 strerror(errno));
+        return ERR_IO;
+    }
+    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+        snprintf(why, whysz, "notify-source %s: cannot bind: %s", text, strerror(errno));
+        return ERR_IO;
+    }
+    return 0;
+}
+
+int notify_start(const struct addr_sock src[2], struct notify **out, char *why, size_t whysz)
 {
     struct notify *n = calloc(1, sizeof(*n));
-    if (!n)
+    if (!n) {
+        snprintf(why, whysz, "out of memory");
         return ERR_NOMEM;
+    }
     pthread_mutex_init(&n->lock, NULL);
     n->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    /* Unbound sockets: the kernel picks the source address and port. A
-     * host without IPv6 has no fd6: NOTIFYs to IPv6 say so at their
-     * first try. */
+    /* Without a notify-source the sockets stay unbound: the kernel picks
+     * the source address and port. A host without IPv6 has no fd6:
+     * NOTIFYs to IPv6 say so at their first try. */
     n->fd4 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     n->fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     n->fd6_errno = n->fd6 < 0 ? errno : 0;
-    if (n->wake < 0 || n->fd4 < 0 || pthread_create(&n->thread, NULL, notify_main, n) != 0) {
+    snprintf(why, whysz, "cannot open its sockets: %s", strerror(errno));
+    int rc = n->wake < 0 || n->fd4 < 0 ? ERR_IO : 0;
+    if (rc == 0)
+        rc = notify_bind(n->fd4, &src[0], why, whysz);
+    if (rc == 0) {
+        errno = n->fd6_errno;
+        rc = notify_bind(n->fd6, &src[1], why, whysz);
+    }
+    if (rc == 0 && pthread_create(&n->thread, NULL, notify_main, n) != 0) {
+        snprintf(why, whysz, "cannot start its thread");
+        rc = ERR_IO;
+    }
+    if (rc) {
         if (n->wake >= 0)
             close(n->wake);
         if (n->fd4 >= 0)
@@ -341,7 +380,7 @@ int notify_start(struct notify **out)
             close(n->fd6);
         pthread_mutex_destroy(&n->lock);
         free(n);
-        return ERR_IO;
+        return rc;
     }
     *out = n;
     return 0;

@@ -35,8 +35,11 @@ struct notify_counters {
 
 struct notify;
 
-/* Start the sender: its sockets and its thread. */
-int notify_start(struct notify **out);
+/* Start the sender: its sockets and its thread. src[0] and src[1] are
+ * the IPv4 and IPv6 addresses NOTIFYs leave from (notify-source; len 0:
+ * the kernel picks by route). ERR_IO with the reason in why when one
+ * cannot be bound. */
+int notify_start(const struct addr_sock src[2], struct notify **out, char *why, size_t whysz);
 
 /* Tell every secondary of x->notify that z has z->serial now (copied:
  * z may go before the NOTIFYs do). Secondaries of z that x no longer

@@ -319,6 +319,38 @@ out:
     return rc;
 }
 
+/* notify-source = ADDR [ADDR]: the address NOTIFYs leave from, one of
+ * each family at most; the port is the kernel's. */
+static int serve_ini_notify_source(struct serve_ini_state *st, const char *value, int line)
+{
+    struct serve_conf *c = st->c;
+    struct addr_sock src[2] = {{.len = 0}, {.len = 0}};
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", value);
+    for (char *save, *tok = strtok_r(buf, " \t,", &save); tok;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        struct addr_sock a;
+        uint64_t hi, lo;
+        /* An address, not "*" and not one with a port: 0 binds to any. */
+        if (tok[0] == '*' || strpbrk(tok, "@/") || addr_sock_parse(tok, 0, &a) < 0 ||
+            !addr_sock_128((const struct sockaddr *)&a.ss, &hi, &lo) || (hi == 0 && lo == 0) ||
+            (addr_128_is_ip4(hi, lo) && (uint32_t)lo == 0))
+            return serve_ini_fail(st, line,
+                                  "bad notify-source '%s' (want an IPv4 and/or an "
+                                  "IPv6 address)%s",
+                                  tok, "");
+        unsigned i = a.ss.ss_family == AF_INET ? 0 : 1;
+        if (src[i].len)
+            return serve_ini_fail(st, line, "notify-source has two %s addresses%s",
+                                  i ? "IPv6" : "IPv4", "");
+        src[i] = a;
+    }
+    if (!src[0].len && !src[1].len)
+        return serve_ini_fail(st, line, "empty notify-source%s%s", "", "");
+    memcpy(c->notify_source, src, sizeof(src));
+    return 1;
+}
+
 static int serve_ini_server(struct serve_ini_state *st, const char *key, const char *value,
                             int line)
 {
@@ -456,6 +488,8 @@ static int serve_ini_server(struct serve_ini_state *st, const char *key, const c
     }
     if (!strcmp(key, "tsig-key"))
         return serve_ini_tsig_key(st, value, line);
+    if (!strcmp(key, "notify-source"))
+        return serve_ini_notify_source(st, value, line);
     if (!strcmp(key, "state-dir")) {
         if (value[0] == '\0')
             return serve_ini_fail(st, line, "bad state-dir '' (want a directory)%s%s", "", "");

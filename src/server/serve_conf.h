@@ -54,10 +54,11 @@ struct serve_conf {
     int log_level;
     char *pidfile;
     char *workdir;
-    struct privdrop user;       /* -u: who to become once the sockets are bound */
-    char *chroot_dir;           /* -r: chroot there before that */
-    char *state_dir;            /* where the zones' serials are kept (serial.h), or NULL */
-    struct tsig_key *tsig_keys; /* tsig-key: the keys signed requests may use */
+    struct privdrop user;              /* -u: who to become once the sockets are bound */
+    char *chroot_dir;                  /* -r: chroot there before that */
+    char *state_dir;                   /* where the zones' serials are kept (serial.h), or NULL */
+    struct addr_sock notify_source[2]; /* notify-source: IPv4, IPv6 (len 0: none) */
+    struct tsig_key *tsig_keys;        /* tsig-key: the keys signed requests may use */
     unsigned ntsig_keys;
     struct serve_zone_conf *zones;
     unsigned nzones;

@@ -360,8 +360,8 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
     if (secondaries && !conf->state_dir)
         log_info("no state-dir: zone serials are not kept across restarts, and may go back "
                  "after one if changes came faster than one a second");
-    if (notify_any && notify_start(&srv.notify) < 0) {
-        log_error("cannot start the NOTIFY sender");
+    if (notify_any && notify_start(conf->notify_source, &srv.notify, err, sizeof(err)) < 0) {
+        log_error("cannot start the NOTIFY sender: %s", err);
         goto out;
     }
     if (secondaries &&

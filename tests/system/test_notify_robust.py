@@ -3,8 +3,8 @@
 # the zone keeps changing is warned about once, after 31 s, and said to
 # answer again when it does; a zone changing several times a second
 # costs about a NOTIFY a second, of the newest serial; a NOTIFY that
-# cannot be sent says why at its first try. About 50 s, most of it the
-# 31 s of silence.
+# cannot be sent says why at its first try; notify-source sets the
+# address they leave from. About 50 s, most of it the 31 s of silence.
 import os
 import re
 import select
@@ -17,7 +17,7 @@ import dns.message
 import dns.opcode
 import dns.tsigkeyring
 
-from conftest import free_port, write
+from conftest import free_port, run_dnsblkit, write
 from test_axfr import soa_serial
 from test_ixfr import (
     KEY_NAME,
@@ -259,3 +259,54 @@ def test_send_failure_said_at_the_first_try(dnsblkit, tmp_path):
     found = pat.findall(srv.stderr())
     print("logged: %s" % found)
     assert len(found) == 1, srv.stderr()[-2000:]
+
+
+def first_notify(sock, timeout=5.0):
+    """The first NOTIFY to come to sock, answered: (message, sender)."""
+    if not select.select([sock], [], [], timeout)[0]:
+        raise AssertionError("no NOTIFY in %.0f s" % timeout)
+    wire, peer = sock.recvfrom(65535)
+    m = dns.message.from_wire(wire)
+    sock.sendto(bare_reply(m).to_wire(), peer)
+    return m, peer
+
+
+def test_notify_leaves_from_notify_source(dnsblkit, tmp_path):
+    """notify-source binds the NOTIFY sockets: a secondary whose ACL names
+    the primary's service address sees NOTIFYs from it, not from the
+    address the route gives. Without it the kernel picks (127.0.0.1 to a
+    loopback secondary). An address of the host's that cannot be bound
+    stops serve at start, saying which; a port, '*' or two addresses of
+    one family are refused with the file's line."""
+    d = str(tmp_path)
+    path = write(os.path.join(d, "s.txt"), SOA_LINE % 3 + "10.0.0.1\n")
+    for source, want in (("", "127.0.0.1"), ("notify-source = 127.0.0.3 ::1\n", "127.0.0.3")):
+        c = udp_listener()
+        port = free_port()
+        cfg = file_zone_conf(d, port, "s.example", path, "127.0.0.1@%d" % c.getsockname()[1],
+                             source)
+        try:
+            srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False,
+                                 zone="s.example")
+            m, peer = first_notify(c)  # at start
+            check_notify(m, "s.example", 3)
+            assert peer[0] == want, (source, peer)
+            srv.stop()
+        finally:
+            c.close()
+    # 192.0.2.1 (TEST-NET-1) is no address of this host.
+    cfg = file_zone_conf(d, free_port(), "s.example", path, "127.0.0.1@53",
+                         "notify-source = 192.0.2.1\n")
+    r = run_dnsblkit(["serve", "--config", cfg], timeout=10)
+    assert r.returncode != 0, r.stderr
+    assert re.search(r"notify-source 192\.0\.2\.1: cannot bind: ", r.stderr), r.stderr
+    for value, want in (("127.0.0.3@53", r"bad notify-source '127\.0\.0\.3@53'"),
+                        ("*", r"bad notify-source '\*'"),
+                        ("0.0.0.0", r"bad notify-source '0\.0\.0\.0'"),
+                        ("127.0.0.3, 127.0.0.4", r"notify-source has two IPv4 addresses"),
+                        ("", r"empty notify-source")):
+        cfg = file_zone_conf(d, free_port(), "s.example", path, "127.0.0.1@53",
+                             "notify-source = %s\n" % value)
+        r = run_dnsblkit(["serve", "--config", cfg], timeout=10)
+        assert r.returncode != 0, (value, r.stderr)
+        assert re.search(r"dnsblkit\.conf:4: " + want, r.stderr), (value, r.stderr)
