@@ -61,6 +61,12 @@ struct ds_query {
     unsigned ip6_nibbles;
     uint8_t ip6[16];
 
+    /* Answer as the data stood when this version of the dataset was built
+     * (its timestamp), not as the clock says now: zone transfers ask so,
+     * since a version's records must not change after it is published,
+     * as time-limited listings otherwise would (ds_query_init: false). */
+    bool as_built;
+
     /* The querying client, for acl datasets. */
     int client_family; /* AF_INET, AF_INET6, or 0 when unknown */
     uint32_t client_ip4;

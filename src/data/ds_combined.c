@@ -373,6 +373,7 @@ static int combined_query(const struct dataset *ds, const struct ds_query *q, st
     size_t rest = q->sublen - c->zones[best].len;
     struct ds_query sq;
     ds_query_init(&sq, q->sub, rest);
+    sq.as_built = q->as_built;
     sq.client_family = q->client_family;
     sq.client_ip4 = q->client_ip4;
     memcpy(sq.client_ip6, q->client_ip6, sizeof(sq.client_ip6));

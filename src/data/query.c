@@ -99,6 +99,7 @@ void ds_query_init(struct ds_query *q, const uint8_t *sub, size_t sublen)
     q->ip4 = 0;
     q->ip6_nibbles = 0;
     memset(q->ip6, 0, sizeof(q->ip6));
+    q->as_built = false;
     q->client_family = 0;
     q->client_ip4 = 0;
     memset(q->client_ip6, 0, sizeof(q->client_ip6));

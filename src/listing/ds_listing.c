@@ -266,7 +266,8 @@ int ds_listing_lookup(const struct livemap *m, const char *txt, uint32_t ttl, ui
 static int listing_query(const struct dataset *ds, const struct ds_query *q, struct ds_result *res)
 {
     const struct listing_ds *l = ds->priv;
-    return ds_listing_lookup(l->map, l->src->conf.txt, ds->ttl, (uint32_t)time(NULL), q, res);
+    time_t now = q->as_built ? ds->timestamp : time(NULL);
+    return ds_listing_lookup(l->map, l->src->conf.txt, ds->ttl, (uint32_t)now, q, res);
 }
 
 /* A key's addresses as a range of the walk. */

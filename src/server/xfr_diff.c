@@ -171,8 +171,13 @@ static void xfr_diff_put_wanted(struct xfr_diff_side *s)
     s->rc = xfr_diff_walk(s);
     if (s->rc == XFR_DIFF_ALL_FOUND)
         s->rc = 0;
-    else if (s->rc == 0)
-        s->rc = ERR_RANGE; /* a record hashed in the first walk is gone */
+    else if (s->rc == 0) {
+        /* A version answers as it was built (ds_query.as_built), so its
+         * walks agree: not finding a record the first walk hashed is a
+         * bug, and the difference is not made. */
+        s->rc = ERR_RANGE;
+        snprintf(s->why, sizeof(s->why), "the version's records changed between its walks");
+    }
 }
 
 /* One merge of the two sorted hash sets: the old side's hashes the new

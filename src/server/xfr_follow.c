@@ -50,7 +50,7 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
         xfr_journal_restart(f->journal, z->apex, z->serial);
         log_info("zone %s: no IXFR history from serial %u to %u (%s): secondaries asking "
                  "IXFR get the whole zone",
-                 z->name, pz->serial, z->serial, rc == ERR_LIMIT ? why : err_str(rc));
+                 z->name, pz->serial, z->serial, why[0] ? why : err_str(rc));
     }
     xfr_delta_unref(d);
 }

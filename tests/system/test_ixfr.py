@@ -756,6 +756,43 @@ def test_ixfr_asked_before_the_notify_waits_for_the_difference(dnsblkit, tmp_pat
     print("IXFR asked before its difference was made: answered in %.0f ms" % (waited[0] * 1000))
 
 
+def test_expired_listing_leaves_secondaries_by_ixfr(dnsblkit, tmp_path):
+    """A listing given --for ends by itself: the expiry sweep ends it and
+    a new version is published. A secondary that took the zone while the
+    listing was live applies the IXFR to that version and holds what an
+    AXFR of it gives, without the listing. Each version is walked as it
+    was built, however late the difference is made: walked by the clock,
+    the old version had lost the listing by then, and the difference
+    deleted nothing."""
+    d = str(tmp_path)
+    port = free_port()
+    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+[listing]
+database = %s/live.db
+txt = Blocked - $ is listed
+sweep-interval = 1s
+[zone exp.example]
+dataset = listing
+data = generic:%s
+""" % (port, d, live_soa(d, "exp")))
+    zone = "exp.example"
+    dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])
+    dbk(["list", "add", zone, "46.4.1.5", "--for", "4s", "--config", cfg])
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
+    s1, base = axfr_set(port, zone)
+    owner = rev4("46.4.1.5") + "." + zone + "."
+    assert any(r[0] == owner for r in base), sorted(base)[:6]
+    s2 = wait_serial_change(port, zone, s1, timeout=20)
+    kind, new, recs, _ = apply_ixfr(base, s1, ixfr_rrs(port, zone, s1))
+    s3, fresh = axfr_set(port, zone)
+    assert s3 == s2 and kind == "incremental" and new == s2, (kind, new, s2, s3)
+    assert not any(r[0] == owner for r in fresh)
+    assert recs == fresh, sorted(recs ^ fresh)[:6]
+    assert re.search(r"exp\.example: 1 listings ended", srv.stderr()), srv.stderr()[-2000:]
+
+
 def test_ixfr_beyond_the_history_is_the_whole_zone(history):
     srv, cfg = history
     zone = "short.example"
