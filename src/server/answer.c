@@ -323,7 +323,7 @@ size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, 
 /* ---- signed requests (RFC 8945) ------------------------------------------- */
 
 int answer_tsig_verify(const struct answer_opts *opts, const uint8_t *req, size_t reqlen,
-                       const struct tsig_rr *rr, const struct sockaddr *client,
+                       const struct tsig_rr *rr, const struct sockaddr *client, bool udp,
                        struct tsig_ctx *ctx, uint8_t *copy, size_t *copylen, uint8_t *out,
                        size_t outcap, size_t *outlen, struct answer_stats *stats)
 {
@@ -353,8 +353,12 @@ int answer_tsig_verify(const struct answer_opts *opts, const uint8_t *req, size_
         ANSWER_STAT_INC(stats, formerr);
     else
         ANSWER_STAT_INC(stats, refused);
-    size_t n;
-    if (tsig_error_reply(ctx, r, rr, req, reqlen, out, outcap, &n, now) == 0)
+    size_t n, cap = outcap;
+    if (udp) {
+        size_t limit = xrq.q.edns ? xrq.q.edns_udp : WIRE_UDP_MIN;
+        cap = limit < cap ? limit : cap;
+    }
+    if (tsig_error_reply(ctx, r, rr, req, reqlen, out, cap, &n, now) == 0)
         *outlen = n;
     return ERR_PERM;
 }
@@ -385,7 +389,7 @@ static size_t answer_signed(const struct snapshot *snap, const struct answer_opt
     size_t clen, n;
     if (reqlen > sizeof(copy))
         return 0;
-    if (answer_tsig_verify(opts, req, reqlen, rr, client, &ctx, copy, &clen, out, outcap, &n,
+    if (answer_tsig_verify(opts, req, reqlen, rr, client, !tcp, &ctx, copy, &clen, out, outcap, &n,
                            stats) < 0)
         return n;
     size_t space = tsig_space(ctx.key);

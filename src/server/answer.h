@@ -115,9 +115,10 @@ size_t answer_xfr(const struct answer_opts *opts, const struct xfr_request *rq, 
  * the request without its TSIG in copy (at least reqlen bytes), *copylen
  * long. Otherwise the NOTAUTH (or FORMERR) reply is in out, its length
  * in *outlen (0: none), the refusal logged and counted, and ERR_PERM
- * returned. */
+ * returned. Over UDP (udp) the reply keeps within the request's size
+ * (512 bytes without EDNS): one whose TSIG would not fit comes with TC. */
 int answer_tsig_verify(const struct answer_opts *opts, const uint8_t *req, size_t reqlen,
-                       const struct tsig_rr *rr, const struct sockaddr *client,
+                       const struct tsig_rr *rr, const struct sockaddr *client, bool udp,
                        struct tsig_ctx *ctx, uint8_t *copy, size_t *copylen, uint8_t *out,
                        size_t outcap, size_t *outlen, struct answer_stats *stats);
 

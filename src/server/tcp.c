@@ -289,7 +289,7 @@ static int tcp_xfer_request(struct tcp_server *t, struct tcp_conn *c, const stru
             return -1;              /* not one after all: answered as any query */
         uint8_t copy[WIRE_TCP_MAX]; /* as answer_packet's signed path: no allocation */
         size_t clen, n;
-        if (answer_tsig_verify(opts, msg, mlen, &tr, peer, &ctx, copy, &clen, t->scratch + 2,
+        if (answer_tsig_verify(opts, msg, mlen, &tr, peer, false, &ctx, copy, &clen, t->scratch + 2,
                                TCP_MSG_MAX, &n, &t->stats) < 0) {
             ANSWER_STAT_INC(&t->stats, queries);
             *rlen = n;

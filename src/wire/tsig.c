@@ -24,6 +24,7 @@
 #define CLASS_ANY 255
 #define HDR_ARCOUNT 10
 #define FLAG_QR 0x8000u
+#define FLAG_TC 0x0200u
 #define FLAGS_ECHOED 0x7900u /* opcode and RD */
 #define RCODE_FORMERR 1
 #define TIME_MAX 0xffffffffffffull /* 48 bits */
@@ -690,6 +691,17 @@ static size_t question_len(const uint8_t *req, size_t len)
     return p + 4 - WIRE_HEADER_LEN;
 }
 
+/* The error reply without its TSIG, TC set: it does not fit in what the
+ * client can take over UDP (long key and question names, no EDNS), and
+ * a cut TSIG would be none; over TCP it gets the whole reply. */
+static int tsig_error_truncated(uint8_t *out, size_t len, size_t *outlen)
+{
+    wire_put16(out + 2, (uint16_t)(wire_get16(out + 2) | FLAG_TC));
+    wire_put16(out + HDR_ARCOUNT, 0);
+    *outlen = len;
+    return 0;
+}
+
 int tsig_error_reply(const struct tsig_ctx *ctx, enum tsig_result res, const struct tsig_rr *rr,
                      const uint8_t *req, size_t reqlen, uint8_t *out, size_t cap, size_t *outlen,
                      time_t now)
@@ -741,6 +753,8 @@ int tsig_error_reply(const struct tsig_ctx *ctx, enum tsig_result res, const str
         first.phase = TSIG_PHASE_FIRST;
         int rc =
             sign_with(&first, out, &len, cap, ctx->time_signed, error, other, 6, mac, &mac_len);
+        if (rc == ERR_SPACE)
+            return tsig_error_truncated(out, len, outlen);
         if (rc != 0)
             return rc;
     } else if (res != TSIG_FORMERR) {
@@ -748,7 +762,7 @@ int tsig_error_reply(const struct tsig_ctx *ctx, enum tsig_result res, const str
          * so the request's MAC may not be used (RFC 8945 5.3.2). */
         size_t need = rr->key_name_len + 10 + rr->alg_name_len + RDATA_FIXED;
         if (cap - len < need)
-            return ERR_SPACE;
+            return tsig_error_truncated(out, len, outlen);
         len += put_rr(out + len, rr->key_name, rr->key_name_len, rr->alg_name, rr->alg_name_len,
                       rr->time_signed, rr->fudge, NULL, 0, wire_get16(req), error, NULL, 0);
         wire_put16(out + HDR_ARCOUNT, 1);

@@ -177,9 +177,12 @@ enum tsig_result tsig_verify_response(struct tsig_ctx *ctx, const uint8_t *msg, 
  *   TSIG_BADTIME: rcode NOTAUTH and a TSIG signed with ctx (as tsig_sign
  *     would, ctx left as it was) whose Time Signed is the request's and
  *     whose Other Data is our clock, so the client can see the skew.
+ * cap is the most the client takes (a UDP client without EDNS: 512):
+ * a reply whose TSIG would not fit is the header and question alone with
+ * TC set, so that the client asks again over TCP.
  * out must not overlap req. Returns 0 and the length in *outlen, ERR_SPACE
- * when cap is too small, ERR_INVAL for another res or a request shorter
- * than a header. */
+ * when not even the header and question fit, ERR_INVAL for another res or
+ * a request shorter than a header. */
 int tsig_error_reply(const struct tsig_ctx *ctx, enum tsig_result res, const struct tsig_rr *rr,
                      const uint8_t *req, size_t reqlen, uint8_t *out, size_t cap, size_t *outlen,
                      time_t now);

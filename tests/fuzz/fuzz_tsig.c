@@ -69,8 +69,12 @@ static void check_error_reply(const struct tsig_ctx *ctx, enum tsig_result res,
                          : res == TSIG_BADSIG ? TSIG_ERR_BADSIG
                                               : TSIG_ERR_BADTIME));
     CHECK(back.mac_len == (res == TSIG_BADTIME ? ctx->mac_len : 0));
-    /* Too small a buffer is refused, never overrun. */
-    CHECK(tsig_error_reply(ctx, res, rr, m, len, out, n - 1, &n, now) == ERR_SPACE);
+    /* Short of room for the TSIG: the header and question alone, TC
+     * set; short of those too, refused. Never overrun. */
+    size_t q = back.start, tn = 0;
+    CHECK(tsig_error_reply(ctx, res, rr, m, len, out, n - 1, &tn, now) == 0);
+    CHECK(tn == q && (out[2] & 0x02) && wire_get16(out + 10) == 0);
+    CHECK(tsig_error_reply(ctx, res, rr, m, len, out, q - 1, &tn, now) == ERR_SPACE);
 }
 
 /* Sign an answer (the request stripped, QR set) in up to three messages

@@ -809,9 +809,21 @@ static void test_badtime_reply_as_dnspython(void **state)
     assert_int_equal(n, wn);
     assert_memory_equal(out, want, wn);
     assert_int_equal(ctx.phase, TSIG_PHASE_FIRST); /* untouched */
-    /* One byte short. */
+    /* One byte short of the signed reply: the header and question with
+     * TC, no TSIG (the client asks again over TCP); short of those too,
+     * nothing. */
+    struct tsig_rr wrr;
+    assert_int_equal(tsig_find(want, wn, &wrr), 0);
+    size_t qend = wrr.start;
     assert_int_equal(tsig_error_reply(&ctx, TSIG_BADTIME, &rr, req, rn, out, wn - 1, &n, T + 1000),
-                     ERR_SPACE);
+                     0);
+    assert_int_equal(n, qend);
+    assert_int_equal(wire_get16(out + 2) & 0x0200, 0x0200);
+    assert_int_equal(wire_get16(out + 10), 0);
+    assert_memory_equal(out, want, 2);
+    assert_memory_equal(out + 12, want + 12, qend - 12);
+    assert_int_equal(
+        tsig_error_reply(&ctx, TSIG_BADTIME, &rr, req, rn, out, qend - 1, &n, T + 1000), ERR_SPACE);
 }
 
 /* Client and server ends of failed exchanges: what the server answers,
@@ -884,6 +896,16 @@ static void test_error_replies_end_to_end(void **state)
             out[n - 1] ^= 1;
             assert_int_equal(tsig_verify_response(&client, out, n, T), TSIG_BADSIG);
         }
+        /* Room for the header and question only (a UDP client's 512
+         * bytes, long names): those, with TC and no TSIG. */
+        size_t tn = 0;
+        assert_int_equal(tsig_error_reply(&server_ctx, res, &rr, req, rn, out, qend + 5, &tn,
+                                          cases[i].server_now),
+                         0);
+        assert_int_equal(tn, qend);
+        assert_int_equal(wire_get16(out + 2), 0x8000 | 0x2100 | 0x0200 | TSIG_RCODE_NOTAUTH);
+        assert_int_equal(wire_get16(out + 10), 0);
+        assert_memory_equal(out + 12, req + 12, qend - 12);
     }
 }
 
