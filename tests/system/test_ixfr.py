@@ -1493,6 +1493,35 @@ def test_ixfr_over_udp_for_a_keyed_zone(signed):
     assert rcode == dns.rcode.NOTAUTH and ancount == 0 and tsig["error"] == dns.rcode.BADSIG
 
 
+def test_tsig_error_too_big_for_udp_comes_truncated(signed):
+    """A TSIG error reply holds the question and the request's key name:
+    with long ones and no EDNS it would pass the 512 bytes a UDP client
+    takes. It comes as the header and question with TC (no TSIG, which
+    cannot be cut), and the same request over TCP gets the whole
+    NOTAUTH with its TSIG. With EDNS room it fits as it is."""
+    e = signed
+    label = "a" * 60
+    qname = ".".join([label] * 3 + ["b" * 40]) + ".sig.example"  # 237 bytes of name
+    keyname = ".".join(["k" * 60] * 4) + ".key"                 # 249 bytes
+    q = dns.message.make_query(qname, "SOA")
+    q.use_tsig(dns.tsigkeyring.from_text({keyname: KEY_SECRET}), keyname=keyname)
+    wire = q.to_wire()
+    reply = raw_udp_exchange(e.port, wire)
+    flags = struct.unpack("!H", reply[2:4])[0]
+    qd, an, ns, ar = struct.unpack("!HHHH", reply[4:12])
+    assert len(reply) <= 512 and flags & 0x0200, (len(reply), hex(flags))
+    assert (qd, an, ns, ar) == (1, 0, 0, 0), (qd, an, ns, ar)
+    assert reply[:2] == wire[:2] and flags & 0xF == dns.rcode.NOTAUTH & 0xF
+    rcode, ancount, tsig = tsig_of(tcp_exchange(e.port, wire))
+    assert rcode == dns.rcode.NOTAUTH and tsig and tsig["error"] == dns.rcode.BADKEY, tsig
+    q = dns.message.make_query(qname, "SOA", use_edns=0, payload=1232)
+    q.use_tsig(dns.tsigkeyring.from_text({keyname: KEY_SECRET}), keyname=keyname)
+    reply = raw_udp_exchange(e.port, q.to_wire())
+    rcode, ancount, tsig = tsig_of(reply)
+    assert len(reply) > 512 and not struct.unpack("!H", reply[2:4])[0] & 0x0200
+    assert rcode == dns.rcode.NOTAUTH and tsig and tsig["error"] == dns.rcode.BADKEY, tsig
+
+
 def test_right_key_from_the_wrong_address(signed):
     e = signed
     q = signed_query("sig.example", "AXFR")
