@@ -66,7 +66,8 @@ struct zrec_rr {
     uint16_t rdlen;
 };
 
-/* Return 0 to go on, or an error that stops zrec_emit and is returned. */
+/* Return 0 to go on; anything else (an error, or a positive value of the
+ * caller's own: "found what I wanted") stops zrec_emit and is returned. */
 typedef int (*zrec_fn)(const struct zrec_rr *rr, void *arg);
 
 struct zrec_stats {

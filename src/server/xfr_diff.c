@@ -21,6 +21,8 @@ struct xfr_diff_side {
     const struct zone *z;
     const struct zrec_opts *o;
     const atomic_bool *stop;
+    atomic_bool *failed; /* shared: the other side failed, give up too */
+    bool gave_up;        /* this side stopped for that */
     uint64_t seed;
     struct zrec *plan;
     uint64_t seen; /* records walked, to look at *stop now and then */
@@ -84,8 +86,14 @@ static size_t xfr_diff_find(const struct xfr_diff_side *s, uint64_t h)
 static int xfr_diff_rr(const struct zrec_rr *rr, void *arg)
 {
     struct xfr_diff_side *s = arg;
-    if ((++s->seen & 4095) == 0 && s->stop && atomic_load_explicit(s->stop, memory_order_relaxed))
-        return ERR_IO;
+    if ((++s->seen & 4095) == 0) {
+        if (s->stop && atomic_load_explicit(s->stop, memory_order_relaxed))
+            return ERR_IO;
+        if (atomic_load_explicit(s->failed, memory_order_relaxed)) {
+            s->gave_up = true;
+            return ERR_IO;
+        }
+    }
     uint64_t h = xfr_diff_hash(s->seed, rr);
     if (s->pass == 0) {
         if (s->n == s->cap) {
@@ -202,24 +210,35 @@ static void xfr_diff_split(struct xfr_diff_side *old, struct xfr_diff_side *new)
     new->nwant = ncame;
 }
 
+/* A side that failed tells the other, which need not finish its walk. */
+static void xfr_diff_done(struct xfr_diff_side *s)
+{
+    if (s->rc)
+        atomic_store_explicit(s->failed, true, memory_order_relaxed);
+}
+
 static void *xfr_diff_hash_main(void *arg)
 {
     xfr_diff_hash_all(arg);
+    xfr_diff_done(arg);
     return NULL;
 }
 
 static void *xfr_diff_put_main(void *arg)
 {
     xfr_diff_put_wanted(arg);
+    xfr_diff_done(arg);
     return NULL;
 }
 
 /* fn(a) on a helper thread and fn(b) on this one, or both here when no
- * thread can be had: the versions are walked at once on two cores. */
-static void xfr_diff_both(void *(*fn)(void *), struct xfr_diff_side *a, struct xfr_diff_side *b)
+ * thread can be had or a has nothing to do: the versions are walked at
+ * once on two cores. */
+static void xfr_diff_both(void *(*fn)(void *), struct xfr_diff_side *a, struct xfr_diff_side *b,
+                          bool a_idle)
 {
     pthread_t t;
-    bool threaded = pthread_create(&t, NULL, fn, a) == 0;
+    bool threaded = !a_idle && pthread_create(&t, NULL, fn, a) == 0;
     if (!threaded)
         fn(a);
     fn(b);
@@ -227,11 +246,12 @@ static void xfr_diff_both(void *(*fn)(void *), struct xfr_diff_side *a, struct x
         pthread_join(t, NULL);
 }
 
-/* The first failure of the two sides, its reason in why. */
+/* The failure of the two sides (not the one that gave up because of the
+ * other), its reason in why. */
 static int xfr_diff_rc(const struct xfr_diff_side *old, const struct xfr_diff_side *new, char *why,
                        size_t whysz)
 {
-    const struct xfr_diff_side *s = old->rc ? old : new->rc ? new : NULL;
+    const struct xfr_diff_side *s = old->rc && !old->gave_up ? old : new->rc ? new : NULL;
     if (!s)
         return 0;
     if (whysz && s->why[0])
@@ -245,8 +265,9 @@ int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_o
     *out = NULL;
     if (whysz)
         why[0] = '\0';
-    struct xfr_diff_side so = {.z = old, .o = o, .stop = stop, .add = false};
-    struct xfr_diff_side sn = {.z = new, .o = o, .stop = stop, .add = true};
+    atomic_bool failed = false;
+    struct xfr_diff_side so = {.z = old, .o = o, .stop = stop, .failed = &failed, .add = false};
+    struct xfr_diff_side sn = {.z = new, .o = o, .stop = stop, .failed = &failed, .add = true};
     /* Keyed, so that listed data cannot be chosen to collide. */
     uint64_t seed;
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
@@ -255,7 +276,7 @@ int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_o
     struct xfr_delta *d = xfr_delta_new();
     int rc = d ? 0 : ERR_NOMEM;
     if (rc == 0) {
-        xfr_diff_both(xfr_diff_hash_main, &so, &sn);
+        xfr_diff_both(xfr_diff_hash_main, &so, &sn, false);
         rc = xfr_diff_rc(&so, &sn, why, whysz);
     }
     if (rc == 0) {
@@ -268,8 +289,9 @@ int xfr_diff(const struct zone *old, const struct zone *new, const struct zrec_o
         so.d = sn.d = d;
     }
     if (rc == 0) {
-        /* The two sides fill del and add, separate parts of d. */
-        xfr_diff_both(xfr_diff_put_main, &so, &sn);
+        /* The two sides fill del and add, separate parts of d. Listings
+         * only added (or only removed) leave one side nothing to copy. */
+        xfr_diff_both(xfr_diff_put_main, &so, &sn, so.nwant == 0 || sn.nwant == 0);
         rc = xfr_diff_rc(&so, &sn, why, whysz);
     }
     if (rc == 0) {

@@ -900,7 +900,7 @@ static void test_diff_big(void **state)
     (void)state;
     struct serve_conf ca, cb;
     /* 6,000 addresses, each an A and a TXT naming it. B lacks every
-     * 1000th (six, from the first /24 to the last) and has three more:
+     * 1000th (six, from the first /24 to the twentieth) and has three more:
      * below A's addresses, in the /24 of its last one, and above. */
     struct snapshot *a = big_version(&ca, "bigA.txt", 6000, 0, "");
     struct snapshot *b =
@@ -933,6 +933,20 @@ static void test_diff_big(void **state)
     xfr_delta_unref(d);
     snapshot_free(c);
     serve_conf_free(&cc);
+    /* One version over the record cap: its plan fails, the other side
+     * stops walking (or finishes first), and the reason is the plan's,
+     * not the other side's giving up. */
+    struct serve_conf cd;
+    struct snapshot *big = big_version(&cd, "bigD.txt", 7000, 0, "");
+    struct zrec_opts capped = {0, UINT32_MAX, 13000};
+    d = (struct xfr_delta *)&d;
+    why[0] = '\0';
+    assert_int_equal(xfr_diff(a->zones[0], big->zones[0], &capped, NULL, &d, why, sizeof(why)),
+                     ERR_LIMIT);
+    assert_null(d);
+    assert_non_null(strstr(why, "13000"));
+    snapshot_free(big);
+    serve_conf_free(&cd);
     /* The server stopping: the diff gives up (it looks every 4096
      * records) and hands back nothing. */
     atomic_store(&stop_flag, true);
