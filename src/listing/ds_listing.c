@@ -121,6 +121,26 @@ static void listing_counts(struct dataset *ds, const struct listing_ds *l)
     ds->live_version = l->seq;
 }
 
+/* End the zone's expired listings in the database: the change log then
+ * says they went, and the next version (a new serial) leaves them out. */
+static void listing_sweep(struct listing_source *s, time_t now)
+{
+    struct engine e = {s->st, &s->conf};
+    unsigned ended = 0;
+    s->last_sweep = now;
+    int rc = store_begin(s->st);
+    if (rc == 0)
+        rc = engine_sweep(&e, s->zone, now, &ended);
+    if (rc == 0)
+        rc = store_commit(s->st);
+    if (rc) {
+        store_rollback(s->st);
+        log_error("%s: expiry sweep failed: %s", s->zone, store_errmsg(s->st));
+    } else if (ended) {
+        log_info("%s: %u listings ended", s->zone, ended);
+    }
+}
+
 static int listing_open(struct dataset *ds, const char *source, char *errbuf, size_t errsz)
 {
     struct listing_ds *l = ds->priv;
@@ -141,10 +161,13 @@ static int listing_open(struct dataset *ds, const char *source, char *errbuf, si
     if ((rc = store_open(s->conf.database, &s->st, errbuf, errsz)) != 0 ||
         (rc = store_cache_size(s->st, s->conf.cache_mib)) != 0)
         return rc;
+    /* Listings that expired while nothing served the zone end first: the
+     * database and its history then say what the zone serves from its
+     * first second, not a sweep interval later. */
+    time_t now = time(NULL);
+    listing_sweep(s, now);
     /* The change log position first: changes made while the records are
      * read are applied again by the next refresh, which is harmless. */
-    time_t now = time(NULL);
-    s->last_sweep = now;
     if ((rc = livemap_builder_new(&b)) != 0)
         return rc;
     if ((rc = store_last_change(s->st, s->zone, &l->seq)) != 0 ||
@@ -171,22 +194,8 @@ static bool listing_stale(const struct dataset *ds)
     const struct listing_ds *l = ds->priv;
     struct listing_source *s = l->src;
     time_t now = time(NULL);
-    if (now - s->last_sweep >= (time_t)s->conf.sweep_interval) {
-        struct engine e = {s->st, &s->conf};
-        unsigned ended = 0;
-        s->last_sweep = now;
-        int rc = store_begin(s->st);
-        if (rc == 0)
-            rc = engine_sweep(&e, s->zone, now, &ended);
-        if (rc == 0)
-            rc = store_commit(s->st);
-        if (rc) {
-            store_rollback(s->st);
-            log_error("%s: expiry sweep failed: %s", s->zone, store_errmsg(s->st));
-        } else if (ended) {
-            log_info("%s: %u listings ended", s->zone, ended);
-        }
-    }
+    if (now - s->last_sweep >= (time_t)s->conf.sweep_interval)
+        listing_sweep(s, now);
     uint64_t seq = 0;
     if (store_last_change(s->st, s->zone, &seq) != 0) {
         /* Asked five times a second: say it once a minute. */

@@ -793,6 +793,46 @@ data = generic:%s
     assert re.search(r"exp\.example: 1 listings ended", srv.stderr()), srv.stderr()[-2000:]
 
 
+def test_listing_expired_while_stopped_moves_the_serial(dnsblkit, tmp_path):
+    """A listing that expires while serve is stopped: at restart the
+    zone must not come back under the serial the secondaries hold with
+    the listing (they would keep it, never asking again). The zone loads
+    fewer entries, so the serial book sees other data and moves the
+    serial; the expired listing is also ended in the database at start,
+    not a sweep interval later."""
+    d = str(tmp_path)
+    port = free_port()
+    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+state-dir = %s
+[listing]
+database = %s/live.db
+txt = Blocked - $ is listed
+[zone exp.example]
+dataset = listing
+data = generic:%s
+""" % (port, d, d, live_soa(d, "exp")))
+    zone = "exp.example"
+    owner = rev4("46.4.1.6") + "." + zone + "."
+    dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])
+    dbk(["list", "add", zone, "46.4.1.6", "--for", "3s", "--config", cfg])
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
+    s1, base = axfr_set(port, zone)
+    assert any(r[0] == owner for r in base)
+    srv.stop()
+    time.sleep(3.5)
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
+    s2, fresh = axfr_set(port, zone)
+    assert not any(r[0] == owner for r in fresh)
+    assert s2 != s1 and dns.serial.Serial(s2) > s1, (s1, s2)
+    assert re.search(r"exp\.example: 1 listings ended", srv.stderr()), srv.stderr()[-2000:]
+    # And a restart with nothing expired keeps the serial.
+    srv.stop()
+    srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
+    assert soa_serial(port, zone) == s2
+
+
 def test_ixfr_beyond_the_history_is_the_whole_zone(history):
     srv, cfg = history
     zone = "short.example"
