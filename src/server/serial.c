@@ -131,9 +131,7 @@ int serial_book_open(const char *dir, struct serial_book **out, char *err, size_
     return serial_book_save(b, err, errsz);
 }
 
-/* The zone's data as the book tells it apart: its datasets' fingerprints
- * in order. */
-static uint64_t serial_fingerprint(const struct zone *z)
+uint64_t serial_fingerprint(const struct zone *z)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull;
     for (unsigned i = 0; i < z->nall; i++)

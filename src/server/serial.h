@@ -47,6 +47,10 @@ int serial_book_save(struct serial_book *b, char *err, size_t errsz);
 
 void serial_book_free(struct serial_book *b);
 
+/* The zone's data as the book tells it apart: its datasets' fingerprints
+ * (dataset_fingerprint) in order. */
+uint64_t serial_fingerprint(const struct zone *z);
+
 /* The serial after last for data that says data_serial: data_serial when
  * it is newer (RFC 1982), else last + 1. */
 uint32_t serial_next(uint32_t last, uint32_t data_serial);

@@ -364,8 +364,8 @@ int server_run(struct serve_conf *conf, const struct server_service *svc)
         log_error("cannot start the NOTIFY sender: %s", err);
         goto out;
     }
-    if (secondaries &&
-        xfr_follow_start(&srv.journal, srv.notify, conf->ttl_min, conf->ttl_max, &srv.follow) < 0) {
+    if (secondaries && xfr_follow_start(&srv.journal, srv.notify, conf->ttl_min, conf->ttl_max,
+                                        conf->state_dir, &srv.follow) < 0) {
         log_error("cannot start the IXFR history thread");
         goto out;
     }

@@ -3,13 +3,16 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "server/xfr_diff.h"
+#include "server/xfr_store.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct xfr_follow {
     pthread_t thread;
@@ -21,7 +24,71 @@ struct xfr_follow {
     struct xfr_journal *journal;
     struct notify *notify;
     uint32_t ttl_min, ttl_max;
+    char *state_dir;  /* where histories are kept, or NULL */
+    bool save_failed; /* said once, until a save works again */
 };
+
+/* Keep z's history in its file: the whole of it after each difference,
+ * none (the file removed) when it holds nothing. */
+static void xfr_follow_save(struct xfr_follow *f, const struct zone *z)
+{
+    char path[4096], why[512];
+    if (!f->state_dir || xfr_store_path(f->state_dir, z, path, sizeof(path)) != 0)
+        return;
+    struct xfr_delta **d = NULL;
+    unsigned n = 0;
+    int rc = xfr_journal_all(f->journal, z->apex, &d, &n);
+    if (rc == 0 && n == 0) {
+        unlink(path);
+        return;
+    }
+    if (rc == 0)
+        rc = xfr_store_save(path, z, xfr_store_zone_digest(z, f->ttl_min, f->ttl_max), d, n, why,
+                            sizeof(why));
+    else
+        snprintf(why, sizeof(why), "%s", err_str(rc));
+    xfr_journal_chain_free(d, n);
+    if (rc && !f->save_failed)
+        log_warning("zone %s: cannot keep its IXFR history in the state-dir (%s); after a "
+                    "restart secondaries asking IXFR get the whole zone (not said again until "
+                    "a history is kept)",
+                    z->name, why);
+    else if (rc == 0 && f->save_failed)
+        log_info("zone %s: IXFR history kept in the state-dir again", z->name);
+    f->save_failed = rc != 0;
+}
+
+/* A zone loaded for the first time (startup): its history from the
+ * state-dir when the file ends at the version it loaded as. */
+static bool xfr_follow_load(struct xfr_follow *f, const struct zone *z, unsigned depth)
+{
+    char path[4096], why[512];
+    if (!f->state_dir || xfr_store_path(f->state_dir, z, path, sizeof(path)) != 0)
+        return false;
+    struct xfr_delta **d = NULL;
+    unsigned n = 0;
+    int rc = xfr_store_load(path, z, xfr_store_zone_digest(z, f->ttl_min, f->ttl_max), &d, &n, why,
+                            sizeof(why));
+    if (rc == ERR_NOTFOUND)
+        return false;
+    if (rc) {
+        unlink(path);
+        log_info("zone %s: IXFR history in %s not used: %s", z->name, path, why);
+        return false;
+    }
+    xfr_journal_restart(f->journal, z->apex, d[0]->from);
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        rc = xfr_journal_add(f->journal, z->apex, depth, d[i]);
+    uint32_t first = d[0]->from;
+    xfr_journal_chain_free(d, n);
+    if (rc) {
+        xfr_journal_restart(f->journal, z->apex, z->serial);
+        return false;
+    }
+    log_info("zone %s: IXFR history of %u versions read back (serials %u to %u)", z->name, n, first,
+             z->serial);
+    return true;
+}
 
 /* The difference from pz to z into the history; a version that cannot
  * be diffed starts the history again, so that no IXFR skips it. */
@@ -30,6 +97,7 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
     const struct xfr_conf *x = z->xfr;
     if (!x || x->nallow == 0 || x->history == 0) {
         xfr_journal_forget(f->journal, z->apex);
+        xfr_follow_save(f, z);
         return;
     }
     struct zrec_opts o = {
@@ -46,8 +114,10 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
     if (rc == 0) {
         log_debug("zone %s: IXFR history %u -> %u: %llu records gone, %llu new (%.1f ms)", z->name,
                   d->from, d->to, (unsigned long long)d->ndel, (unsigned long long)d->nadd, ms);
+        xfr_follow_save(f, z);
     } else if (!atomic_load(&f->stop)) {
         xfr_journal_restart(f->journal, z->apex, z->serial);
+        xfr_follow_save(f, z);
         log_info("zone %s: no IXFR history from serial %u to %u (%s): secondaries asking "
                  "IXFR get the whole zone",
                  z->name, pz->serial, z->serial, why[0] ? why : err_str(rc));
@@ -65,12 +135,15 @@ static void xfr_follow_one(struct xfr_follow *f, const struct snapshot *s)
         if (pz && pz->loaded && pz->serial == z->serial)
             continue;
         const struct xfr_conf *x = z->xfr;
-        if (pz && pz->loaded)
+        if (pz && pz->loaded) {
             xfr_follow_diff(f, pz, z);
-        else if (x && x->nallow && x->history)
-            xfr_journal_restart(f->journal, z->apex, z->serial); /* diffs start from here */
-        else
+        } else if (x && x->nallow && x->history) {
+            if (!xfr_follow_load(f, z, x->history))
+                xfr_journal_restart(f->journal, z->apex, z->serial); /* diffs start from here */
+        } else {
             xfr_journal_forget(f->journal, z->apex);
+            xfr_follow_save(f, z);
+        }
         /* Also at startup and when a zone first loads: a secondary may
          * have missed what happened while we were away. */
         if (z->xfr && z->xfr->nnotify && f->notify)
@@ -100,11 +173,15 @@ static void *xfr_follow_main(void *arg)
 }
 
 int xfr_follow_start(struct xfr_journal *journal, struct notify *n, uint32_t ttl_min,
-                     uint32_t ttl_max, struct xfr_follow **out)
+                     uint32_t ttl_max, const char *state_dir, struct xfr_follow **out)
 {
     struct xfr_follow *f = calloc(1, sizeof(*f));
     if (!f)
         return ERR_NOMEM;
+    if (state_dir && !(f->state_dir = strdup(state_dir))) {
+        free(f);
+        return ERR_NOMEM;
+    }
     f->journal = journal;
     f->notify = n;
     f->ttl_min = ttl_min;
@@ -114,6 +191,7 @@ int xfr_follow_start(struct xfr_journal *journal, struct notify *n, uint32_t ttl
     if (pthread_create(&f->thread, NULL, xfr_follow_main, f) != 0) {
         pthread_cond_destroy(&f->cond);
         pthread_mutex_destroy(&f->lock);
+        free(f->state_dir);
         free(f);
         return ERR_IO;
     }
@@ -145,5 +223,6 @@ void xfr_follow_stop(struct xfr_follow *f)
     snapshot_free(f->last);
     pthread_cond_destroy(&f->cond);
     pthread_mutex_destroy(&f->lock);
+    free(f->state_dir);
     free(f);
 }

@@ -19,9 +19,11 @@
 struct xfr_follow;
 
 /* Start following: differences go into journal with TTLs clamped to
- * [ttl_min, ttl_max] as transfers clamp them, NOTIFYs through n. */
+ * [ttl_min, ttl_max] as transfers clamp them, NOTIFYs through n. With a
+ * state_dir (else NULL) each zone's history is also kept there
+ * (xfr_store.h), and read back when the zone first loads. */
 int xfr_follow_start(struct xfr_journal *journal, struct notify *n, uint32_t ttl_min,
-                     uint32_t ttl_max, struct xfr_follow **out);
+                     uint32_t ttl_max, const char *state_dir, struct xfr_follow **out);
 
 /* A snapshot was published (a reference is taken). */
 void xfr_follow_publish(struct xfr_follow *f, const struct snapshot *s);

@@ -166,6 +166,29 @@ int xfr_journal_chain(struct xfr_journal *j, const uint8_t *apex, uint32_t from,
     return rc;
 }
 
+int xfr_journal_all(struct xfr_journal *j, const uint8_t *apex, struct xfr_delta ***out,
+                    unsigned *n)
+{
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&j->lock);
+    struct xfr_journal_zone *z = xfr_journal_zone(j, apex, false);
+    if (z && z->n) {
+        struct xfr_delta **c = malloc(z->n * sizeof(*c));
+        if (!c) {
+            rc = ERR_NOMEM;
+        } else {
+            for (unsigned i = 0; i < z->n; i++)
+                c[i] = xfr_delta_ref(z->d[i]);
+            *out = c;
+            *n = z->n;
+        }
+    }
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
 void xfr_journal_chain_free(struct xfr_delta **chain, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)

@@ -4,9 +4,9 @@
  *
  * A difference is immutable once made and counted by references, so a
  * transfer streams it without holding the journal's lock while newer
- * ones are added and old ones leave. The history lives in memory only:
- * after a restart an IXFR gets the whole zone (RFC 1995 allows it),
- * which is what a secondary needs then anyway. */
+ * ones are added and old ones leave. With a state-dir the follower also
+ * keeps each zone's history in a file (xfr_store.h), read back when the
+ * zone comes back after a restart as the version the history ends at. */
 #ifndef DBK_SERVER_XFR_JOURNAL_H
 #define DBK_SERVER_XFR_JOURNAL_H
 
@@ -56,6 +56,11 @@ void xfr_journal_restart(struct xfr_journal *j, const uint8_t *apex, uint32_t se
 int xfr_journal_chain(struct xfr_journal *j, const uint8_t *apex, uint32_t from,
                       struct xfr_delta ***out, unsigned *n);
 void xfr_journal_chain_free(struct xfr_delta **chain, unsigned n);
+
+/* Every difference of the zone's history, oldest first, as
+ * xfr_journal_chain gives them (*n = 0 when it holds none). */
+int xfr_journal_all(struct xfr_journal *j, const uint8_t *apex, struct xfr_delta ***out,
+                    unsigned *n);
 
 /* Wait, at most timeout_ms, while the zone's history holds `from` (a
  * difference starts there, or the newest ends there) but does not yet

@@ -833,6 +833,102 @@ data = generic:%s
     assert soa_serial(port, zone) == s2
 
 
+def test_ixfr_history_survives_a_restart(dnsblkit, tmp_path):
+    """With a state-dir each zone's IXFR history is kept in a file, and a
+    restart on the same data reads it back: a secondary that held a
+    serial from before the restart gets an IXFR, not the whole zone, and
+    so does one whose IXFR spans the restart. Data changed while the
+    server was stopped, or a damaged file, start the history again (the
+    whole zone, as without the file), and the log says why."""
+    d = str(tmp_path)
+    state = os.path.join(d, "state")
+    os.mkdir(state)
+    port = free_port()
+    sink = NotifySink()
+    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+state-dir = %s
+notify = 127.0.0.1@%d
+[listing]
+database = %s/live.db
+txt = Blocked - $ is listed
+[zone keep.example]
+dataset = listing
+data = generic:%s
+""" % (port, state, sink.port, d, live_soa(d, "keep")))
+    zone = "keep.example"
+    hist = os.path.join(state, "ixfr-" + zone)
+    dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])
+
+    def start():
+        with sink.lock:
+            sink.seen.clear()  # the NOTIFYs of this run only
+        srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
+        srv.sink = sink
+        return srv
+
+    def ixfr_from(serial, base):
+        kind, new, recs, _ = apply_ixfr(base, serial, ixfr_rrs(port, zone, serial))
+        sn, fresh = axfr_set(port, zone)
+        assert new == sn and recs == fresh, (kind, sorted(recs ^ fresh)[:6])
+        return kind
+
+    try:
+        srv = start()
+        s0, base0 = axfr_set(port, zone)
+        s1 = change(srv, cfg, zone, "list", "add", "80.77.113.1")
+        s2 = change(srv, cfg, zone, "list", "add", "80.77.113.2")
+        srv.stop()
+        assert os.path.exists(hist)
+        srv = start()
+        assert soa_serial(port, zone) == s2
+        # Read back by the follower thread as the zone first loads (and
+        # before its NOTIFY goes out).
+        sink.wait(zone, s2)
+        log = srv.stderr()
+        assert re.search(r"zone keep\.example: IXFR history of 2 versions read back \(serials "
+                         r"%d to %d\)" % (s0, s2), log), log[-2000:]
+        assert ixfr_from(s0, base0) == "incremental"
+        assert re.search(r"IXFR of keep\.example serial %d -> %d to " % (s0, s2), srv.stderr())
+        # A change after the restart: an IXFR from before it spans both.
+        s3 = change(srv, cfg, zone, "list", "add", "80.77.113.3")
+        assert ixfr_from(s0, base0) == "incremental"
+        assert re.search(r"IXFR of keep\.example serial %d -> %d to " % (s0, s3), srv.stderr())
+        _, base3 = axfr_set(port, zone)
+        srv.stop()
+
+        # Changed while stopped: another serial, the history starts again.
+        dbk(["list", "add", zone, "80.77.113.4", "--config", cfg])
+        srv = start()
+        s4 = soa_serial(port, zone)
+        assert newer(s4, s3)
+        sink.wait(zone, s4)  # the follower has looked at the file
+        assert re.search(r"zone keep\.example: IXFR history in \S+ not used: it ends at serial "
+                         r"%d, the zone is at %d" % (s3, s4), srv.stderr()), srv.stderr()[-2000:]
+        assert ixfr_from(s3, base3) == "full"
+        assert not os.path.exists(hist)  # nothing to keep until the next change
+        s5 = change(srv, cfg, zone, "list", "add", "80.77.113.5")
+        _, base5 = axfr_set(port, zone)
+        assert os.path.exists(hist)
+        srv.stop()
+
+        # A damaged file (a byte flipped): not used, and said.
+        with open(hist, "r+b") as f:
+            f.seek(os.path.getsize(hist) // 2)
+            b = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([b[0] ^ 0x40]))
+        srv = start()
+        assert soa_serial(port, zone) == s5
+        sink.wait(zone, s5)
+        assert re.search(r"IXFR history in \S+ not used: checksum mismatch", srv.stderr()), \
+            srv.stderr()[-2000:]
+        assert ixfr_from(s4, set()) == "full"
+    finally:
+        sink.close()
+
+
 def test_ixfr_beyond_the_history_is_the_whole_zone(history):
     srv, cfg = history
     zone = "short.example"

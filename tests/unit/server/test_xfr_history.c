@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/err.h"
 #include "common/name.h"
@@ -30,6 +31,7 @@
 #include "server/xfr.h"
 #include "server/xfr_diff.h"
 #include "server/xfr_journal.h"
+#include "server/xfr_store.h"
 #include "wire/wire.h"
 
 #include "xfr_stream_util.h"
@@ -1247,6 +1249,159 @@ static void test_one_sided(void **state)
     xfr_journal_destroy(&j);
 }
 
+/* ---- the history on disk (xfr_store) ------------------------------------------ */
+
+static void assert_delta_equal(const struct xfr_delta *a, const struct xfr_delta *b)
+{
+    assert_int_equal(a->from, b->from);
+    assert_int_equal(a->to, b->to);
+    assert_int_equal(a->ndel, b->ndel);
+    assert_int_equal(a->nadd, b->nadd);
+    assert_int_equal(a->to_records, b->to_records);
+    assert_int_equal(a->soa_from_len, b->soa_from_len);
+    assert_memory_equal(a->soa_from, b->soa_from, a->soa_from_len);
+    assert_int_equal(a->soa_to_ttl, b->soa_to_ttl);
+    assert_int_equal(a->soa_to_len, b->soa_to_len);
+    assert_memory_equal(a->soa_to, b->soa_to, a->soa_to_len);
+    assert_int_equal(a->del_len, b->del_len);
+    assert_int_equal(a->add_len, b->add_len);
+    if (a->del_len)
+        assert_memory_equal(a->del, b->del, a->del_len);
+    if (a->add_len)
+        assert_memory_equal(a->add, b->add, a->add_len);
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    *len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+/* The CRC at the end made right again after an edit, so that the
+ * structure checks behind it are reached. */
+static void fix_crc(uint8_t *buf, size_t len)
+{
+    uLong crc = crc32(crc32(0, Z_NULL, 0), buf, (uInt)(len - 4));
+    wire_put32(buf + len - 4, (uint32_t)crc);
+}
+
+static void test_store_roundtrip(void **state)
+{
+    (void)state;
+    char why[512], path[128];
+    struct xfr_delta *d[2] = {NULL, NULL};
+    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, NULL, &d[0], why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, NULL, &d[1], why, sizeof(why)), 0);
+    const struct zone *z = ver(2);
+    assert_int_equal(xfr_store_path(dir, z, path, sizeof(path)), 0);
+    uint64_t digest = xfr_store_zone_digest(z, 0, UINT32_MAX);
+    assert_int_equal(xfr_store_save(path, z, digest, d, 2, why, sizeof(why)), 0);
+
+    struct xfr_delta **back = NULL;
+    unsigned n = 0;
+    assert_int_equal(xfr_store_load(path, z, digest, &back, &n, why, sizeof(why)), 0);
+    assert_int_equal(n, 2);
+    for (unsigned i = 0; i < 2; i++)
+        assert_delta_equal(back[i], d[i]);
+    /* What was read back answers as the original: applied to v1's
+     * records it gives v3's. */
+    assert_diff_applies(ver(1), ver(2), back[1]);
+    xfr_journal_chain_free(back, n);
+
+    /* Another version of the zone, other TTL limits: not used. */
+    assert_int_equal(xfr_store_load(path, ver(1), digest, &back, &n, why, sizeof(why)), ERR_EXISTS);
+    assert_non_null(strstr(why, "ends at serial"));
+    assert_int_equal(xfr_store_load(path, z, xfr_store_zone_digest(z, 60, UINT32_MAX), &back, &n,
+                                    why, sizeof(why)),
+                     ERR_EXISTS);
+    assert_null(back);
+    assert_int_equal(n, 0);
+    /* Names that are no safe file names are not kept. */
+    struct zone fake = *z;
+    const char *bad[] = {"a/b.example", "..", ".hidden", "a..b", "Upper.example", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fake.name = (char *)bad[i];
+        assert_int_equal(xfr_store_path(dir, &fake, path, sizeof(path)), ERR_INVAL);
+    }
+    assert_int_equal(xfr_store_load("/nonexistent/ixfr-x", z, digest, &back, &n, why, sizeof(why)),
+                     ERR_NOTFOUND);
+    xfr_delta_unref(d[0]);
+    xfr_delta_unref(d[1]);
+}
+
+/* Damage of every kind is refused with a reason, never read past: each
+ * byte flipped, each length cut short, and edits with the CRC made
+ * right again. */
+static void test_store_damage(void **state)
+{
+    (void)state;
+    char why[512], path[128];
+    struct xfr_delta *d[2] = {NULL, NULL};
+    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, NULL, &d[0], why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, NULL, &d[1], why, sizeof(why)), 0);
+    const struct zone *z = ver(2);
+    assert_int_equal(xfr_store_path(dir, z, path, sizeof(path)), 0);
+    uint64_t digest = xfr_store_zone_digest(z, 0, UINT32_MAX);
+    assert_int_equal(xfr_store_save(path, z, digest, d, 2, why, sizeof(why)), 0);
+    size_t len;
+    uint8_t *buf = read_all(path, &len);
+    struct xfr_delta **back = NULL;
+    unsigned n = 0;
+    assert_int_equal(xfr_store_parse(buf, len, z, digest, &back, &n, why, sizeof(why)), 0);
+    xfr_journal_chain_free(back, n);
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(copy, buf, len);
+        copy[i] ^= 0x21;
+        assert_int_equal(xfr_store_parse(copy, len, z, digest, &back, &n, why, sizeof(why)),
+                         ERR_FORMAT);
+        assert_null(back);
+    }
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *part = malloc(cut ? cut : 1);
+        memcpy(part, buf, cut);
+        if (cut >= 12)
+            fix_crc(part, cut);
+        int rc = xfr_store_parse(part, cut, NULL, 0, &back, &n, why, sizeof(why));
+        assert_int_equal(rc, ERR_FORMAT);
+        free(part);
+    }
+    /* The count of differences (after magic, apex, digest, fingerprint)
+     * made huge: refused before anything is allocated for it. */
+    size_t at = 8 + 1 + z->apex_len + 16;
+    memcpy(copy, buf, len);
+    wire_put32(copy + at, 0x7fffffff);
+    fix_crc(copy, len);
+    assert_int_equal(xfr_store_parse(copy, len, NULL, 0, &back, &n, why, sizeof(why)), ERR_FORMAT);
+    assert_string_equal(why, "more differences than the file holds");
+    /* One difference said: bytes left over. */
+    memcpy(copy, buf, len);
+    wire_put32(copy + at, 1);
+    fix_crc(copy, len);
+    assert_int_equal(xfr_store_parse(copy, len, NULL, 0, &back, &n, why, sizeof(why)), ERR_FORMAT);
+    assert_string_equal(why, "bytes after the last difference");
+    /* The first difference's "to" serial changed: its SOA says another. */
+    memcpy(copy, buf, len);
+    wire_put32(copy + at + 8, d[0]->to + 1);
+    fix_crc(copy, len);
+    assert_int_equal(xfr_store_parse(copy, len, NULL, 0, &back, &n, why, sizeof(why)), ERR_FORMAT);
+    assert_string_equal(why, "a difference's SOA has another serial than it");
+    /* Whole and untouched, without a zone to match: read. */
+    assert_int_equal(xfr_store_parse(buf, len, NULL, 0, &back, &n, why, sizeof(why)), 0);
+    assert_int_equal(n, 2);
+    xfr_journal_chain_free(back, n);
+    free(copy);
+    free(buf);
+    xfr_delta_unref(d[0]);
+    xfr_delta_unref(d[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1256,6 +1411,7 @@ int main(void)
         cmocka_unit_test(test_diff_identical),      cmocka_unit_test(test_diff_limit),
         cmocka_unit_test(test_diff_clamp),          cmocka_unit_test(test_ixfr_stream),
         cmocka_unit_test(test_one_sided),           cmocka_unit_test(test_diff_big),
+        cmocka_unit_test(test_store_roundtrip),     cmocka_unit_test(test_store_damage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
