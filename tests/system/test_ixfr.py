@@ -756,6 +756,20 @@ def test_ixfr_asked_before_the_notify_waits_for_the_difference(dnsblkit, tmp_pat
     print("IXFR asked before its difference was made: answered in %.0f ms" % (waited[0] * 1000))
 
 
+def live_zone_conf(d, port, zone, server_extra="", listing_extra=""):
+    """dnsblkit.conf of one live zone open to transfers from loopback."""
+    return write(os.path.join(d, "dnsblkit.conf"), """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+%s[listing]
+database = %s/live.db
+txt = Blocked - $ is listed
+%s[zone %s]
+dataset = listing
+data = generic:%s
+""" % (port, server_extra, d, listing_extra, zone, live_soa(d, zone.split(".")[0])))
+
+
 def test_expired_listing_leaves_secondaries_by_ixfr(dnsblkit, tmp_path):
     """A listing given --for ends by itself: the expiry sweep ends it and
     a new version is published. A secondary that took the zone while the
@@ -766,17 +780,7 @@ def test_expired_listing_leaves_secondaries_by_ixfr(dnsblkit, tmp_path):
     deleted nothing."""
     d = str(tmp_path)
     port = free_port()
-    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
-listen = 127.0.0.1/%d
-allow-transfer = 127.0.0.1
-[listing]
-database = %s/live.db
-txt = Blocked - $ is listed
-sweep-interval = 1s
-[zone exp.example]
-dataset = listing
-data = generic:%s
-""" % (port, d, live_soa(d, "exp")))
+    cfg = live_zone_conf(d, port, "exp.example", listing_extra="sweep-interval = 1s\n")
     zone = "exp.example"
     dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])
     dbk(["list", "add", zone, "46.4.1.5", "--for", "4s", "--config", cfg])
@@ -802,17 +806,7 @@ def test_listing_expired_while_stopped_moves_the_serial(dnsblkit, tmp_path):
     not a sweep interval later."""
     d = str(tmp_path)
     port = free_port()
-    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
-listen = 127.0.0.1/%d
-allow-transfer = 127.0.0.1
-state-dir = %s
-[listing]
-database = %s/live.db
-txt = Blocked - $ is listed
-[zone exp.example]
-dataset = listing
-data = generic:%s
-""" % (port, d, d, live_soa(d, "exp")))
+    cfg = live_zone_conf(d, port, "exp.example", "state-dir = %s\n" % d)
     zone = "exp.example"
     owner = rev4("46.4.1.6") + "." + zone + "."
     dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])
@@ -845,18 +839,8 @@ def test_ixfr_history_survives_a_restart(dnsblkit, tmp_path):
     os.mkdir(state)
     port = free_port()
     sink = NotifySink()
-    cfg = write(os.path.join(d, "dnsblkit.conf"), """[server]
-listen = 127.0.0.1/%d
-allow-transfer = 127.0.0.1
-state-dir = %s
-notify = 127.0.0.1@%d
-[listing]
-database = %s/live.db
-txt = Blocked - $ is listed
-[zone keep.example]
-dataset = listing
-data = generic:%s
-""" % (port, state, sink.port, d, live_soa(d, "keep")))
+    cfg = live_zone_conf(d, port, "keep.example",
+                         "state-dir = %s\nnotify = 127.0.0.1@%d\n" % (state, sink.port))
     zone = "keep.example"
     hist = os.path.join(state, "ixfr-" + zone)
     dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])

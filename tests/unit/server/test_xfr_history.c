@@ -1290,17 +1290,26 @@ static void fix_crc(uint8_t *buf, size_t len)
     wire_put32(buf + len - 4, (uint32_t)crc);
 }
 
+/* The differences v1 -> v2 -> v3 in d, saved as v3's history in path;
+ * returns the digest they were saved under. */
+static uint64_t save_history(struct xfr_delta *d[2], char *path, size_t pathsz)
+{
+    char why[512];
+    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, NULL, &d[0], why, sizeof(why)), 0);
+    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, NULL, &d[1], why, sizeof(why)), 0);
+    assert_int_equal(xfr_store_path(dir, ver(2), path, pathsz), 0);
+    uint64_t digest = xfr_store_zone_digest(ver(2), 0, UINT32_MAX);
+    assert_int_equal(xfr_store_save(path, ver(2), digest, d, 2, why, sizeof(why)), 0);
+    return digest;
+}
+
 static void test_store_roundtrip(void **state)
 {
     (void)state;
     char why[512], path[128];
-    struct xfr_delta *d[2] = {NULL, NULL};
-    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, NULL, &d[0], why, sizeof(why)), 0);
-    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, NULL, &d[1], why, sizeof(why)), 0);
+    struct xfr_delta *d[2];
     const struct zone *z = ver(2);
-    assert_int_equal(xfr_store_path(dir, z, path, sizeof(path)), 0);
-    uint64_t digest = xfr_store_zone_digest(z, 0, UINT32_MAX);
-    assert_int_equal(xfr_store_save(path, z, digest, d, 2, why, sizeof(why)), 0);
+    uint64_t digest = save_history(d, path, sizeof(path));
 
     struct xfr_delta **back = NULL;
     unsigned n = 0;
@@ -1341,13 +1350,9 @@ static void test_store_damage(void **state)
 {
     (void)state;
     char why[512], path[128];
-    struct xfr_delta *d[2] = {NULL, NULL};
-    assert_int_equal(xfr_diff(ver(0), ver(1), &OPTS, NULL, &d[0], why, sizeof(why)), 0);
-    assert_int_equal(xfr_diff(ver(1), ver(2), &OPTS, NULL, &d[1], why, sizeof(why)), 0);
+    struct xfr_delta *d[2];
     const struct zone *z = ver(2);
-    assert_int_equal(xfr_store_path(dir, z, path, sizeof(path)), 0);
-    uint64_t digest = xfr_store_zone_digest(z, 0, UINT32_MAX);
-    assert_int_equal(xfr_store_save(path, z, digest, d, 2, why, sizeof(why)), 0);
+    uint64_t digest = save_history(d, path, sizeof(path));
     size_t len;
     uint8_t *buf = read_all(path, &len);
     struct xfr_delta **back = NULL;
