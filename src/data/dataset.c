@@ -307,6 +307,8 @@ uint64_t dataset_fingerprint(const struct dataset *ds)
     h = dataset_fp_add(h, ds->spec, strlen(ds->spec));
     h = dataset_fp_add(h, &ds->entries, sizeof(ds->entries));
     h = dataset_fp_add(h, &ds->live_version, sizeof(ds->live_version));
+    h = dataset_fp_add(h, &ds->conf_digest, sizeof(ds->conf_digest));
+    h = dataset_fp_add(h, &ds->ttl, sizeof(ds->ttl));
     if (!dataset_is_live(ds)) /* a live dataset's time is when it was read */
         h = dataset_fp_add(h, &ds->timestamp, sizeof(ds->timestamp));
     for (unsigned i = 0; i < ds->nfiles; i++) {

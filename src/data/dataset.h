@@ -267,6 +267,10 @@ struct dataset {
 
     uint64_t live_version; /* a live dataset's place in its source's change
                               log, which a restart does not change */
+    uint64_t conf_digest;  /* what a live dataset's configuration adds to its
+                              answers (a listing's TXT): with the TTL, part of
+                              dataset_fingerprint, so that a change of it is a
+                              change of the zone's data */
     uint64_t entries;      /* entries loaded (for logs and limits) */
     uint64_t ip4_total;    /* IPv4 addresses listed (for the world guard) */
     size_t mem_bytes;      /* memory held by the data, reported by the type */

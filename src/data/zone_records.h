@@ -44,6 +44,12 @@
 
 #include "data/dataset.h"
 
+/* The version of how records are made from answers: raised whenever the
+ * same data would give other records, so that serials kept across an
+ * upgrade move (serial_fingerprint) and no IXFR history of the old
+ * records is read back. */
+#define ZREC_FORMAT 1
+
 /* The default cap on a zone's records (transfer-max-records). */
 #define ZREC_DEFAULT_MAX_RECORDS 10000000ull
 

@@ -119,6 +119,11 @@ static void listing_counts(struct dataset *ds, const struct listing_ds *l)
     ds->mem_bytes = sizeof(*l) + livemap_bytes(l->map);
     ds->timestamp = time(NULL);
     ds->live_version = l->seq;
+    /* The TXT every listing answers with comes from the configuration. */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *c = l->src->conf.txt; *c; c++)
+        h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+    ds->conf_digest = h;
 }
 
 /* End the zone's expired listings in the database: the change log then

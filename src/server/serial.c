@@ -1,5 +1,6 @@
 /* The book of zone serials, and the rule that moves them on. */
 #include "server/serial.h"
+#include "data/zone_records.h"
 #include "common/err.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -133,7 +134,7 @@ int serial_book_open(const char *dir, struct serial_book **out, char *err, size_
 
 uint64_t serial_fingerprint(const struct zone *z)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ZREC_FORMAT;
     for (unsigned i = 0; i < z->nall; i++)
         h = hash_mix64(h ^ dataset_fingerprint(z->all[i])) + i;
     return h;

@@ -48,7 +48,9 @@ int serial_book_save(struct serial_book *b, char *err, size_t errsz);
 void serial_book_free(struct serial_book *b);
 
 /* The zone's data as the book tells it apart: its datasets' fingerprints
- * (dataset_fingerprint) in order. */
+ * (dataset_fingerprint: files, entries, TTL, a live dataset's place in
+ * its change log and its configuration's part) in order, and the
+ * version of how records are made of them (ZREC_FORMAT). */
 uint64_t serial_fingerprint(const struct zone *z);
 
 /* The serial after last for data that says data_serial: data_serial when

@@ -332,9 +332,11 @@ static int serve_ini_notify_source(struct serve_ini_state *st, const char *value
         struct addr_sock a;
         uint64_t hi, lo;
         /* An address, not "*" and not one with a port: 0 binds to any. */
+        /* An IPv4-mapped IPv6 address would bind the IPv6 socket to
+         * something no IPv6 NOTIFY can leave from: refused too. */
         if (tok[0] == '*' || strpbrk(tok, "@/") || addr_sock_parse(tok, 0, &a) < 0 ||
             !addr_sock_128((const struct sockaddr *)&a.ss, &hi, &lo) || (hi == 0 && lo == 0) ||
-            (addr_128_is_ip4(hi, lo) && (uint32_t)lo == 0))
+            (addr_128_is_ip4(hi, lo) && (a.ss.ss_family == AF_INET6 || (uint32_t)lo == 0)))
             return serve_ini_fail(st, line,
                                   "bad notify-source '%s' (want an IPv4 and/or an "
                                   "IPv6 address)%s",

@@ -232,13 +232,13 @@ static void *xfr_diff_put_main(void *arg)
 }
 
 /* fn(a) on a helper thread and fn(b) on this one, or both here when no
- * thread can be had or a has nothing to do: the versions are walked at
- * once on two cores. */
+ * thread can be had or one side has nothing to do (one_idle): the
+ * versions are walked at once on two cores. */
 static void xfr_diff_both(void *(*fn)(void *), struct xfr_diff_side *a, struct xfr_diff_side *b,
-                          bool a_idle)
+                          bool one_idle)
 {
     pthread_t t;
-    bool threaded = !a_idle && pthread_create(&t, NULL, fn, a) == 0;
+    bool threaded = !one_idle && pthread_create(&t, NULL, fn, a) == 0;
     if (!threaded)
         fn(a);
     fn(b);

@@ -24,9 +24,39 @@ struct xfr_follow {
     struct xfr_journal *journal;
     struct notify *notify;
     uint32_t ttl_min, ttl_max;
-    char *state_dir;  /* where histories are kept, or NULL */
-    bool save_failed; /* said once, until a save works again */
+    char *state_dir; /* where histories are kept, or NULL */
+    /* Zones whose history could not be written: said once per zone,
+     * until a save works again. */
+    char **failing;
+    unsigned nfailing, failcap;
 };
+
+/* Whether zone `name` is among the failing; with `set`, make it so or
+ * not. Returns whether it was. */
+static bool xfr_follow_failing(struct xfr_follow *f, const char *name, int set)
+{
+    unsigned i = 0;
+    while (i < f->nfailing && strcmp(f->failing[i], name) != 0)
+        i++;
+    bool was = i < f->nfailing;
+    if (set == 0 && was) {
+        free(f->failing[i]);
+        f->failing[i] = f->failing[--f->nfailing];
+    } else if (set == 1 && !was) {
+        if (f->nfailing == f->failcap) {
+            unsigned cap = f->failcap ? 2 * f->failcap : 4;
+            char **nf = realloc(f->failing, cap * sizeof(*nf));
+            if (!nf)
+                return was;
+            f->failing = nf;
+            f->failcap = cap;
+        }
+        char *copy = strdup(name);
+        if (copy)
+            f->failing[f->nfailing++] = copy;
+    }
+    return was;
+}
 
 /* Keep z's history in its file: the whole of it after each difference,
  * none (the file removed) when it holds nothing. */
@@ -48,14 +78,14 @@ static void xfr_follow_save(struct xfr_follow *f, const struct zone *z)
     else
         snprintf(why, sizeof(why), "%s", err_str(rc));
     xfr_journal_chain_free(d, n);
-    if (rc && !f->save_failed)
+    bool was = xfr_follow_failing(f, z->name, rc != 0);
+    if (rc && !was)
         log_warning("zone %s: cannot keep its IXFR history in the state-dir (%s); after a "
                     "restart secondaries asking IXFR get the whole zone (not said again until "
-                    "a history is kept)",
+                    "its history is kept)",
                     z->name, why);
-    else if (rc == 0 && f->save_failed)
+    else if (rc == 0 && was)
         log_info("zone %s: IXFR history kept in the state-dir again", z->name);
-    f->save_failed = rc != 0;
 }
 
 /* A zone loaded for the first time (startup): its history from the
@@ -63,8 +93,14 @@ static void xfr_follow_save(struct xfr_follow *f, const struct zone *z)
 static bool xfr_follow_load(struct xfr_follow *f, const struct zone *z, unsigned depth)
 {
     char path[4096], why[512];
-    if (!f->state_dir || xfr_store_path(f->state_dir, z, path, sizeof(path)) != 0)
+    if (!f->state_dir)
         return false;
+    if (xfr_store_path(f->state_dir, z, path, sizeof(path)) != 0) {
+        log_info("zone %s: its IXFR history is kept in memory only (the name is no plain "
+                 "file name)",
+                 z->name);
+        return false;
+    }
     struct xfr_delta **d = NULL;
     unsigned n = 0;
     int rc = xfr_store_load(path, z, xfr_store_zone_digest(z, f->ttl_min, f->ttl_max), &d, &n, why,
@@ -72,21 +108,21 @@ static bool xfr_follow_load(struct xfr_follow *f, const struct zone *z, unsigned
     if (rc == ERR_NOTFOUND)
         return false;
     if (rc) {
-        unlink(path);
+        /* A damaged file, or another version's, is of no use any more; a
+         * file that could not be read now is left for the next start. */
+        if (rc == ERR_FORMAT || rc == ERR_EXISTS)
+            unlink(path);
         log_info("zone %s: IXFR history in %s not used: %s", z->name, path, why);
         return false;
     }
-    xfr_journal_restart(f->journal, z->apex, d[0]->from);
-    for (unsigned i = 0; i < n && rc == 0; i++)
-        rc = xfr_journal_add(f->journal, z->apex, depth, d[i]);
-    uint32_t first = d[0]->from;
+    unsigned kept = 0;
+    rc = xfr_journal_load(f->journal, z->apex, depth, d, n, &kept);
+    uint32_t first = kept ? d[n - kept]->from : z->serial;
     xfr_journal_chain_free(d, n);
-    if (rc) {
-        xfr_journal_restart(f->journal, z->apex, z->serial);
+    if (rc)
         return false;
-    }
-    log_info("zone %s: IXFR history of %u versions read back (serials %u to %u)", z->name, n, first,
-             z->serial);
+    log_info("zone %s: IXFR history of %u versions read back (serials %u to %u)", z->name, kept,
+             first, z->serial);
     return true;
 }
 
@@ -97,7 +133,6 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
     const struct xfr_conf *x = z->xfr;
     if (!x || x->nallow == 0 || x->history == 0) {
         xfr_journal_forget(f->journal, z->apex);
-        xfr_follow_save(f, z);
         return;
     }
     struct zrec_opts o = {
@@ -114,10 +149,8 @@ static void xfr_follow_diff(struct xfr_follow *f, const struct zone *pz, const s
     if (rc == 0) {
         log_debug("zone %s: IXFR history %u -> %u: %llu records gone, %llu new (%.1f ms)", z->name,
                   d->from, d->to, (unsigned long long)d->ndel, (unsigned long long)d->nadd, ms);
-        xfr_follow_save(f, z);
     } else if (!atomic_load(&f->stop)) {
         xfr_journal_restart(f->journal, z->apex, z->serial);
-        xfr_follow_save(f, z);
         log_info("zone %s: no IXFR history from serial %u to %u (%s): secondaries asking "
                  "IXFR get the whole zone",
                  z->name, pz->serial, z->serial, why[0] ? why : err_str(rc));
@@ -135,19 +168,24 @@ static void xfr_follow_one(struct xfr_follow *f, const struct snapshot *s)
         if (pz && pz->loaded && pz->serial == z->serial)
             continue;
         const struct xfr_conf *x = z->xfr;
+        bool save = true;
         if (pz && pz->loaded) {
             xfr_follow_diff(f, pz, z);
         } else if (x && x->nallow && x->history) {
+            /* The file is what was just read, or left for another start. */
+            save = false;
             if (!xfr_follow_load(f, z, x->history))
                 xfr_journal_restart(f->journal, z->apex, z->serial); /* diffs start from here */
         } else {
             xfr_journal_forget(f->journal, z->apex);
-            xfr_follow_save(f, z);
         }
         /* Also at startup and when a zone first loads: a secondary may
-         * have missed what happened while we were away. */
+         * have missed what happened while we were away. The history goes
+         * to disk after the NOTIFY, which need not wait for it. */
         if (z->xfr && z->xfr->nnotify && f->notify)
             notify_zone(f->notify, z, z->xfr);
+        if (save)
+            xfr_follow_save(f, z);
     }
 }
 
@@ -223,6 +261,9 @@ void xfr_follow_stop(struct xfr_follow *f)
     snapshot_free(f->last);
     pthread_cond_destroy(&f->cond);
     pthread_mutex_destroy(&f->lock);
+    for (unsigned i = 0; i < f->nfailing; i++)
+        free(f->failing[i]);
+    free(f->failing);
     free(f->state_dir);
     free(f);
 }

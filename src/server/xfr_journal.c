@@ -69,20 +69,14 @@ static struct xfr_journal_zone *xfr_journal_zone(struct xfr_journal *j, const ui
     return z;
 }
 
-int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth, struct xfr_delta *d)
+/* xfr_journal_add for the zone z; under the lock. */
+static int xfr_journal_add_locked(struct xfr_journal_zone *z, unsigned depth, struct xfr_delta *d)
 {
-    int rc = 0;
-    pthread_mutex_lock(&j->lock);
-    struct xfr_journal_zone *z = xfr_journal_zone(j, apex, true);
-    if (!z) {
-        rc = ERR_NOMEM;
-        goto out;
-    }
     if (z->n && z->d[z->n - 1]->to != d->from)
         xfr_journal_zone_clear(z);
     if (depth == 0) {
         xfr_journal_zone_clear(z);
-        goto out;
+        return 0;
     }
     /* Memory: about a third of what an AXFR of the zone sends, so that
      * a zone changing much keeps fewer versions, not more memory. */
@@ -110,15 +104,44 @@ int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth, 
     if (z->n == z->cap) {
         unsigned cap = z->cap ? 2 * z->cap : 8;
         struct xfr_delta **nd = realloc(z->d, cap * sizeof(*nd));
-        if (!nd) {
-            rc = ERR_NOMEM;
-            goto out;
-        }
+        if (!nd)
+            return ERR_NOMEM;
         z->d = nd;
         z->cap = cap;
     }
     z->d[z->n++] = xfr_delta_ref(d);
-out:
+    return 0;
+}
+
+int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth, struct xfr_delta *d)
+{
+    pthread_mutex_lock(&j->lock);
+    struct xfr_journal_zone *z = xfr_journal_zone(j, apex, true);
+    int rc = z ? xfr_journal_add_locked(z, depth, d) : ERR_NOMEM;
+    pthread_cond_broadcast(&j->changed);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+int xfr_journal_load(struct xfr_journal *j, const uint8_t *apex, unsigned depth,
+                     struct xfr_delta *const *d, unsigned n, unsigned *kept)
+{
+    int rc = 0;
+    *kept = 0;
+    pthread_mutex_lock(&j->lock);
+    struct xfr_journal_zone *z = xfr_journal_zone(j, apex, true);
+    if (!z) {
+        rc = ERR_NOMEM;
+    } else {
+        xfr_journal_zone_clear(z);
+        for (unsigned i = 0; i < n && rc == 0; i++)
+            rc = xfr_journal_add_locked(z, depth, d[i]);
+        if (rc)
+            xfr_journal_zone_clear(z);
+        z->has_base = true;
+        z->base = n ? d[n - 1]->to : 0;
+        *kept = z->n;
+    }
     pthread_cond_broadcast(&j->changed);
     pthread_mutex_unlock(&j->lock);
     return rc;

@@ -41,6 +41,14 @@ void xfr_journal_destroy(struct xfr_journal *j);
 int xfr_journal_add(struct xfr_journal *j, const uint8_t *apex, unsigned depth,
                     struct xfr_delta *d);
 
+/* The zone's history as d[0..n) (consecutive, oldest first; references
+ * are taken), all at once under the lock, so that no IXFR sees it half
+ * read back; depth and the memory budget apply as to xfr_journal_add.
+ * *kept says how many stayed. On failure the history is empty and its
+ * base the newest serial. */
+int xfr_journal_load(struct xfr_journal *j, const uint8_t *apex, unsigned depth,
+                     struct xfr_delta *const *d, unsigned n, unsigned *kept);
+
 /* Forget the zone's history (no history kept for it). */
 void xfr_journal_forget(struct xfr_journal *j, const uint8_t *apex);
 

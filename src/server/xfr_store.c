@@ -113,7 +113,8 @@ int xfr_store_save(const char *path, const struct zone *z, uint64_t digest,
                    struct xfr_delta *const *d, unsigned n, char *why, size_t whysz)
 {
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+    /* '~' is in no zone's file name: no other zone's file is hit. */
+    if (snprintf(tmp, sizeof(tmp), "%s.new~", path) >= (int)sizeof(tmp)) {
         snprintf(why, whysz, "%s: path too long", path);
         return ERR_RANGE;
     }
@@ -121,8 +122,10 @@ int xfr_store_save(const char *path, const struct zone *z, uint64_t digest,
     struct xfr_store_out o = {fd >= 0 ? fdopen(fd, "w") : NULL, crc32(0, Z_NULL, 0)};
     if (!o.f) {
         snprintf(why, whysz, "cannot write %s: %s", tmp, strerror(errno));
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+            unlink(tmp);
+        }
         return ERR_IO;
     }
     xfr_store_put(&o, xfr_store_magic, sizeof(xfr_store_magic));

@@ -693,7 +693,11 @@ static size_t question_len(const uint8_t *req, size_t len)
 
 /* The error reply without its TSIG, TC set: it does not fit in what the
  * client can take over UDP (long key and question names, no EDNS), and
- * a cut TSIG would be none; over TCP it gets the whole reply. */
+ * a cut TSIG would be none; over TCP it gets the whole reply. RFC 8945
+ * has no word for this case (its error replies are the question and the
+ * TSIG, which here is what does not fit; it comes of a request already
+ * over 512 bytes without EDNS); a truncated reply is what any DNS client
+ * knows to ask again over TCP for. */
 static int tsig_error_truncated(uint8_t *out, size_t len, size_t *outlen)
 {
     wire_put16(out + 2, (uint16_t)(wire_get16(out + 2) | FLAG_TC));

@@ -783,7 +783,8 @@ def test_expired_listing_leaves_secondaries_by_ixfr(dnsblkit, tmp_path):
     cfg = live_zone_conf(d, port, "exp.example", listing_extra="sweep-interval = 1s\n")
     zone = "exp.example"
     dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])
-    dbk(["list", "add", zone, "46.4.1.5", "--for", "4s", "--config", cfg])
+    # Long enough for the start and the first AXFR under a sanitizer.
+    dbk(["list", "add", zone, "46.4.1.5", "--for", "8s", "--config", cfg])
     srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
     s1, base = axfr_set(port, zone)
     owner = rev4("46.4.1.5") + "." + zone + "."
@@ -810,12 +811,13 @@ def test_listing_expired_while_stopped_moves_the_serial(dnsblkit, tmp_path):
     zone = "exp.example"
     owner = rev4("46.4.1.6") + "." + zone + "."
     dbk(["list", "add", zone, "46.4.104.0/22", "--config", cfg])
-    dbk(["list", "add", zone, "46.4.1.6", "--for", "3s", "--config", cfg])
+    dbk(["list", "add", zone, "46.4.1.6", "--for", "8s", "--config", cfg])
+    until = time.time() + 9  # past the expiry, whole seconds and all
     srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
     s1, base = axfr_set(port, zone)
     assert any(r[0] == owner for r in base)
     srv.stop()
-    time.sleep(3.5)
+    time.sleep(max(0.0, until - time.time()))
     srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone=zone)
     s2, fresh = axfr_set(port, zone)
     assert not any(r[0] == owner for r in fresh)
@@ -894,6 +896,9 @@ def test_ixfr_history_survives_a_restart(dnsblkit, tmp_path):
         assert not os.path.exists(hist)  # nothing to keep until the next change
         s5 = change(srv, cfg, zone, "list", "add", "80.77.113.5")
         _, base5 = axfr_set(port, zone)
+        deadline = time.monotonic() + 5  # written after the NOTIFY
+        while not os.path.exists(hist) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert os.path.exists(hist)
         srv.stop()
 
@@ -1128,6 +1133,47 @@ def test_serial_saved_within_a_second_without_polling(dnsblkit, tmp_path):
     write(data, SOA_LINE % 100 + "10.0.0.1\n10.0.0.3\n")
     dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="soa.example")
     assert soa_serial(port, "soa.example") == 102
+
+
+def test_serial_moves_when_ttl_or_listing_txt_change(dnsblkit, tmp_path):
+    """Records change without the data files or the listings changing
+    when the default TTL (for data without $TTL) or a live zone's TXT
+    template changes in the configuration: across a restart that is
+    other data, so the serial moves and secondaries fetch the new
+    records. The same configuration keeps the serials."""
+    d = str(tmp_path)
+    port = free_port()
+    data = write(os.path.join(d, "f.txt"), SOA_LINE % 5 + "10.0.0.1\n")
+    conf = """[server]
+listen = 127.0.0.1/%d
+allow-transfer = 127.0.0.1
+state-dir = %s
+ttl = %%d
+[listing]
+database = %s/live.db
+txt = %%s
+[zone f.example]
+data = ip4set:%s
+[zone l.example]
+dataset = listing
+data = generic:%s
+""" % (port, d, d, data, live_soa(d, "l"))
+    dbk(["list", "add", "l.example", "46.4.1.9", "--config",
+         write(os.path.join(d, "dnsblkit.conf"), conf % (300, "Listed: $"))])
+
+    def serials(ttl, txt):
+        cfg = write(os.path.join(d, "dnsblkit.conf"), conf % (ttl, txt))
+        srv = dnsblkit.start([], args=["--config", cfg], port=port, bind=False, zone="f.example")
+        out = soa_serial(port, "f.example"), soa_serial(port, "l.example")
+        srv.stop()
+        return out
+
+    f1, l1 = serials(300, "Listed: $")
+    assert serials(300, "Listed: $") == (f1, l1)
+    f2, l2 = serials(600, "Listed: $")
+    assert newer(f2, f1) and newer(l2, l1), (f1, f2, l1, l2)
+    f3, l3 = serials(600, "Blocked: $")
+    assert f3 == f2 and newer(l3, l2), (f2, f3, l2, l3)
 
 
 def test_serials_across_restarts_with_a_state_dir(dnsblkit, tmp_path):
@@ -1616,9 +1662,10 @@ def test_ixfr_over_udp_for_a_keyed_zone(signed):
 def test_tsig_error_too_big_for_udp_comes_truncated(signed):
     """A TSIG error reply holds the question and the request's key name:
     with long ones and no EDNS it would pass the 512 bytes a UDP client
-    takes. It comes as the header and question with TC (no TSIG, which
-    cannot be cut), and the same request over TCP gets the whole
-    NOTAUTH with its TSIG. With EDNS room it fits as it is."""
+    takes (the request itself was over 512, which kdig refuses to send
+    and dnspython sends). It comes as the header and question with TC
+    (no TSIG, which cannot be cut), and the same request over TCP gets
+    the whole NOTAUTH with its TSIG. With EDNS room it fits as it is."""
     e = signed
     label = "a" * 60
     qname = ".".join([label] * 3 + ["b" * 40]) + ".sig.example"  # 237 bytes of name

@@ -303,6 +303,7 @@ def test_notify_leaves_from_notify_source(dnsblkit, tmp_path):
     for value, want in (("127.0.0.3@53", r"bad notify-source '127\.0\.0\.3@53'"),
                         ("*", r"bad notify-source '\*'"),
                         ("0.0.0.0", r"bad notify-source '0\.0\.0\.0'"),
+                        ("::ffff:127.0.0.3", r"bad notify-source '::ffff:127\.0\.0\.3'"),
                         ("127.0.0.3, 127.0.0.4", r"notify-source has two IPv4 addresses"),
                         ("", r"empty notify-source")):
         cfg = file_zone_conf(d, free_port(), "s.example", path, "127.0.0.1@53",

@@ -1330,6 +1330,22 @@ static void test_store_roundtrip(void **state)
                      ERR_EXISTS);
     assert_null(back);
     assert_int_equal(n, 0);
+    /* The same serial, but not the same data: a zone of other datasets
+     * (its fingerprint), another SOA, another zone. */
+    struct zone other = *z;
+    other.nall = 0;
+    assert_int_equal(xfr_store_load(path, &other, digest, &back, &n, why, sizeof(why)), ERR_EXISTS);
+    assert_non_null(strstr(why, "data is not what it was"));
+    other = *z;
+    other.soa_rdata[other.soa_rdlen - 16] ^= 1; /* the refresh timer */
+    assert_int_equal(xfr_store_load(path, &other, digest, &back, &n, why, sizeof(why)), ERR_EXISTS);
+    assert_string_equal(why, "the zone's SOA changed");
+    other = *z;
+    assert_int_equal(name_from_text("other.example", other.apex, &other.apex_len), 0);
+    assert_int_equal(xfr_store_load(path, &other, digest, &back, &n, why, sizeof(why)), ERR_FORMAT);
+    assert_string_equal(why, "the file is another zone's");
+    assert_null(back);
+
     /* Names that are no safe file names are not kept. */
     struct zone fake = *z;
     const char *bad[] = {"a/b.example", "..", ".hidden", "a..b", "Upper.example", ""};
